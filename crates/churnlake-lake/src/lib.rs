@@ -1,0 +1,25 @@
+//! The lake: the only thing ingest and query share.
+//!
+//! Its layout (where every file lives), its table schemas (what every column is),
+//! its manifest (which source files made which outputs) and its storage access
+//! (local disk or an object store, through one code path) are defined here once.
+
+mod error;
+mod layout;
+mod manifest;
+mod schema;
+mod storage;
+
+pub use error::{LakeError, Result};
+pub use layout::{
+    DataDate, DERIVED_DIR, LOCK_FILE, MANIFEST_DIR, QUARANTINE_DIR, RAW_DIR, STAGING_DIR,
+    derived_path, format_partition, manifest_entry_path, parse_partition, quarantine_file_path,
+    raw_file_path,
+};
+pub use manifest::{FileStatus, Manifest, ManifestEntry, OutputFile, ReportKind, StampStyle};
+pub use schema::{
+    MONEY_PRECISION, MONEY_SCALE, event_label, events_schema, lineage_fields, quarantine_schema,
+    report_schema, columns,
+};
+pub use storage::{Lake, LakeLock, LockInfo, Location};
+pub use object_store;

@@ -1,0 +1,220 @@
+//! The manifest: one JSON entry per source file, written after its outputs are
+//! published. Readers trust the manifest, not a listing of the data directories.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use serde::{Deserialize, Serialize};
+
+use crate::{LakeError, Result, layout, storage::Lake};
+
+/// The report kinds of FORMATS.md. Each kind's rows go to the raw table of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    Subscriptions,
+    Cancellations,
+    SubscriberEvents,
+    Orders,
+    Inventory,
+    CrmSubscriptions,
+}
+
+impl ReportKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [ReportKind; 6] = [
+        ReportKind::Subscriptions,
+        ReportKind::Cancellations,
+        ReportKind::SubscriberEvents,
+        ReportKind::Orders,
+        ReportKind::Inventory,
+        ReportKind::CrmSubscriptions,
+    ];
+
+    /// The kind's name, which is also its raw table's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Subscriptions => "subscriptions",
+            ReportKind::Cancellations => "cancellations",
+            ReportKind::SubscriberEvents => "subscriber_events",
+            ReportKind::Orders => "orders",
+            ReportKind::Inventory => "inventory",
+            ReportKind::CrmSubscriptions => "crm_subscriptions",
+        }
+    }
+
+    /// Parses a kind's name (as written by [`ReportKind::as_str`]).
+    pub fn parse(name: &str) -> Option<ReportKind> {
+        ReportKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ReportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a drop's stamp was written in its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StampStyle {
+    /// 14 digits `MMDDYYYYHHMMSS` (production time).
+    Mmddyyyyhhmmss,
+    /// `YYYYMMDD`, optionally followed by `_delta` / `_full`.
+    Yyyymmdd,
+}
+
+/// What became of a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Every row is in the lake or in quarantine.
+    Ingested,
+    /// Same content, kind and data date as a file already ingested: nothing written.
+    Duplicate,
+    /// The file could not be read as its kind (its rows are in quarantine when it could be split into rows).
+    Failed,
+}
+
+impl FileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Ingested => "ingested",
+            FileStatus::Duplicate => "duplicate",
+            FileStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One Parquet file written for a source file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFile {
+    /// `subscriptions`, ..., or `quarantine`.
+    pub table: String,
+    /// Path relative to the lake root.
+    pub path: String,
+    pub rows: u64,
+}
+
+/// The manifest's record of one source file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// `<file name>.<first 16 hex of the content hash>`: the entry's file name in `_manifest/`.
+    pub entry_id: String,
+    /// The file's name (lineage column `source_file`).
+    pub source_name: String,
+    /// Where it was read from (path or URL) on the run that recorded it.
+    pub source_path: String,
+    pub size: u64,
+    /// blake3 of the file's bytes, hex.
+    pub content_hash: String,
+    pub kind: ReportKind,
+    pub stamp: NaiveDateTime,
+    pub stamp_style: StampStyle,
+    /// `delta` / `full` when the name says so.
+    pub delivery: Option<String>,
+    pub data_date: NaiveDate,
+    /// `utf-8`, `utf-8-bom` or `windows-1252`.
+    pub encoding: Option<String>,
+    /// The detected layout, for subscriber events (`5 columns` / `6 columns`).
+    pub layout: Option<String>,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub rows_quarantined: u64,
+    pub status: FileStatus,
+    /// For a duplicate: the entry id of the file it repeats.
+    pub duplicate_of: Option<String>,
+    /// For a failed file: why.
+    pub error: Option<String>,
+    pub outputs: Vec<OutputFile>,
+    pub ingested_at: DateTime<Utc>,
+    pub churnlake_version: String,
+}
+
+impl ManifestEntry {
+    /// The entry id for a file name and content hash.
+    ///
+    /// ```
+    /// let id = churnlake_lake::ManifestEntry::id_for("acme subs.csv", "0123456789abcdef0123");
+    /// assert_eq!(id, "acme_subs.csv.0123456789abcdef");
+    /// ```
+    pub fn id_for(source_name: &str, content_hash: &str) -> String {
+        let safe: String = source_name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+            .collect();
+        let short = content_hash.get(..16).unwrap_or(content_hash);
+        format!("{safe}.{short}")
+    }
+}
+
+/// All entries of a lake's manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    /// Sorted by data date, stamp, then name.
+    pub entries: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    /// Reads every entry (concurrently: thousands of small objects).
+    pub async fn load(lake: &Lake) -> Result<Manifest> {
+        let prefix = lake.path(layout::MANIFEST_DIR);
+        let paths: Vec<Path> = lake
+            .store()
+            .list(Some(&prefix))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(|source| LakeError::Store { path: prefix.to_string(), source })?;
+        let mut entries: Vec<ManifestEntry> = futures::stream::iter(
+            paths.into_iter().filter(|p| p.extension() == Some("json")),
+        )
+        .map(|path| async move {
+            let bytes = lake.get_bytes(&path).await?;
+            serde_json::from_slice::<ManifestEntry>(&bytes)
+                .map_err(|source| LakeError::Manifest { path: path.to_string(), source })
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await?;
+        entries.sort_by(|a, b| {
+            (a.data_date, a.stamp, &a.source_name).cmp(&(b.data_date, b.stamp, &b.source_name))
+        });
+        Ok(Manifest { entries })
+    }
+
+    /// Writes (or replaces) one entry. Called after the entry's outputs are published.
+    pub async fn record(lake: &Lake, entry: &ManifestEntry) -> Result<()> {
+        let rel = layout::manifest_entry_path(&entry.entry_id);
+        let bytes = serde_json::to_vec_pretty(entry)
+            .map_err(|source| LakeError::Manifest { path: rel.clone(), source })?;
+        lake.put_atomic(&rel, bytes).await
+    }
+
+    /// Entries whose rows are in the lake (ingested, including files with quarantined rows).
+    pub fn ingested(&self) -> impl Iterator<Item = &ManifestEntry> {
+        self.entries.iter().filter(|e| e.status == FileStatus::Ingested)
+    }
+
+    /// Lake-relative paths of every published file of `table`, in manifest order.
+    pub fn files_of(&self, table: &str) -> Vec<String> {
+        self.entries
+            .iter()
+            .flat_map(|e| e.outputs.iter())
+            .filter(|o| o.table == table && o.rows > 0)
+            .map(|o| o.path.clone())
+            .collect()
+    }
+
+    /// The first and last data date of any ingested file (the series' range).
+    pub fn data_date_range(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let mut dates = self
+            .entries
+            .iter()
+            .filter(|e| e.status != FileStatus::Failed)
+            .map(|e| e.data_date);
+        let first = dates.next()?;
+        Some(dates.fold((first, first), |(lo, hi), d| (lo.min(d), hi.max(d))))
+    }
+}

@@ -1,0 +1,305 @@
+//! Storage access: a local directory or an object-store URL, through one code path.
+//!
+//! Local paths and `file://` URLs use the local file system; `s3://`, `gs://`,
+//! `az://` (and `memory://` for tests) use the matching `object_store` backend
+//! (the cloud ones when built with the `cloud` feature). Credentials come from the
+//! options the caller passes (the CLI passes the usual environment variables).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, local::LocalFileSystem,
+    path::Path,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::{LakeError, Result, layout};
+
+/// Where a lake or a source of drops is: a local directory or a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An absolute local directory.
+    Local(std::path::PathBuf),
+    /// An object-store URL (`s3://bucket/prefix`, ...).
+    Url(Url),
+}
+
+impl Location {
+    /// Parses a local path or a URL. Local paths are made absolute (they need not exist yet).
+    pub fn parse(text: &str) -> Result<Location> {
+        let bad = |reason: String| LakeError::Location { location: text.to_owned(), reason };
+        if text.contains("://") {
+            let url = Url::parse(text).map_err(|e| bad(e.to_string()))?;
+            if url.scheme() == "file" {
+                let path = url.to_file_path().map_err(|()| bad("not a local file path".into()))?;
+                return Ok(Location::Local(path));
+            }
+            return Ok(Location::Url(url));
+        }
+        let path = std::path::Path::new(text);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().map_err(|e| bad(e.to_string()))?.join(path)
+        };
+        Ok(Location::Local(path))
+    }
+
+    /// The location with `rel` (a `/`-separated relative path) appended, as polars or
+    /// another reader would address it: an absolute path, or a URL.
+    pub fn join(&self, rel: &str) -> String {
+        match self {
+            Location::Local(dir) => dir.join(rel).to_string_lossy().into_owned(),
+            Location::Url(url) => format!("{}/{rel}", url.as_str().trim_end_matches('/')),
+        }
+    }
+
+    /// True for a local directory.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Location::Local(_))
+    }
+
+    /// Opens the store. `create` makes a missing local directory (for a lake, not a source).
+    pub fn open<I, K, V>(&self, create: bool, options: I) -> Result<(Arc<dyn ObjectStore>, Path)>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        match self {
+            Location::Local(dir) => {
+                let bad = |reason: String| LakeError::Location {
+                    location: dir.display().to_string(),
+                    reason,
+                };
+                if create {
+                    std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
+                } else if !dir.is_dir() {
+                    return Err(bad("no such directory".into()));
+                }
+                let store = LocalFileSystem::new_with_prefix(dir)
+                    .map_err(|source| LakeError::Store { path: dir.display().to_string(), source })?;
+                Ok((Arc::new(store), Path::default()))
+            }
+            Location::Url(url) => {
+                let (store, prefix) = object_store::parse_url_opts(url, options).map_err(|e| {
+                    LakeError::Location {
+                        location: url.to_string(),
+                        reason: format!(
+                            "{e} (object-store URLs other than file:// and memory:// need a build \
+                             with `--features cloud`)"
+                        ),
+                    }
+                })?;
+                Ok((Arc::from(store), prefix))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Local(dir) => write!(f, "{}", dir.display()),
+            Location::Url(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// An open lake: a store, the lake's root in it, and its location for readers.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    location: Location,
+}
+
+impl Lake {
+    /// Opens (creating a missing local directory) the lake at `location`.
+    pub fn open<I, K, V>(location: Location, options: I) -> Result<Lake>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let (store, root) = location.open(true, options)?;
+        Ok(Lake { store, root, location })
+    }
+
+    /// A lake over an existing store (tests use `InMemory`).
+    pub fn with_store(store: Arc<dyn ObjectStore>, root: Path, location: Location) -> Lake {
+        Lake { store, root, location }
+    }
+
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The store path of a lake-relative path.
+    pub fn path(&self, rel: &str) -> Path {
+        let root = self.root.as_ref();
+        if root.is_empty() { Path::from(rel) } else { Path::from(format!("{root}/{rel}")) }
+    }
+
+    /// The address of a lake-relative path for readers (polars): absolute path or URL.
+    pub fn uri(&self, rel: &str) -> String {
+        self.location.join(rel)
+    }
+
+    pub(crate) async fn get_bytes(&self, path: &Path) -> Result<Vec<u8>> {
+        let store_err = |source| LakeError::Store { path: path.to_string(), source };
+        let got = self.store.get(path).await.map_err(store_err)?;
+        Ok(got.bytes().await.map_err(store_err)?.to_vec())
+    }
+
+    /// Reads a lake-relative file.
+    pub async fn read(&self, rel: &str) -> Result<Vec<u8>> {
+        self.get_bytes(&self.path(rel)).await
+    }
+
+    /// Writes `bytes` to `rel` so that readers see the old object or the new one, never a
+    /// part: the bytes go to `_staging/<random>` first and are renamed into place.
+    pub async fn put_atomic(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+        let staged = self.path(&format!(
+            "{}/{}-{}",
+            layout::STAGING_DIR,
+            std::process::id(),
+            unique_suffix()
+        ));
+        let target = self.path(rel);
+        let store_err = |path: &Path| {
+            let path = path.to_string();
+            move |source| LakeError::Store { path, source }
+        };
+        self.store.put(&staged, PutPayload::from(bytes)).await.map_err(store_err(&staged))?;
+        self.store.rename(&staged, &target).await.map_err(store_err(&target))?;
+        Ok(())
+    }
+
+    /// Removes leftovers of interrupted runs under `_staging/` (call while holding the lock).
+    pub async fn clear_staging(&self) -> Result<usize> {
+        use futures::TryStreamExt;
+        let prefix = self.path(layout::STAGING_DIR);
+        let leftovers: Vec<Path> = self
+            .store
+            .list(Some(&prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|source| LakeError::Store { path: prefix.to_string(), source })?;
+        for path in &leftovers {
+            match self.store.delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(LakeError::Store { path: path.to_string(), source }),
+            }
+        }
+        Ok(leftovers.len())
+    }
+
+    /// Takes the ingest lock: one writer at a time. A lock left by a process that no longer
+    /// runs on this host is taken over; any other held lock is an error naming its holder.
+    pub async fn lock(&self, command: &str) -> Result<LakeLock> {
+        let path = self.path(layout::LOCK_FILE);
+        let info = LockInfo {
+            pid: std::process::id(),
+            host: host_name(),
+            since: Utc::now(),
+            command: command.to_owned(),
+        };
+        for _attempt in 0..2 {
+            let body = serde_json::to_vec(&info).unwrap_or_default();
+            let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+            match self.store.put_opts(&path, PutPayload::from(body), opts).await {
+                Ok(_) => return Ok(LakeLock { lake: self.clone(), path }),
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    let holder = self
+                        .get_bytes(&path)
+                        .await
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok());
+                    match holder {
+                        Some(h) if h.host == info.host && !process_alive(h.pid) => {
+                            // stale: its process is gone
+                            let _ = self.store.delete(&path).await;
+                        }
+                        Some(h) => {
+                            return Err(LakeError::Locked {
+                                lake: self.location.to_string(),
+                                pid: h.pid,
+                                host: h.host,
+                                since: h.since.to_rfc3339(),
+                                lock: self.uri(layout::LOCK_FILE),
+                            });
+                        }
+                        None => {
+                            // unreadable or vanished between the put and the read: retry once
+                            let _ = self.store.delete(&path).await;
+                        }
+                    }
+                }
+                Err(source) => return Err(LakeError::Store { path: path.to_string(), source }),
+            }
+        }
+        Err(LakeError::Locked {
+            lake: self.location.to_string(),
+            pid: 0,
+            host: "unknown".into(),
+            since: "unknown".into(),
+            lock: self.uri(layout::LOCK_FILE),
+        })
+    }
+}
+
+/// Who holds the ingest lock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub pid: u32,
+    pub host: String,
+    pub since: DateTime<Utc>,
+    pub command: String,
+}
+
+/// The held ingest lock; [`LakeLock::release`] it when done (a crashed holder's lock is
+/// taken over by the next run on the same host).
+#[derive(Debug)]
+pub struct LakeLock {
+    lake: Lake,
+    path: Path,
+}
+
+impl LakeLock {
+    pub async fn release(self) -> Result<()> {
+        match self.lake.store.delete(&self.path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(LakeError::Store { path: self.path.to_string(), source }),
+        }
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn process_alive(pid: u32) -> bool {
+    let proc_dir = std::path::Path::new("/proc");
+    if !proc_dir.is_dir() {
+        return true; // cannot tell: treat the lock as held
+    }
+    proc_dir.join(pid.to_string()).exists()
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    format!("{nanos:x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}

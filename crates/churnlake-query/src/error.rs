@@ -1,0 +1,41 @@
+//! The query crate's one error type.
+
+use chrono::NaiveDate;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{context}: {source}")]
+    Polars {
+        context: &'static str,
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    #[error("the lake has no ingested drops yet (run `churnlake ingest` first)")]
+    EmptyLake,
+    #[error(
+        "the period {from}..{to} is outside the lake's data ({first}..{last}); \
+         choose dates inside it"
+    )]
+    OutsideRange { from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate },
+    #[error("the period {from}..{to} is empty (from is after to)")]
+    EmptyPeriod { from: NaiveDate, to: NaiveDate },
+    #[error("unknown column `{column}` for --by; choose one of: {choices}")]
+    UnknownColumn { column: String, choices: String },
+    #[error("no subscription `{0}` in the lake")]
+    UnknownSubscription(String),
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = QueryError> = std::result::Result<T, E>;
+
+/// Attaches a context to polars errors: `.ctx("scanning subscriptions")?`.
+pub(crate) trait Context<T> {
+    fn ctx(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> Context<T> for polars::error::PolarsResult<T> {
+    fn ctx(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| QueryError::Polars { context, source })
+    }
+}

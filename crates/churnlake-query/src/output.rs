@@ -1,0 +1,109 @@
+//! Writing result frames: an aligned table for terminals, CSV, JSON (an array of
+//! objects; decimals as exact strings, dates as `YYYY-MM-DD`) or Parquet.
+
+use std::io::Write;
+
+use polars::prelude::*;
+
+use crate::error::{Context, Result};
+
+/// How a result is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+/// Writes `df` to `out` in `format`.
+pub fn write_frame(df: &mut DataFrame, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
+    match format {
+        OutputFormat::Csv => CsvWriter::new(out)
+            .include_header(true)
+            .finish(df)
+            .ctx("writing CSV"),
+        OutputFormat::Parquet => {
+            let mut buffer = Vec::new();
+            ParquetWriter::new(&mut buffer)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(df)
+                .ctx("writing Parquet")?;
+            out.write_all(&buffer)?;
+            Ok(())
+        }
+        OutputFormat::Json => {
+            let rows = frame_to_json_rows(df)?;
+            serde_json::to_writer_pretty(&mut *out, &rows).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+            Ok(())
+        }
+        OutputFormat::Table => write_table(df, out),
+    }
+}
+
+fn cell(value: &AnyValue) -> String {
+    match value {
+        AnyValue::Null => String::new(),
+        AnyValue::String(s) => (*s).to_owned(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The frame as JSON objects, one per row, keys in column order.
+pub fn frame_to_json_rows(df: &DataFrame) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+    let columns = df.columns();
+    let mut rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let mut row = serde_json::Map::new();
+        for column in columns {
+            let value = column.get(i).ctx("reading a cell")?;
+            let json = match &value {
+                AnyValue::Null => serde_json::Value::Null,
+                AnyValue::Boolean(b) => (*b).into(),
+                AnyValue::Int8(_) | AnyValue::Int16(_) | AnyValue::Int32(_) | AnyValue::Int64(_)
+                | AnyValue::UInt8(_) | AnyValue::UInt16(_) | AnyValue::UInt32(_) | AnyValue::UInt64(_) => {
+                    value.extract::<i64>().map(Into::into).unwrap_or(serde_json::Value::Null)
+                }
+                AnyValue::Float32(_) | AnyValue::Float64(_) => {
+                    value.extract::<f64>().map(Into::into).unwrap_or(serde_json::Value::Null)
+                }
+                other => cell(other).into(),
+            };
+            row.insert(column.name().to_string(), json);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn write_table(df: &DataFrame, out: &mut dyn Write) -> Result<()> {
+    let columns = df.columns();
+    let mut cells: Vec<Vec<String>> = columns.iter().map(|c| vec![c.name().to_string()]).collect();
+    for (j, column) in columns.iter().enumerate() {
+        for i in 0..df.height() {
+            cells[j].push(cell(&column.get(i).ctx("reading a cell")?));
+        }
+    }
+    let widths: Vec<usize> =
+        cells.iter().map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let numeric: Vec<bool> = columns.iter().map(|c| c.dtype().is_primitive_numeric() || c.dtype().is_decimal()).collect();
+    for i in 0..=df.height() {
+        let line: Vec<String> = (0..columns.len())
+            .map(|j| {
+                if numeric[j] && i > 0 {
+                    format!("{:>w$}", cells[j][i], w = widths[j])
+                } else {
+                    format!("{:<w$}", cells[j][i], w = widths[j])
+                }
+            })
+            .collect();
+        writeln!(out, "{}", line.join("  ").trim_end())?;
+        if i == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            writeln!(out, "{}", rule.join("  "))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! The daily series (METRICS.md "Daily flows"), coarser grains, and cancellation rates.
+//!
+//! Flows come from per-entity state changes summed per day, joined to a complete
+//! date spine; actives are the opening balance (everything before the first data
+//! date) plus a cumulative sum of the daily net change. Cost grows with events,
+//! not with days × subscriptions.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Days, NaiveDate};
+use churnlake_lake::columns as c;
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Context, QueryError, Result};
+use crate::lifecycle::{self, ATTRIBUTES, Lifecycle};
+use crate::sources::LakeSources;
+
+/// The series' columns, in order (with `--by X`, X comes right after `date`).
+pub const SERIES_COLUMNS: [&str; 9] = [
+    "date",
+    "active_subscriptions",
+    "new_subscriptions",
+    "cancelled_subscriptions",
+    "reactivated_subscriptions",
+    "active_subscribers",
+    "new_subscribers",
+    "cancelled_subscribers",
+    "reactivated_subscribers",
+];
+
+const FLOWS: [&str; 3] = ["new", "cancelled", "reactivated"];
+const GROUP: &str = "group";
+
+/// The series' time grain. Coarser grains report actives at the period's last day
+/// (inside the requested range) and flows summed; a period is labelled by its first day
+/// (weeks start on Monday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grain {
+    #[default]
+    Day,
+    Week,
+    Month,
+}
+
+impl Grain {
+    fn period_start(self, date: NaiveDate) -> NaiveDate {
+        match self {
+            Grain::Day => date,
+            Grain::Week => date - Days::new(u64::from(date.weekday().num_days_from_monday())),
+            Grain::Month => date.with_day(1).unwrap_or(date),
+        }
+    }
+}
+
+/// Cancellation rates over one period (and group).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateRow {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub days: i64,
+    pub subscription_cancels: i64,
+    pub average_active_subscriptions: f64,
+    pub subscription_cancellation_rate: Option<f64>,
+    pub subscriber_cancels: i64,
+    pub average_active_subscribers: f64,
+    pub subscriber_cancellation_rate: Option<f64>,
+}
+
+/// Columns `--by` accepts: the subscription attributes.
+pub(crate) fn check_by(by: &str) -> Result<()> {
+    if ATTRIBUTES.iter().any(|(name, _)| *name == by) {
+        Ok(())
+    } else {
+        let choices: Vec<&str> = ATTRIBUTES.iter().map(|(name, _)| *name).collect();
+        Err(QueryError::UnknownColumn { column: by.to_owned(), choices: choices.join(", ") })
+    }
+}
+
+/// The group of every subscription (its latest value of `by`, as text; "" when none).
+fn group_of(by: Option<&str>) -> Expr {
+    match by {
+        Some(column) => col(column).cast(DataType::String).fill_null(lit("")).alias(GROUP),
+        None => lit("").alias(GROUP),
+    }
+}
+
+fn sums(suffix: &str) -> Vec<Expr> {
+    let mut out: Vec<Expr> =
+        FLOWS.iter().map(|f| col(*f).sum().alias(format!("{f}_{suffix}"))).collect();
+    out.push(col("delta").sum().alias(format!("delta_{suffix}")));
+    out
+}
+
+/// The daily series over the whole lake range, per group: `group, date, <SERIES_COLUMNS...>`.
+fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDate, NaiveDate)> {
+    if let Some(by) = by {
+        check_by(by)?;
+    }
+    let (first, last) = sources.range()?;
+    let life = Lifecycle::plan(sources, None)?;
+    let groups_of_subs =
+        life.base.clone().select([col(c::SUBSCRIPTION_ID), lifecycle::subscriber_key(), group_of(by)]);
+    let states = life.states()?.join(
+        groups_of_subs.clone(),
+        [col(c::SUBSCRIPTION_ID)],
+        [col(c::SUBSCRIPTION_ID)],
+        JoinArgs::new(JoinType::Inner),
+    );
+    let subscription_level = states.clone().group_by([col(GROUP), col("day")]).agg(sums("subscriptions"));
+    let subscriber_level = lifecycle::subscriber_states(states, &[GROUP, c::USER_ID])?
+        .group_by([col(GROUP), col("day")])
+        .agg(sums("subscribers"));
+
+    // the spine: every group on every day of the range
+    let groups: BTreeSet<String> = {
+        let df = groups_of_subs.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any)
+            .collect().ctx("listing groups")?;
+        let column = df.column(GROUP).ctx("listing groups")?.str().ctx("listing groups")?.clone();
+        let mut set: BTreeSet<String> = column.into_iter().flatten().map(str::to_owned).collect();
+        if set.is_empty() || by.is_none() {
+            set.insert(String::new());
+        }
+        set
+    };
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
+    let mut spine_group = Vec::with_capacity(groups.len() * days.len());
+    let mut spine_day = Vec::with_capacity(groups.len() * days.len());
+    for g in &groups {
+        for d in &days {
+            spine_group.push(g.clone());
+            spine_day.push(*d);
+        }
+    }
+    let spine = DataFrame::new(
+        spine_day.len(),
+        vec![
+            Column::new(GROUP.into(), spine_group),
+            Column::new("day".into(), spine_day),
+        ],
+    )
+    .ctx("building the date spine")?
+    .lazy();
+
+    let mut frame = spine;
+    for (level, agg) in [("subscriptions", subscription_level), ("subscribers", subscriber_level)] {
+        let opening = agg
+            .clone()
+            .filter(col("day").lt(lit(first)))
+            .group_by([col(GROUP)])
+            .agg([col(format!("delta_{level}")).sum().alias(format!("opening_{level}"))]);
+        frame = frame
+            .join(
+                agg.filter(col("day").gt_eq(lit(first))),
+                [col(GROUP), col("day")],
+                [col(GROUP), col("day")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(opening, [col(GROUP)], [col(GROUP)], JoinArgs::new(JoinType::Left));
+    }
+    let mut fill: Vec<Expr> = Vec::new();
+    for level in ["subscriptions", "subscribers"] {
+        for f in FLOWS.iter().chain(["delta", "opening"].iter()) {
+            let name = format!("{f}_{level}");
+            fill.push(col(name.as_str()).fill_null(lit(0i64)).cast(DataType::Int64).alias(name));
+        }
+    }
+    let mut actives: Vec<Expr> = Vec::new();
+    for level in ["subscriptions", "subscribers"] {
+        actives.push(
+            (col(format!("opening_{level}"))
+                + col(format!("delta_{level}"))
+                    .cum_sum(false)
+                    .over([col(GROUP)])
+                    .ctx("planning actives")?)
+            .alias(format!("active_{level}")),
+        );
+    }
+    let mut select = vec![col(GROUP), col("day").alias("date")];
+    select.extend(SERIES_COLUMNS[1..].iter().map(|name| col(*name)));
+    let df = frame
+        .with_columns(fill)
+        .sort([GROUP, "day"], SortMultipleOptions::default())
+        .with_columns(actives)
+        .select(select)
+        .collect()
+        .ctx("computing the daily series")?;
+    Ok((df, first, last))
+}
+
+fn check_period(from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate) -> Result<()> {
+    if from > to {
+        return Err(QueryError::EmptyPeriod { from, to });
+    }
+    if from < first || to > last {
+        return Err(QueryError::OutsideRange { from, to, first, last });
+    }
+    Ok(())
+}
+
+/// The series, restricted to `from..=to`, at `grain`, with the group column named `by`.
+pub(crate) fn series(
+    sources: &LakeSources,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    by: Option<&str>,
+    grain: Grain,
+) -> Result<DataFrame> {
+    let (df, first, last) = daily(sources, by)?;
+    let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
+    check_period(from, to, first, last)?;
+    let mut lf = df.lazy().filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))));
+    if grain != Grain::Day {
+        let periods: Vec<NaiveDate> =
+            from.iter_days().take_while(|d| *d <= to).map(|d| grain.period_start(d)).collect();
+        let dates: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+        let map = DataFrame::new(
+            dates.len(),
+            vec![Column::new("date".into(), dates), Column::new("period".into(), periods)],
+        )
+        .ctx("building periods")?
+        .lazy();
+        let mut aggs: Vec<Expr> = Vec::new();
+        for name in &SERIES_COLUMNS[1..] {
+            if name.starts_with("active_") {
+                aggs.push(col(*name).sort_by([col("date")], SortMultipleOptions::default()).last());
+            } else {
+                aggs.push(col(*name).sum());
+            }
+        }
+        lf = lf
+            .join(map, [col("date")], [col("date")], JoinArgs::new(JoinType::Left))
+            .group_by([col(GROUP), col("period")])
+            .agg(aggs)
+            .rename(["period"], ["date"], true);
+    }
+    let mut select: Vec<Expr> = vec![col("date")];
+    if let Some(by) = by {
+        select.push(col(GROUP).alias(by));
+    }
+    select.extend(SERIES_COLUMNS[1..].iter().map(|name| col(*name)));
+    let mut order: Vec<PlSmallStr> = vec!["date".into()];
+    if let Some(by) = by {
+        order.push(by.into());
+    }
+    lf.select(select)
+        .sort(order, SortMultipleOptions::default())
+        .collect()
+        .ctx("shaping the series")
+}
+
+/// Cancellation rates over `from..=to`: Σ cancelled / (Σ active / n), null when Σ active is 0.
+pub(crate) fn rate(
+    sources: &LakeSources,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: Option<&str>,
+) -> Result<Vec<RateRow>> {
+    let (df, first, last) = daily(sources, by)?;
+    check_period(from, to, first, last)?;
+    let days = (to - from).num_days() + 1;
+    let sums = df
+        .lazy()
+        .filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
+        .group_by([col(GROUP)])
+        .agg([
+            col("cancelled_subscriptions").sum(),
+            col("active_subscriptions").sum(),
+            col("cancelled_subscribers").sum(),
+            col("active_subscribers").sum(),
+        ])
+        .sort([GROUP], SortMultipleOptions::default())
+        .collect()
+        .ctx("summing the period")?;
+    let get = |name: &str| -> Result<Vec<i64>> {
+        let column = sums.column(name).ctx("reading sums")?.cast(&DataType::Int64).ctx("reading sums")?;
+        Ok(column.i64().ctx("reading sums")?.into_iter().map(|v| v.unwrap_or(0)).collect())
+    };
+    let groups: Vec<String> = sums
+        .column(GROUP)
+        .ctx("reading groups")?
+        .str()
+        .ctx("reading groups")?
+        .into_iter()
+        .map(|g| g.unwrap_or_default().to_owned())
+        .collect();
+    let (sub_cancels, sub_active) = (get("cancelled_subscriptions")?, get("active_subscriptions")?);
+    let (usr_cancels, usr_active) = (get("cancelled_subscribers")?, get("active_subscribers")?);
+    let ratio = |cancels: i64, active: i64| {
+        (active != 0).then(|| cancels as f64 / (active as f64 / days as f64))
+    };
+    Ok((0..groups.len())
+        .map(|i| RateRow {
+            group: by.map(|_| groups[i].clone()),
+            from,
+            to,
+            days,
+            subscription_cancels: sub_cancels[i],
+            average_active_subscriptions: sub_active[i] as f64 / days as f64,
+            subscription_cancellation_rate: ratio(sub_cancels[i], sub_active[i]),
+            subscriber_cancels: usr_cancels[i],
+            average_active_subscribers: usr_active[i] as f64 / days as f64,
+            subscriber_cancellation_rate: ratio(usr_cancels[i], usr_active[i]),
+        })
+        .collect())
+}
+
+/// Active subscriptions and subscribers at the end of `as_of` (default: the last data date).
+pub(crate) fn active(sources: &LakeSources, as_of: Option<NaiveDate>, by: Option<&str>) -> Result<DataFrame> {
+    let (df, first, last) = daily(sources, by)?;
+    let day = as_of.unwrap_or(last);
+    check_period(day, day, first, last)?;
+    let mut select: Vec<Expr> = vec![col("date")];
+    if let Some(by) = by {
+        select.push(col(GROUP).alias(by));
+    }
+    select.extend([col("active_subscriptions"), col("active_subscribers")]);
+    df.lazy()
+        .filter(col("date").eq(lit(day)))
+        .select(select)
+        .collect()
+        .ctx("reading actives")
+}

@@ -1,0 +1,68 @@
+//! Which Parquet files the queries read: those the manifest lists, never a listing.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use churnlake_lake::{Lake, Manifest, RAW_DIR, columns};
+use polars::prelude::*;
+
+use crate::error::{Context, QueryError, Result};
+
+/// The lake as the queries see it: file addresses per raw table and the data-date range.
+#[derive(Debug, Clone, Default)]
+pub struct LakeSources {
+    files: BTreeMap<String, Vec<String>>,
+    /// Per table, the length of `<lake>/raw/<table>/`: where Hive parsing starts.
+    hive_start: BTreeMap<String, usize>,
+    range: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl LakeSources {
+    pub fn new(lake: &Lake, manifest: &Manifest) -> LakeSources {
+        let mut sources = LakeSources { range: manifest.data_date_range(), ..Default::default() };
+        for table in ["subscriptions", "cancellations", "subscriber_events"] {
+            let files: Vec<String> =
+                manifest.files_of(table).iter().map(|rel| lake.uri(rel)).collect();
+            let prefix = lake.uri(&format!("{RAW_DIR}/{table}/"));
+            sources.hive_start.insert(table.to_owned(), prefix.len());
+            sources.files.insert(table.to_owned(), files);
+        }
+        sources
+    }
+
+    pub fn range(&self) -> Result<(NaiveDate, NaiveDate)> {
+        self.range.ok_or(QueryError::EmptyLake)
+    }
+
+    /// Scans a raw table (with its `data_date` partition), selecting `wanted` columns.
+    /// A table without files is an empty frame of the same schema.
+    pub(crate) fn scan(&self, table: &str, wanted: &[(&str, DataType)]) -> Result<LazyFrame> {
+        let files = self.files.get(table).cloned().unwrap_or_default();
+        let select: Vec<Expr> = wanted.iter().map(|(name, _)| col(*name)).collect();
+        if files.is_empty() {
+            let columns: Vec<Column> = wanted
+                .iter()
+                .map(|(name, dtype)| Column::full_null((*name).into(), 0, dtype))
+                .collect();
+            let df = DataFrame::new_infer_height(columns).ctx("building an empty table")?;
+            return Ok(df.lazy());
+        }
+        let hive_schema = Schema::from_iter([Field::new(columns::DATA_DATE.into(), DataType::Date)]);
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions {
+                enabled: Some(true),
+                hive_start_idx: self.hive_start.get(table).copied().unwrap_or(0),
+                schema: Some(Arc::new(hive_schema)),
+                try_parse_dates: true,
+            },
+            glob: false,
+            ..Default::default()
+        };
+        let paths: Vec<PlRefPath> = files.into_iter().map(PlRefPath::new).collect();
+        let lf = LazyFrame::scan_parquet_sources(ScanSources::Paths(paths.into()), args)
+            .ctx("scanning the lake")?;
+        let casts: Vec<Expr> =
+            wanted.iter().map(|(name, dtype)| col(*name).cast(dtype.clone())).collect();
+        Ok(lf.select(select).with_columns(casts))
+    }
+}

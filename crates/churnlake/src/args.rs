@@ -1,0 +1,212 @@
+//! The command line, as clap types. Flags stay raw here; `settings` resolves them.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Daily subscription report drops → a Parquet lake → exact subscription metrics.
+#[derive(Debug, Parser)]
+#[command(name = "churnlake", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace; or CHURNLAKE_LOG=...).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr (no progress bar, no summary).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Configuration file (default: ./churnlake.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Where the lake is: --lake, else $CHURNLAKE_LAKE, else `lake` in churnlake.toml, else data/lake.
+#[derive(Debug, Args, Clone)]
+pub struct LakeArg {
+    /// The lake: a local directory or an object-store URL (s3://, gs://, az://, file://).
+    #[arg(long, env = "CHURNLAKE_LAKE", value_name = "LAKE")]
+    pub lake: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GrainArg {
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Active,
+    Inactive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresetArg {
+    Demo,
+    Large,
+    Xl,
+}
+
+/// Where and how a result is written.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format (table for terminals; csv/json/parquet for programs).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest daily report drops into the lake (idempotent: re-running is always safe).
+    Ingest {
+        /// Folder (scanned recursively) or object-store URL holding the drop files.
+        source: String,
+        #[command(flatten)]
+        lake: LakeArg,
+        /// Summary format: table on stderr, or json on stdout for schedulers.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Classify, hash and report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Files processed at once (default: the number of cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Test hook: abort the process at a point (`after-staging:N`, `after-publish:N`, `after-manifest:N`).
+        #[arg(long, hide = true, value_name = "POINT")]
+        crash_at: Option<String>,
+    },
+    /// List the manifest: every source file, its status and row counts.
+    Drops {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Write synthetic drops and their ground truth (for tests, demos and benchmarks).
+    Generate {
+        /// Output folder (drops/ and truth/ are written inside).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Start from a preset (demo: 2 years; large: ~5 years, ~2 M subscriptions; xl: 10× large).
+        #[arg(long, value_enum)]
+        preset: Option<PresetArg>,
+        /// First data date.
+        #[arg(long, value_name = "DATE")]
+        start: Option<NaiveDate>,
+        /// Number of days.
+        #[arg(long, value_name = "N")]
+        days: Option<u32>,
+        /// New subscriptions per day (average).
+        #[arg(long, value_name = "N")]
+        subs_per_day: Option<u32>,
+        /// Random seed (same seed, same bytes).
+        #[arg(long, value_name = "S")]
+        seed: Option<u64>,
+    },
+    /// The daily series of actives and flows (per METRICS.md).
+    Series {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// First day (default: the first data date).
+        #[arg(long, value_name = "DATE")]
+        from: Option<NaiveDate>,
+        /// Last day (default: the last data date).
+        #[arg(long, value_name = "DATE")]
+        to: Option<NaiveDate>,
+        /// Group by a subscription attribute (its latest value), e.g. product.
+        #[arg(long, value_name = "COLUMN")]
+        by: Option<String>,
+        /// day, week (Monday-based) or month: actives at the period's last day, flows summed.
+        #[arg(long, value_enum, default_value = "day")]
+        grain: GrainArg,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Cancellation rates over a period: Σ cancelled / (Σ active / days).
+    Rate {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[arg(long, value_name = "DATE")]
+        from: NaiveDate,
+        #[arg(long, value_name = "DATE")]
+        to: NaiveDate,
+        #[arg(long, value_name = "COLUMN")]
+        by: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// One row per subscription, as it stood at the end of a day.
+    Subscriptions {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// The day (default: the last data date).
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<NaiveDate>,
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// One row per subscriber, as they stood at the end of a day.
+    Subscribers {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<NaiveDate>,
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Active subscriptions and subscribers at the end of a day.
+    Active {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<NaiveDate>,
+        #[arg(long, value_name = "COLUMN")]
+        by: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Why a subscription counts as it does: its events in order, with sources and anomalies.
+    Explain {
+        subscription_id: String,
+        #[command(flatten)]
+        lake: LakeArg,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Write the subscription, subscriber and series tables to LAKE/derived/ (atomically).
+    Build {
+        #[command(flatten)]
+        lake: LakeArg,
+    },
+    /// Generate a two-year sample, ingest it, build, and summarise.
+    Demo {
+        /// Working folder (drops, truth and lake go inside).
+        #[arg(long, value_name = "DIR", default_value = "data/demo")]
+        dir: PathBuf,
+    },
+}

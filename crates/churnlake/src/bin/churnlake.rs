@@ -1,0 +1,5 @@
+//! The `churnlake` binary: everything lives in the library so tests can call it.
+
+fn main() -> std::process::ExitCode {
+    churnlake::main()
+}

@@ -1,0 +1,438 @@
+//! One function per subcommand: resolve settings, call the libraries, format results.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{Days, NaiveDate};
+use churnlake_ingest::{FileOutcome, IngestReport, Progress};
+use churnlake_lake::{Lake, Location, Manifest, ManifestEntry, derived_path};
+use churnlake_query::{DataFrame, Grain, LakeSources, Metrics, OutputFormat, RateRow, write_frame};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::{Cli, Command, Format, GrainArg, OutputArgs, PresetArg, StatusArg};
+use crate::settings::{Settings, store_options};
+use crate::{Outcome, UserError, render};
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let settings = Settings::load(cli.global.config.as_deref())?;
+    let quiet = cli.global.quiet;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let ctx = Ctx { settings, quiet, runtime };
+    match cli.command {
+        Command::Ingest { source, lake, format, dry_run, jobs, crash_at } => {
+            let opts = ctx.settings.ingest_options(jobs, dry_run, crash_at.as_deref())?;
+            let lake = ctx.open_lake(lake.lake.as_deref())?;
+            let report = ctx.ingest(&source, &lake, &opts)?;
+            print_ingest_summary(&report, format, quiet)?;
+            Ok(if report.failed > 0 || report.rows_quarantined > 0 {
+                Outcome::DataProblem
+            } else {
+                Outcome::Ok
+            })
+        }
+        Command::Drops { lake, output } => {
+            let lake = ctx.open_lake(lake.lake.as_deref())?;
+            let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
+            print_drops(&manifest.entries, &output)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Generate { out, preset, start, days, subs_per_day, seed } => {
+            let summary = generate(&out, preset, start, days, subs_per_day, seed)?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(Outcome::Ok)
+        }
+        Command::Series { lake, from, to, by, grain, output } => {
+            let metrics = ctx.metrics(lake.lake.as_deref())?;
+            let grain = match grain {
+                GrainArg::Day => Grain::Day,
+                GrainArg::Week => Grain::Week,
+                GrainArg::Month => Grain::Month,
+            };
+            let mut df = metrics.series(from, to, by.as_deref(), grain)?;
+            emit(&mut df, &output)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Rate { lake, from, to, by, format } => {
+            let metrics = ctx.metrics(lake.lake.as_deref())?;
+            let rows = metrics.rate(from, to, by.as_deref())?;
+            print_rates(&rows, by.as_deref(), format)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Subscriptions { lake, as_of, status, output } => {
+            let metrics = ctx.metrics(lake.lake.as_deref())?;
+            let mut df = metrics.subscriptions(as_of, status.map(status_name))?;
+            emit(&mut df, &output)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Subscribers { lake, as_of, status, output } => {
+            let metrics = ctx.metrics(lake.lake.as_deref())?;
+            let mut df = metrics.subscribers(as_of, status.map(status_name))?;
+            emit(&mut df, &output)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Active { lake, as_of, by, format } => {
+            let metrics = ctx.metrics(lake.lake.as_deref())?;
+            let mut df = metrics.active(as_of, by.as_deref())?;
+            emit(&mut df, &OutputArgs { format, out: None })?;
+            Ok(Outcome::Ok)
+        }
+        Command::Explain { subscription_id, lake, format } => {
+            let metrics = ctx.metrics(lake.lake.as_deref())?;
+            let explanation = metrics.explain(&subscription_id)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&explanation)?),
+                _ => print!("{explanation}"),
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Build { lake } => {
+            let lake = ctx.open_lake(lake.lake.as_deref())?;
+            let written = ctx.build(&lake)?;
+            for path in written {
+                eprintln!("wrote {path}");
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Demo { dir } => demo(&ctx, &dir),
+    }
+}
+
+fn status_name(status: StatusArg) -> &'static str {
+    match status {
+        StatusArg::Active => "active",
+        StatusArg::Inactive => "inactive",
+    }
+}
+
+struct Ctx {
+    settings: Settings,
+    quiet: bool,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Ctx {
+    fn open_lake(&self, flag: Option<&str>) -> Result<Lake> {
+        let location = Location::parse(&self.settings.lake(flag))?;
+        Ok(Lake::open(location, store_options())?)
+    }
+
+    fn metrics(&self, flag: Option<&str>) -> Result<Metrics> {
+        let lake = self.open_lake(flag)?;
+        let manifest = self.runtime.block_on(Manifest::load(&lake))?;
+        Ok(Metrics::new(LakeSources::new(&lake, &manifest)))
+    }
+
+    fn ingest(
+        &self,
+        source: &str,
+        lake: &Lake,
+        opts: &churnlake_ingest::IngestOptions,
+    ) -> Result<IngestReport> {
+        let location = Location::parse(source)?;
+        let progress = Bar::new(self.quiet);
+        let report = self
+            .runtime
+            .block_on(churnlake_ingest::ingest(&location, lake, opts, &progress))
+            .with_context(|| format!("ingesting {source}"))?;
+        progress.finish();
+        Ok(report)
+    }
+
+    /// Writes the derived tables; returns their addresses.
+    fn build(&self, lake: &Lake) -> Result<Vec<String>> {
+        let manifest = self.runtime.block_on(Manifest::load(lake))?;
+        let metrics = Metrics::new(LakeSources::new(lake, &manifest));
+        let tables = [
+            ("subscriptions", metrics.subscriptions(None, None)?),
+            ("subscribers", metrics.subscribers(None, None)?),
+            ("series", metrics.series(None, None, None, Grain::Day)?),
+        ];
+        let mut written = Vec::new();
+        for (name, mut df) in tables {
+            let mut bytes = Vec::new();
+            write_frame(&mut df, OutputFormat::Parquet, &mut bytes)?;
+            let rel = derived_path(name);
+            self.runtime.block_on(lake.put_atomic(&rel, bytes))?;
+            written.push(lake.uri(&rel));
+        }
+        Ok(written)
+    }
+}
+
+/// Progress on stderr, only when it is a terminal and not --quiet.
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new(quiet: bool) -> Bar {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Bar(None);
+        }
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        Bar(Some(bar))
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, files: u64, _bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(files);
+        }
+    }
+
+    fn file_done(&self, outcome: &FileOutcome) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+            bar.set_message(outcome.name.clone());
+        }
+    }
+}
+
+fn emit(df: &mut DataFrame, output: &OutputArgs) -> Result<()> {
+    let format = match output.format {
+        Format::Table => OutputFormat::Table,
+        Format::Csv => OutputFormat::Csv,
+        Format::Json => OutputFormat::Json,
+        Format::Parquet => OutputFormat::Parquet,
+    };
+    match &output.out {
+        Some(path) => {
+            let mut file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            write_frame(df, format, &mut file)?;
+            file.flush()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            write_frame(df, format, &mut lock)?;
+            lock.flush()?;
+        }
+    }
+    Ok(())
+}
+
+fn print_ingest_summary(report: &IngestReport, format: Format, quiet: bool) -> Result<()> {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    for outcome in &report.files {
+        if let Some(error) = &outcome.error {
+            eprintln!("failed: {}: {error}", outcome.name);
+        }
+    }
+    if quiet {
+        return Ok(());
+    }
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "{} ingested, {} duplicate, {} already in the lake, {} skipped, {} failed; \
+         rows: {} read, {} written, {} quarantined{}",
+        report.ingested,
+        report.duplicate,
+        report.already_present,
+        report.skipped.len(),
+        report.failed,
+        report.rows_read,
+        report.rows_written,
+        report.rows_quarantined,
+        if report.dry_run { " (dry run: nothing written)" } else { "" },
+    )?;
+    for name in report.skipped.iter().take(20) {
+        writeln!(err, "skipped (name matches no pattern): {name}")?;
+    }
+    if report.skipped.len() > 20 {
+        writeln!(err, "... and {} more skipped", report.skipped.len() - 20)?;
+    }
+    Ok(())
+}
+
+const DROP_HEADERS: [&str; 11] = [
+    "source_name", "kind", "data_date", "stamp", "status", "rows_read", "rows_written",
+    "rows_quarantined", "size", "content_hash", "ingested_at",
+];
+
+fn print_drops(entries: &[ManifestEntry], output: &OutputArgs) -> Result<()> {
+    let mut out: Box<dyn Write> = match &output.out {
+        Some(path) => Box::new(std::fs::File::create(path)?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    if output.format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, entries)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.source_name.clone(),
+                e.kind.to_string(),
+                e.data_date.to_string(),
+                e.stamp.to_string(),
+                e.status.as_str().to_owned(),
+                e.rows_read.to_string(),
+                e.rows_written.to_string(),
+                e.rows_quarantined.to_string(),
+                e.size.to_string(),
+                e.content_hash.chars().take(16).collect(),
+                e.ingested_at.to_rfc3339(),
+            ]
+        })
+        .collect();
+    match output.format {
+        Format::Csv => render::csv(&mut out, &DROP_HEADERS, &rows),
+        Format::Parquet => Err(UserError("drops: choose --format table, csv or json".into()).into()),
+        _ => render::table(&mut out, &DROP_HEADERS, &rows),
+    }
+}
+
+fn print_rates(rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let values: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(r)?;
+                    if let (Some(by), Some(obj)) = (by, v.as_object_mut()) {
+                        let group = obj.remove("group").unwrap_or(serde_json::Value::Null);
+                        obj.insert(by.to_owned(), group);
+                    }
+                    Ok(v)
+                })
+                .collect::<Result<_, serde_json::Error>>()?;
+            match (by, values.as_slice()) {
+                (None, [single]) => serde_json::to_writer_pretty(&mut out, single)?,
+                _ => serde_json::to_writer_pretty(&mut out, &values)?,
+            }
+            writeln!(out)?;
+        }
+        _ => {
+            let mut headers = vec!["from", "to", "days", "subscription_cancels", "average_active_subscriptions",
+                "subscription_cancellation_rate", "subscriber_cancels", "average_active_subscribers",
+                "subscriber_cancellation_rate"];
+            if let Some(by) = by {
+                headers.insert(0, by);
+            }
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let mut row = vec![
+                        r.from.to_string(),
+                        r.to.to_string(),
+                        r.days.to_string(),
+                        r.subscription_cancels.to_string(),
+                        format!("{:.3}", r.average_active_subscriptions),
+                        if format == Format::Csv { opt(r.subscription_cancellation_rate) } else { render::percent(r.subscription_cancellation_rate) },
+                        r.subscriber_cancels.to_string(),
+                        format!("{:.3}", r.average_active_subscribers),
+                        if format == Format::Csv { opt(r.subscriber_cancellation_rate) } else { render::percent(r.subscriber_cancellation_rate) },
+                    ];
+                    if by.is_some() {
+                        row.insert(0, r.group.clone().unwrap_or_default());
+                    }
+                    row
+                })
+                .collect();
+            if format == Format::Csv {
+                render::csv(&mut out, &headers, &cells)?;
+            } else {
+                render::table(&mut out, &headers, &cells)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn opt(rate: Option<f64>) -> String {
+    rate.map(|r| r.to_string()).unwrap_or_default()
+}
+
+fn generate(
+    out: &Path,
+    preset: Option<PresetArg>,
+    start: Option<NaiveDate>,
+    days: Option<u32>,
+    subs_per_day: Option<u32>,
+    seed: Option<u64>,
+) -> Result<churnlake_generate::GenerateSummary> {
+    use churnlake_generate::Preset;
+    let preset = match preset {
+        Some(PresetArg::Large) => Preset::Large,
+        Some(PresetArg::Xl) => Preset::Xl,
+        Some(PresetArg::Demo) | None => Preset::Demo,
+    };
+    let mut opts = preset.options(out.to_path_buf());
+    if let Some(start) = start {
+        opts.start = start;
+    }
+    if let Some(days) = days {
+        opts.days = days;
+    }
+    if let Some(n) = subs_per_day {
+        opts.subs_per_day = n;
+    }
+    if let Some(seed) = seed {
+        opts.seed = seed;
+    }
+    churnlake_generate::generate(&opts).with_context(|| format!("generating into {}", out.display()))
+}
+
+fn demo(ctx: &Ctx, dir: &Path) -> Result<Outcome> {
+    eprintln!("1/4 generating a two-year sample into {}", dir.display());
+    let summary = generate(dir, Some(PresetArg::Demo), None, None, None, None)?;
+    let lake_dir: PathBuf = dir.join("lake");
+    let lake = Lake::open(Location::parse(&lake_dir.to_string_lossy())?, store_options())?;
+    eprintln!("2/4 ingesting {} files into {}", summary.files, lake_dir.display());
+    let opts = ctx.settings.ingest_options(None, false, None)?;
+    let report = ctx.ingest(&summary.drops_dir.to_string_lossy(), &lake, &opts)?;
+    print_ingest_summary(&report, Format::Table, ctx.quiet)?;
+    eprintln!("3/4 building the derived tables");
+    let written = ctx.build(&lake)?;
+    eprintln!("4/4 summary");
+    let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
+    let metrics = Metrics::new(LakeSources::new(&lake, &manifest));
+    let (first, last) = metrics.range()?;
+    let mut active = metrics.active(None, None)?;
+    let from = last.checked_sub_days(Days::new(29)).unwrap_or(first).max(first);
+    let rates = metrics.rate(from, last, None)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "churnlake demo: {} subscriptions in drops from {first} to {last}", summary.subscriptions)?;
+    writeln!(out)?;
+    write_frame(&mut active, OutputFormat::Table, &mut out)?;
+    writeln!(out)?;
+    if let Some(rate) = rates.first() {
+        writeln!(
+            out,
+            "last 30 days ({from}..{last}): subscription cancellation rate {}, subscriber cancellation rate {}",
+            render::percent(rate.subscription_cancellation_rate),
+            render::percent(rate.subscriber_cancellation_rate)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "lake:          {}", lake_dir.display())?;
+    for path in written {
+        writeln!(out, "derived table: {path}")?;
+    }
+    writeln!(out, "ground truth:  {}", summary.truth_dir.display())?;
+    writeln!(out, "try: churnlake series --lake {} --grain month", lake_dir.display())?;
+    Ok(if report.failed > 0 { Outcome::DataProblem } else { Outcome::Ok })
+}

@@ -1,0 +1,109 @@
+//! Configuration flows one way: flags + `churnlake.toml` + environment → [`Settings`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use churnlake_ingest::NamePattern;
+use serde::Deserialize;
+
+use crate::UserError;
+
+/// The default lake when no flag, variable or configuration names one.
+pub const DEFAULT_LAKE: &str = "data/lake";
+
+/// `churnlake.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The lake (a path or URL).
+    pub lake: Option<String>,
+    #[serde(default)]
+    pub ingest: IngestConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Data date = stamp date − this many days (default 1).
+    pub data_date_offset_days: Option<i64>,
+    /// Files processed at once.
+    pub jobs: Option<usize>,
+    /// Extra file-name patterns, tried before the defaults.
+    #[serde(default)]
+    pub patterns: Vec<NamePattern>,
+    /// Drop the built-in FORMATS.md patterns and use only `patterns`.
+    #[serde(default)]
+    pub replace_default_patterns: bool,
+}
+
+/// Everything a command needs, resolved once.
+#[derive(Debug)]
+pub struct Settings {
+    pub config: ConfigFile,
+    pub config_path: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads `explicit` or `./churnlake.toml` (when present).
+    pub fn load(explicit: Option<&Path>) -> Result<Settings> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("churnlake.toml")).filter(|p| p.is_file()),
+        };
+        let config = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading configuration {}", p.display()))?;
+                toml::from_str(&text).map_err(|e| {
+                    UserError(format!("configuration {} is not valid: {e}", p.display()))
+                })?
+            }
+            None => ConfigFile::default(),
+        };
+        Ok(Settings { config, config_path: path })
+    }
+
+    /// The lake: flag or $CHURNLAKE_LAKE (clap merges those), else the config, else the default.
+    pub fn lake(&self, flag: Option<&str>) -> String {
+        flag.map(str::to_owned)
+            .or_else(|| self.config.lake.clone())
+            .unwrap_or_else(|| DEFAULT_LAKE.to_owned())
+    }
+
+    /// The ingest options: defaults, then configuration, then flags.
+    pub fn ingest_options(
+        &self,
+        jobs: Option<usize>,
+        dry_run: bool,
+        crash_at: Option<&str>,
+    ) -> Result<churnlake_ingest::IngestOptions> {
+        let mut opts = churnlake_ingest::IngestOptions::default();
+        let cfg = &self.config.ingest;
+        let mut patterns = cfg.patterns.clone();
+        if !cfg.replace_default_patterns {
+            patterns.extend(opts.patterns.drain(..));
+        }
+        opts.patterns = patterns;
+        if let Some(days) = cfg.data_date_offset_days {
+            opts.data_date_offset_days = days;
+        }
+        if let Some(n) = jobs.or(cfg.jobs) {
+            opts.parallelism = n.max(1);
+        }
+        opts.dry_run = dry_run;
+        if let Some(point) = crash_at {
+            opts.crash_at = Some(point.parse().map_err(|e| UserError(format!("--crash-at: {e}")))?);
+        }
+        Ok(opts)
+    }
+}
+
+/// Options passed to object stores: the usual credential variables of each cloud.
+pub fn store_options() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix))
+        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}

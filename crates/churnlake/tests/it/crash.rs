@@ -1,0 +1,102 @@
+//! Crash safety and idempotency of `ingest`: a process killed at several points and
+//! re-run leaves the same lake as a clean run; re-ingesting changes nothing; a held
+//! lock stops a second ingest with a clear message.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use churnlake_generate::{Preset, generate};
+
+use crate::support::{ingest, path, run, run_ok};
+
+/// Every data file's bytes, and every manifest entry without its volatile fields.
+fn lake_contents(lake: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![lake.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read lake dir") {
+            let p = entry.expect("dir entry").path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(lake).expect("inside the lake").to_string_lossy().into_owned();
+            let bytes = std::fs::read(&p).expect("read lake file");
+            if rel.starts_with("_manifest") {
+                let mut entry: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest JSON");
+                if let Some(obj) = entry.as_object_mut() {
+                    obj.remove("ingested_at");
+                    obj.remove("source_path");
+                }
+                out.insert(rel, entry.to_string().into_bytes());
+            } else {
+                out.insert(rel, bytes);
+            }
+        }
+    }
+    out
+}
+
+fn scenario(dir: &Path) -> std::path::PathBuf {
+    let mut opts = Preset::Demo.options(dir.join("gen"));
+    opts.days = 40;
+    opts.subs_per_day = 6;
+    opts.seed = 7;
+    generate(&opts).expect("generation succeeds").drops_dir
+}
+
+#[test]
+fn killed_ingest_rerun_equals_clean_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let drops = scenario(dir.path());
+    let clean = dir.path().join("clean");
+    ingest(&drops, &clean);
+    let expected = lake_contents(&clean);
+    assert!(expected.keys().any(|k| k.starts_with("raw/subscriptions/data_date=")));
+
+    for point in ["after-staging:3", "after-publish:10", "after-manifest:25", "after-publish:0"] {
+        let lake = dir.path().join(point.replace(':', "-"));
+        let out = run(&["ingest", path(&drops), "--lake", path(&lake), "--crash-at", point, "--jobs", "1"]);
+        assert!(!out.status.success(), "{point}: the crash hook did not stop the run");
+        assert!(lake.join("_lock").exists(), "{point}: the killed run left no lock to take over");
+        ingest(&drops, &lake);
+        let mut got = lake_contents(&lake);
+        got.retain(|k, _| !k.starts_with("_staging"));
+        assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{point}: files differ");
+        assert!(got == expected, "{point}: file contents differ from a clean run");
+        assert!(!lake.join("_lock").exists(), "{point}: lock not released");
+    }
+}
+
+#[test]
+fn reingesting_is_a_no_op() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let drops = scenario(dir.path());
+    let lake = dir.path().join("lake");
+    ingest(&drops, &lake);
+    let before = lake_contents(&lake);
+    let summary = run_ok(&["ingest", path(&drops), "--lake", path(&lake), "--format", "json"], &[0, 1]);
+    let summary: serde_json::Value = serde_json::from_str(&summary).expect("JSON summary");
+    assert_eq!(summary["ingested"], 0, "second run ingested files again: {summary}");
+    assert_eq!(summary["rows_written"], 0);
+    assert_eq!(lake_contents(&lake), before);
+}
+
+#[test]
+fn a_held_lock_stops_a_second_ingest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let drops = scenario(dir.path());
+    let lake = dir.path().join("lake");
+    std::fs::create_dir_all(&lake).expect("lake dir");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let lock = serde_json::json!({
+        "pid": std::process::id(), "host": host.trim(),
+        "since": "2026-01-01T00:00:00Z", "command": "ingest",
+    });
+    std::fs::write(lake.join("_lock"), lock.to_string()).expect("write lock");
+    let out = run(&["ingest", path(&drops), "--lake", path(&lake)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("locked by another ingest"), "unexpected message: {stderr}");
+    assert!(!lake.join("_manifest").exists(), "a locked-out run wrote to the lake");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the `churnlake` binary: conformance suite, ground truth from the
+//! generator, METRICS.md worked examples, crash safety, and CLI output snapshots.
+
+mod conformance;
+mod crash;
+mod support;
+mod truth;
+mod worked_examples;
+mod snapshots;

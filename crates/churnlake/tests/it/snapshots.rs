@@ -1,0 +1,52 @@
+//! Snapshots of the CLI's outputs on a small fixture (conformance case 01's drops):
+//! what a user sees, pinned. Paths and times are filtered out.
+
+use crate::support::{ingest, path, repo, run_ok};
+
+fn fixture_lake() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let drops = repo().join("tests/conformance/cases/09-subscriber-two-subscriptions/drops");
+    let lake = dir.path().join("lake");
+    ingest(&drops, &lake);
+    let lake = path(&lake).to_owned();
+    (dir, lake)
+}
+
+fn settings(lake: &str) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(lake), "[LAKE]");
+    s.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)", "[TIME]");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) { vec!['\\', c] } else { vec![c] }
+        })
+        .collect()
+}
+
+#[test]
+fn cli_outputs() {
+    let (_dir, lake) = fixture_lake();
+    let l = lake.as_str();
+    let cases: [(&str, Vec<&str>); 8] = [
+        ("series_table", vec!["series", "--lake", l]),
+        ("series_weekly_csv", vec!["series", "--lake", l, "--grain", "week", "--format", "csv"]),
+        ("series_by_product_csv", vec!["series", "--lake", l, "--by", "product", "--format", "csv"]),
+        ("rate_table", vec!["rate", "--lake", l, "--from", "2023-05-01", "--to", "2023-05-05"]),
+        ("subscriptions_as_of", vec!["subscriptions", "--lake", l, "--as-of", "2023-05-03", "--format", "csv"]),
+        ("subscribers_table", vec!["subscribers", "--lake", l]),
+        ("active_json", vec!["active", "--lake", l, "--format", "json"]),
+        ("explain_500081", vec!["explain", "500081", "--lake", l]),
+    ];
+    let settings = settings(l);
+    settings.bind(|| {
+        for (name, args) in cases {
+            insta::assert_snapshot!(name, run_ok(&args, &[0]));
+        }
+        insta::assert_snapshot!("drops_csv", run_ok(&["drops", "--lake", l, "--format", "csv"], &[0]));
+    });
+}

@@ -1,0 +1,94 @@
+//! Running the built binary and reading its outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `churnlake` binary built with these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_churnlake"))
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs churnlake with `args`, returning its output (whatever the exit code).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env_remove("CHURNLAKE_LAKE")
+        .env("CHURNLAKE_LOG", "error")
+        .output()
+        .expect("the churnlake binary runs")
+}
+
+/// Runs churnlake and returns stdout, failing the test (with stderr) unless it exits with one of `codes`.
+pub fn run_ok(args: &[&str], codes: &[i32]) -> String {
+    let out = run(args);
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        codes.contains(&code),
+        "churnlake {args:?} exited {code}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
+/// Ingests `drops` into `lake` (exit 0, or 1 when rows were quarantined).
+pub fn ingest(drops: &Path, lake: &Path) {
+    run_ok(&["ingest", path(drops), "--lake", path(lake)], &[0, 1]);
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// CSV text → header and rows of cells (simple: test outputs have no quoted commas).
+pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let rows = lines.map(|l| l.split(',').map(|s| s.trim().to_owned()).collect()).collect();
+    (header, rows)
+}
+
+/// Selects `columns` (by name) from CSV text, rows sorted: for set comparisons.
+pub fn project(text: &str, columns: &[&str]) -> Vec<Vec<String>> {
+    let (header, rows) = parse_csv(text);
+    let idx: Vec<usize> = columns
+        .iter()
+        .map(|c| header.iter().position(|h| h == c).unwrap_or_else(|| panic!("no column {c} in {header:?}")))
+        .collect();
+    let mut out: Vec<Vec<String>> =
+        rows.iter().map(|r| idx.iter().map(|&i| r.get(i).cloned().unwrap_or_default()).collect()).collect();
+    out.sort();
+    out
+}
+
+/// Asserts `active(D) = active(D−1) + new + reactivated − cancelled` on every row of a
+/// series CSV (per group when `group` names a column), at both levels.
+pub fn assert_flow_identity(series_csv: &str, group: Option<&str>) {
+    let (header, rows) = parse_csv(series_csv);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}"));
+    let g = group.map(col);
+    let mut previous: std::collections::HashMap<String, [i64; 2]> = Default::default();
+    for row in &rows {
+        let key = g.map(|i| row[i].clone()).unwrap_or_default();
+        let num = |name: &str| row[col(name)].parse::<i64>().expect("integer cell");
+        for (level, suffix) in ["subscriptions", "subscribers"].iter().enumerate() {
+            let active = num(&format!("active_{suffix}"));
+            let flows = num(&format!("new_{suffix}")) + num(&format!("reactivated_{suffix}"))
+                - num(&format!("cancelled_{suffix}"));
+            if let Some(prev) = previous.get(&key) {
+                assert_eq!(active, prev[level] + flows, "flow identity broken at {row:?}");
+            }
+        }
+        previous.insert(key, [num("active_subscriptions"), num("active_subscribers")]);
+    }
+}

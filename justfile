@@ -1,0 +1,30 @@
+# churnlake developer menu: `just --list`
+
+# list the recipes
+default:
+    @just --list
+
+# build the release binary (tests and the demo use the same profile)
+build:
+    cargo build --release
+
+# run every test: unit, integration, conformance, ground truth (what CI runs)
+test:
+    cargo test --release --workspace
+
+# generate a two-year sample, ingest it, build the derived tables and summarise
+demo:
+    cargo run --release -- demo
+
+# the METRICS.md conformance suite against the release binary
+conformance: build
+    bash tests/conformance/run.sh target/release/churnlake
+
+# formatting and lints
+lint:
+    cargo fmt --all --check
+    cargo clippy --release --workspace --all-targets -- -D warnings
+
+# ingest throughput on the large preset (median of 3 runs), see BENCHMARKS.md
+bench-ingest: build
+    bash scripts/bench-ingest.sh
