@@ -119,7 +119,7 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         let df = groups_of_subs.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any)
             .collect().ctx("listing groups")?;
         let column = df.column(GROUP).ctx("listing groups")?.str().ctx("listing groups")?.clone();
-        let mut set: BTreeSet<String> = column.into_iter().flatten().map(str::to_owned).collect();
+        let mut set: BTreeSet<String> = column.iter().flatten().map(str::to_owned).collect();
         if set.is_empty() || by.is_none() {
             set.insert(String::new());
         }
@@ -276,14 +276,14 @@ pub(crate) fn rate(
         .ctx("summing the period")?;
     let get = |name: &str| -> Result<Vec<i64>> {
         let column = sums.column(name).ctx("reading sums")?.cast(&DataType::Int64).ctx("reading sums")?;
-        Ok(column.i64().ctx("reading sums")?.into_iter().map(|v| v.unwrap_or(0)).collect())
+        Ok(column.i64().ctx("reading sums")?.iter().map(|v| v.unwrap_or(0)).collect())
     };
     let groups: Vec<String> = sums
         .column(GROUP)
         .ctx("reading groups")?
         .str()
         .ctx("reading groups")?
-        .into_iter()
+        .iter()
         .map(|g| g.unwrap_or_default().to_owned())
         .collect();
     let (sub_cancels, sub_active) = (get("cancelled_subscriptions")?, get("active_subscriptions")?);

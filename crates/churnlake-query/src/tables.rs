@@ -89,8 +89,15 @@ pub(crate) fn subscribers(
         .agg([
             last_by_day("active_subscriptions").alias("active_subscriptions"),
             last_by_day("active").alias("active"),
-            col("day").filter(col("cancelled").eq(lit(1i64))).max().alias("last_cancelled_day"),
         ]);
+    // METRICS.md: the latest cancel date of their subscriptions, once all are inactive
+    let latest_cancel = life
+        .events
+        .clone()
+        .filter(col("kind").eq(lit(CANCELLED)).and(col("effective_date").lt_eq(lit(life.as_of))))
+        .join(owners, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
+        .group_by([col(c::USER_ID)])
+        .agg([col("own_date").max().alias("latest_cancel_date")]);
     let owned = life
         .base
         .filter(col("created_date").lt_eq(lit(life.as_of)))
@@ -102,11 +109,12 @@ pub(crate) fn subscribers(
         ]);
     let mut lf = owned
         .join(per_user, [col(c::USER_ID)], [col(c::USER_ID)], JoinArgs::new(JoinType::Left))
+        .join(latest_cancel, [col(c::USER_ID)], [col(c::USER_ID)], JoinArgs::new(JoinType::Left))
         .with_columns([
             status(col("active")).alias("current_status"),
             when(col("active"))
                 .then(lit(NULL).cast(DataType::Date))
-                .otherwise(col("last_cancelled_day"))
+                .otherwise(col("latest_cancel_date"))
                 .alias("cancelled_date"),
         ])
         .select(SUBSCRIBER_COLUMNS.iter().map(|name| col(*name)).collect::<Vec<_>>());

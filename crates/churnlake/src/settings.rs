@@ -40,7 +40,6 @@ pub struct IngestConfig {
 #[derive(Debug)]
 pub struct Settings {
     pub config: ConfigFile,
-    pub config_path: Option<PathBuf>,
 }
 
 impl Settings {
@@ -60,7 +59,7 @@ impl Settings {
             }
             None => ConfigFile::default(),
         };
-        Ok(Settings { config, config_path: path })
+        Ok(Settings { config })
     }
 
     /// The lake: flag or $CHURNLAKE_LAKE (clap merges those), else the config, else the default.

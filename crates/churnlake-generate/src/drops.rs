@@ -1,0 +1,1007 @@
+//! Writes the daily drop files: for each delivered day its subscription report,
+//! cancellation report and subscriber-events file (plus, some days, legacy files),
+//! in the spellings the [`Styler`] deals, with the delivery anomalies of the plan.
+//!
+//! Rows are bucketed by the day whose files carry them (one pass over the
+//! population), then each day's files are built in memory and written in one go.
+//! Every row is consistent with the simulation as of its file's data date, so the
+//! files reveal exactly the simulated events; the writer records which
+//! subscriptions a report row revealed, and the truth counts only those.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::GenerateError;
+use crate::calendar::{Calendar, DateStyle, push_time, push_u64};
+use crate::catalogue::{
+    CLIENT, MERCHANT, ORPHAN_ID_BASE, PRODUCTS, SUBSCRIPTION_ID_BASE, USER_ID_BASE, cancel_reason, extra_data,
+    loyalty_tier, person, push_public_id,
+};
+use crate::options::GenerateOptions;
+use crate::plan::{FileKind, Plan};
+use crate::population::{EventKind, LifeEvent, NO_REPORT, NO_TIME, Population, Scenario};
+use crate::rng::{Rng, mix64};
+use crate::style::{
+    Column, Compact, Encoding, EventsLayout, Header, MoneyStyle, NameStyle, StampStyle, Styler, TextStyle, ValueStyle,
+};
+
+/// What the drops revealed and what they contain.
+pub(crate) struct DropStats {
+    pub files: u64,
+    pub bytes: u64,
+    /// Per subscription: does at least one report row carry it?
+    pub revealed: Vec<bool>,
+    /// How many files (or values) were written in each spelling.
+    pub variants: BTreeMap<String, u64>,
+    /// How many times each delivery or lifecycle anomaly was written.
+    pub anomalies: BTreeMap<String, u64>,
+}
+
+/// One row of a subscription or cancellation report.
+#[derive(Clone, Copy, Debug)]
+struct ReportRow {
+    sub: u32,
+    /// The row shows the subscription as of the end of this day.
+    as_of: i32,
+    /// For cancellation rows: the global index of the cancellation event.
+    cancel: Option<u32>,
+}
+
+/// Whose public id a subscriber-event row carries.
+#[derive(Clone, Copy, Debug)]
+enum PublicRef {
+    Subscription(u32),
+    Orphan(u64),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct EventRow {
+    public: PublicRef,
+    user: u32,
+    code: u16,
+    day: i32,
+    secs: u32,
+}
+
+/// A file name stamp: the stamp date (data date + 1), production time, spelling.
+#[derive(Clone, Copy, Debug)]
+struct Stamp {
+    day: i32,
+    secs: u32,
+    style: StampStyle,
+}
+
+/// Event codes written as noise (never 9): FORMATS.md's table, code 2 most often.
+const NOISE_CODES: [u16; 19] = [2, 2, 2, 3, 4, 4, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+/// A code no documentation lists.
+const UNKNOWN_CODE: u16 = 42;
+
+struct Writer<'a> {
+    options: &'a GenerateOptions,
+    plan: &'a Plan,
+    population: &'a Population,
+    calendar: &'a Calendar,
+    dir: PathBuf,
+    made_dirs: BTreeSet<u32>,
+    styler: Styler,
+    stats: DropStats,
+    tricky: bool,
+    orphans: u64,
+}
+
+pub(crate) fn write_drops(
+    options: &GenerateOptions,
+    plan: &Plan,
+    population: &Population,
+    calendar: &Calendar,
+    dir: &Path,
+) -> Result<DropStats, GenerateError> {
+    let mut writer = Writer {
+        options,
+        plan,
+        population,
+        calendar,
+        dir: dir.to_path_buf(),
+        made_dirs: BTreeSet::new(),
+        styler: Styler::new(&options.variants, options.seed),
+        stats: DropStats {
+            files: 0,
+            bytes: 0,
+            revealed: vec![false; population.subs.len()],
+            variants: BTreeMap::new(),
+            anomalies: BTreeMap::new(),
+        },
+        tricky: options.variants.text,
+        orphans: 0,
+    };
+    writer.count_lifecycle_anomalies();
+    writer.write_days()?;
+    Ok(writer.stats)
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str, by: u64) {
+    if by > 0 {
+        *map.entry(key.to_string()).or_insert(0) += by;
+    }
+}
+
+/// Appends a CSV field, quoted when it holds a comma, quote or line break.
+fn push_cell(buf: &mut String, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        buf.push('"');
+        for c in value.chars() {
+            if c == '"' {
+                buf.push('"');
+            }
+            buf.push(c);
+        }
+        buf.push('"');
+    } else {
+        buf.push_str(value);
+    }
+}
+
+fn push_money(buf: &mut String, cents: u64, style: MoneyStyle) {
+    let mut text = String::with_capacity(12);
+    if matches!(style, MoneyStyle::Dollar | MoneyStyle::DollarThousands) {
+        text.push('$');
+    }
+    let dollars = cents / 100;
+    let mut digits = String::with_capacity(12);
+    push_u64(&mut digits, dollars);
+    let grouped = matches!(style, MoneyStyle::Thousands | MoneyStyle::DollarThousands);
+    for (i, digit) in digits.chars().enumerate() {
+        if grouped && i > 0 && (digits.len() - i).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text.push('.');
+    crate::calendar::push2(&mut text, (cents % 100) as u32);
+    push_cell(buf, &text);
+}
+
+/// State of a subscription at the end of `as_of`, the latest cancellation on or
+/// before it, and whether that subscription was cancelled on its creation date.
+struct AsOf {
+    active: bool,
+    latest_cancel: Option<(usize, LifeEvent)>,
+    cancelled_on_creation_day: bool,
+}
+
+fn as_of(population: &Population, sub: usize, day: i32) -> AsOf {
+    let events = population.events_of(sub);
+    let created = population.subs[sub].created_day;
+    let mut state = AsOf { active: true, latest_cancel: None, cancelled_on_creation_day: false };
+    let mut nth = 0;
+    for event in events.iter().take_while(|e| e.day <= day) {
+        match event.kind {
+            EventKind::Cancel => {
+                state.active = false;
+                state.latest_cancel = Some((nth, *event));
+                nth += 1;
+            }
+            EventKind::Reactivate => state.active = true,
+        }
+    }
+    state.cancelled_on_creation_day =
+        events.first().is_some_and(|e| e.kind == EventKind::Cancel && e.day == created && e.day <= day);
+    state
+}
+
+impl Writer<'_> {
+    fn note(&mut self, key: &str) {
+        bump(&mut self.stats.variants, key, 1);
+    }
+
+    fn anomaly(&mut self, key: &str, by: u64) {
+        bump(&mut self.stats.anomalies, key, by);
+    }
+
+    /// Lifecycle anomalies are properties of the simulation; count them once.
+    fn count_lifecycle_anomalies(&mut self) {
+        let population = self.population;
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for (index, sub) in population.subs.iter().enumerate() {
+            let events = population.events_of(index);
+            if sub.created_day < 0 {
+                bump(&mut counts, "subscriptions_created_before_first_day", 1);
+            }
+            if sub.scenario == Scenario::Comeback {
+                bump(&mut counts, "comeback_customers", 1);
+            }
+            if sub.report_day != NO_REPORT && sub.report_day > sub.created_day {
+                bump(&mut counts, "cancellation_delivered_before_creation_row", 1);
+            }
+            if events.first().is_some_and(|e| e.kind == EventKind::Cancel && e.day == sub.created_day) {
+                bump(&mut counts, "same_day_create_cancel", 1);
+            }
+            for pair in events.windows(2).filter(|w| w[0].day == w[1].day) {
+                let key = match (pair[0].kind, pair[0].timed(), pair[1].timed()) {
+                    (EventKind::Cancel, _, _) => "same_day_cancel_then_reactivate_timed",
+                    (EventKind::Reactivate, true, true) => "same_day_reactivate_then_cancel_timed",
+                    (EventKind::Reactivate, false, false) => "same_day_reactivate_then_cancel_untimed",
+                    (EventKind::Reactivate, _, _) => "same_day_reactivate_then_cancel_one_timed",
+                };
+                bump(&mut counts, key, 1);
+            }
+        }
+        for day in &self.plan.days {
+            if day.missing {
+                bump(&mut counts, "missing_days", 1);
+            }
+            if day.quiet {
+                bump(&mut counts, "quiet_days", 1);
+            }
+        }
+        for (key, n) in counts {
+            self.anomaly(&key, n);
+        }
+    }
+
+    fn write_days(&mut self) -> Result<(), GenerateError> {
+        let population = self.population;
+        let days = self.options.days as usize;
+        let mut report_rows: Vec<Vec<u32>> = vec![Vec::new(); days];
+        let mut cancel_rows: Vec<Vec<(u32, u32)>> = vec![Vec::new(); days];
+        let mut reactivation_rows: Vec<Vec<(u32, u32)>> = vec![Vec::new(); days];
+        for (index, sub) in population.subs.iter().enumerate() {
+            if sub.report_day != NO_REPORT {
+                report_rows[sub.report_day as usize].push(index as u32);
+            }
+            for (k, event) in population.events_of(index).iter().enumerate() {
+                let global = sub.first_event + k as u32;
+                let bucket = match event.kind {
+                    EventKind::Cancel => &mut cancel_rows,
+                    EventKind::Reactivate => &mut reactivation_rows,
+                };
+                bucket[event.day as usize].push((index as u32, global));
+            }
+        }
+        let mut previous_cancels: Vec<(u32, u32)> = Vec::new();
+        let mut previous_reactivations: Vec<(u32, u32)> = Vec::new();
+        for day in 0..days {
+            let plan = &self.plan.days[day];
+            if plan.missing {
+                continue;
+            }
+            let carried = (day > 0 && self.plan.missing(day as i32 - 1)).then(|| day - 1);
+            let x = day as i32;
+            let mut rng = Rng::derive(self.options.seed, 0xd417, day as u64);
+            let delivery = self.options.variants.delivery && !plan.quiet;
+
+            // Subscription report.
+            let mut subs: Vec<u32> = Vec::new();
+            if let Some(missing) = carried {
+                subs.extend_from_slice(&report_rows[missing]);
+                self.anomaly("rows_delivered_a_day_late", report_rows[missing].len() as u64);
+            }
+            subs.extend_from_slice(&report_rows[day]);
+            let primary = subs.len();
+            if delivery {
+                let carried_day = carried.map_or(NO_REPORT, |d| d as i32);
+                let eligible = |s: u32| {
+                    let report_day = population.subs[s as usize].report_day;
+                    report_day != NO_REPORT && report_day < x && report_day != carried_day
+                };
+                let window = population.created_between(x - 30, x);
+                if !window.is_empty() && rng.chance(400) {
+                    let count = 1 + rng.below((primary as u64 / 40).max(1));
+                    for _ in 0..count {
+                        let pick = window.start as u64 + rng.below(window.len() as u64);
+                        if eligible(pick as u32) {
+                            subs.push(pick as u32);
+                        }
+                    }
+                }
+                if plan.full_export {
+                    subs.extend(population.created_between(x - 7, x).map(|s| s as u32).filter(|&s| eligible(s)));
+                }
+                self.anomaly("overlapping_subscription_rows", (subs.len() - primary) as u64);
+            }
+            let rows: Vec<ReportRow> = subs.iter().map(|&sub| ReportRow { sub, as_of: x, cancel: None }).collect();
+            let full = plan.full_export && delivery;
+            if full {
+                self.anomaly("full_exports", 1);
+            }
+            self.report(FileKind::Subscriptions, x, &rows, full, plan.resend)?;
+
+            // Cancellation report.
+            let mut cancels: Vec<(u32, u32)> = Vec::new();
+            if let Some(missing) = carried {
+                cancels.extend_from_slice(&cancel_rows[missing]);
+                self.anomaly("rows_delivered_a_day_late", cancel_rows[missing].len() as u64);
+            }
+            cancels.extend_from_slice(&cancel_rows[day]);
+            let own_cancels = cancels.len();
+            if delivery && !previous_cancels.is_empty() && rng.chance(200) {
+                for _ in 0..1 + rng.below(2) {
+                    cancels.push(previous_cancels[rng.below(previous_cancels.len() as u64) as usize]);
+                }
+                self.anomaly("duplicate_cancellation_rows", (cancels.len() - own_cancels) as u64);
+            }
+            let rows: Vec<ReportRow> = cancels
+                .iter()
+                .map(|&(sub, event)| ReportRow {
+                    sub,
+                    as_of: population.events[event as usize].day,
+                    cancel: Some(event),
+                })
+                .collect();
+            self.report(FileKind::Cancellations, x, &rows, false, plan.resend)?;
+
+            // Subscriber events.
+            let mut reactivations: Vec<(u32, u32)> = Vec::new();
+            if let Some(missing) = carried {
+                reactivations.extend_from_slice(&reactivation_rows[missing]);
+                self.anomaly("rows_delivered_a_day_late", reactivation_rows[missing].len() as u64);
+            }
+            reactivations.extend_from_slice(&reactivation_rows[day]);
+            let mut events: Vec<EventRow> = Vec::new();
+            let code_row = |sub: u32, code: u16, event: &LifeEvent| EventRow {
+                public: PublicRef::Subscription(sub),
+                user: population.subs[sub as usize].user,
+                code,
+                day: event.day,
+                secs: event.secs,
+            };
+            for &(sub, event) in &reactivations {
+                events.push(code_row(sub, 9, &population.events[event as usize]));
+            }
+            if delivery {
+                let own = events.len();
+                if !reactivations.is_empty() && rng.chance(150) {
+                    let (sub, event) = reactivations[rng.below(reactivations.len() as u64) as usize];
+                    events.push(code_row(sub, 9, &population.events[event as usize]));
+                }
+                if !previous_reactivations.is_empty() && rng.chance(150) {
+                    let (sub, event) = previous_reactivations[rng.below(previous_reactivations.len() as u64) as usize];
+                    events.push(code_row(sub, 9, &population.events[event as usize]));
+                }
+                self.anomaly("duplicate_reactivation_rows", (events.len() - own) as u64);
+            }
+            if self.options.variants.events && !plan.quiet {
+                self.noise(x, &mut rng, &mut events, &cancels[..own_cancels], &subs[..primary]);
+            }
+            rng.shuffle(&mut events);
+            self.events(x, &events, plan.resend)?;
+
+            if !plan.quiet {
+                if plan.orders {
+                    self.orders(x, &subs[..primary], &mut rng)?;
+                }
+                if plan.inventory {
+                    self.inventory(x)?;
+                }
+                if plan.crm_subscription {
+                    self.crm_subscription(x, &subs[..primary])?;
+                }
+            }
+            previous_cancels = cancels;
+            previous_reactivations = reactivations;
+        }
+        Ok(())
+    }
+
+    /// Codes other than 9 (including 5 next to real cancellations and an unknown
+    /// code), and code-9 rows for public ids no report maps.
+    fn noise(&mut self, x: i32, rng: &mut Rng, events: &mut Vec<EventRow>, cancels: &[(u32, u32)], created: &[u32]) {
+        let population = self.population;
+        let timed = |rng: &mut Rng| {
+            if rng.chance(500) { rng.below(86_400) as u32 } else { NO_TIME }
+        };
+        let before = events.len();
+        let mut code5 = 0;
+        for &(sub, event) in cancels {
+            if rng.chance(500) {
+                let event = &population.events[event as usize];
+                events.push(EventRow {
+                    public: PublicRef::Subscription(sub),
+                    user: population.subs[sub as usize].user,
+                    code: 5,
+                    day: event.day,
+                    secs: event.secs,
+                });
+                code5 += 1;
+            }
+        }
+        for &sub in created {
+            let s = &population.subs[sub as usize];
+            if s.created_day == x && rng.chance(300) {
+                events.push(EventRow {
+                    public: PublicRef::Subscription(sub),
+                    user: s.user,
+                    code: 1,
+                    day: x,
+                    secs: s.created_secs,
+                });
+            }
+        }
+        let existing = population.created_between(i32::MIN / 2, x + 1);
+        if !existing.is_empty() {
+            let base = u64::from(self.options.subs_per_day) * 4 / 10;
+            let count = rng.range((base * 7 / 10) as i64, (base * 13 / 10) as i64).max(1);
+            let mut unknown = 0;
+            for _ in 0..count {
+                let sub = (existing.start as u64 + rng.below(existing.len() as u64)) as u32;
+                let code = if rng.chance(10) {
+                    unknown += 1;
+                    UNKNOWN_CODE
+                } else {
+                    NOISE_CODES[rng.below(NOISE_CODES.len() as u64) as usize]
+                };
+                let secs = timed(rng);
+                events.push(EventRow {
+                    public: PublicRef::Subscription(sub),
+                    user: population.subs[sub as usize].user,
+                    code,
+                    day: x,
+                    secs,
+                });
+            }
+            if rng.chance(250) {
+                let user = population.subs[(existing.start as u64 + rng.below(existing.len() as u64)) as usize].user;
+                let secs = timed(rng);
+                events.push(EventRow {
+                    public: PublicRef::Orphan(ORPHAN_ID_BASE + self.orphans),
+                    user,
+                    code: 9,
+                    day: x,
+                    secs,
+                });
+                self.orphans += 1;
+                self.anomaly("orphan_reactivation_rows", 1);
+            }
+            self.anomaly("unknown_code_rows", unknown);
+        }
+        self.anomaly("code_5_rows", code5);
+        self.anomaly("noise_event_rows", (events.len() - before) as u64);
+    }
+
+    fn stamp(&mut self, x: i32, full: bool) -> Stamp {
+        let style = if full && self.options.variants.file_names { StampStyle::YmdFull } else { self.styler.stamp() };
+        let secs = self.styler.rng().range(5 * 3600, 9 * 3600 - 1) as u32;
+        Stamp { day: x + 1, secs, style }
+    }
+
+    fn file_name(&self, kind: FileKind, name: NameStyle, stamp: Stamp) -> String {
+        let mut text = String::with_capacity(20);
+        match stamp.style {
+            StampStyle::Digits14 => self.calendar.push_digits14(&mut text, stamp.day, stamp.secs),
+            StampStyle::Ymd => self.calendar.push_yyyymmdd(&mut text, stamp.day),
+            StampStyle::YmdDelta => {
+                self.calendar.push_yyyymmdd(&mut text, stamp.day);
+                text.push_str("_delta");
+            }
+            StampStyle::YmdFull => {
+                self.calendar.push_yyyymmdd(&mut text, stamp.day);
+                text.push_str("_full");
+            }
+        }
+        match (kind, name) {
+            (FileKind::Subscriptions, NameStyle::Platform) => format!("SubscriptionCSV_{text}"),
+            (FileKind::Subscriptions, NameStyle::Client) => {
+                format!("{CLIENT}_subscription_{text}.csv")
+            }
+            (FileKind::Cancellations, NameStyle::Platform) => {
+                format!("SubscriptionsCancelledCSV_{text}")
+            }
+            (FileKind::Cancellations, NameStyle::Client) => {
+                format!("{CLIENT}_cancelled_subscriptions_{text}.csv")
+            }
+            (FileKind::Events, NameStyle::Platform) => format!("crm_subscriber_events_{text}.csv"),
+            (FileKind::Events, NameStyle::Client) => {
+                format!("{CLIENT}_crm_subscriber_events_{text}.csv")
+            }
+            (FileKind::Orders, _) => format!("{CLIENT}_orders_{text}.csv"),
+            (FileKind::Inventory, _) => format!("{CLIENT}_Inventory_Report_{text}.csv"),
+            (FileKind::CrmSubscription, _) => format!("{CLIENT}_crm_subscription_{text}.csv"),
+        }
+    }
+
+    /// Encodes and writes one file under `outgoing/<stamp year>/`; returns its bytes.
+    fn emit(
+        &mut self,
+        kind: FileKind,
+        name: NameStyle,
+        stamp: Stamp,
+        text: &TextStyle,
+        content: &str,
+    ) -> Result<Vec<u8>, GenerateError> {
+        let file_name = self.file_name(kind, name, stamp);
+        let (year, _, _) = self.calendar.ymd(stamp.day);
+        let folder = self.dir.join("outgoing").join(year.to_string());
+        let path = folder.join(&file_name);
+        if self.made_dirs.insert(year) {
+            std::fs::create_dir_all(&folder)
+                .map_err(|source| GenerateError::Directory { path: folder.clone(), source })?;
+        }
+        let bytes = if content.is_empty() {
+            Vec::new()
+        } else {
+            match text.encoding {
+                Encoding::Utf8 => content.as_bytes().to_vec(),
+                Encoding::Utf8Bom => {
+                    let mut bytes = Vec::with_capacity(content.len() + 3);
+                    bytes.extend_from_slice(&[0xef, 0xbb, 0xbf]);
+                    bytes.extend_from_slice(content.as_bytes());
+                    bytes
+                }
+                Encoding::Windows1252 => {
+                    let (encoded, _, lossy) = encoding_rs::WINDOWS_1252.encode(content);
+                    if lossy {
+                        return Err(GenerateError::Encoding { path });
+                    }
+                    encoded.into_owned()
+                }
+            }
+        };
+        std::fs::write(&path, &bytes).map_err(|source| GenerateError::Write { path: path.clone(), source })?;
+        self.stats.files += 1;
+        self.stats.bytes += bytes.len() as u64;
+        self.note(&format!("kind/{}", kind.label()));
+        let pattern = match (kind, name) {
+            (FileKind::Subscriptions, NameStyle::Platform) => "SubscriptionCSV_<stamp>",
+            (FileKind::Subscriptions, NameStyle::Client) => "<client>_subscription_<stamp>.csv",
+            (FileKind::Cancellations, NameStyle::Platform) => "SubscriptionsCancelledCSV_<stamp>",
+            (FileKind::Cancellations, NameStyle::Client) => "<client>_cancelled_subscriptions_<stamp>.csv",
+            (FileKind::Events, NameStyle::Platform) => "crm_subscriber_events_<stamp>.csv",
+            (FileKind::Events, NameStyle::Client) => "<client>_crm_subscriber_events_<stamp>.csv",
+            (FileKind::Orders, _) => "<client>_orders_<stamp>.csv",
+            (FileKind::Inventory, _) => "<client>_Inventory_Report_<stamp>.csv",
+            (FileKind::CrmSubscription, _) => "<client>_crm_subscription_<stamp>.csv",
+        };
+        self.note(&format!("name/{pattern}"));
+        self.note(&format!("stamp/{}", stamp.style.label()));
+        if !bytes.is_empty() {
+            self.note(&format!("encoding/{}", text.encoding.label()));
+            self.note(if text.crlf { "line_end/crlf" } else { "line_end/lf" });
+            if text.trailing_blank {
+                self.note("text/trailing_blank_line");
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Writes the same bytes again under a later stamp of the same day.
+    fn resend(&mut self, kind: FileKind, name: NameStyle, x: i32, bytes: &[u8]) -> Result<(), GenerateError> {
+        let secs = self.styler.rng().range(11 * 3600, 17 * 3600) as u32;
+        let stamp = Stamp { day: x + 1, secs, style: StampStyle::Digits14 };
+        let file_name = self.file_name(kind, name, stamp);
+        let (year, _, _) = self.calendar.ymd(stamp.day);
+        let folder = self.dir.join("outgoing").join(year.to_string());
+        if self.made_dirs.insert(year) {
+            std::fs::create_dir_all(&folder)
+                .map_err(|source| GenerateError::Directory { path: folder.clone(), source })?;
+        }
+        let path = folder.join(file_name);
+        std::fs::write(&path, bytes).map_err(|source| GenerateError::Write { path, source })?;
+        self.stats.files += 1;
+        self.stats.bytes += bytes.len() as u64;
+        self.anomaly("resent_files", 1);
+        Ok(())
+    }
+
+    fn finish_text(content: &mut String, text: &TextStyle) {
+        if text.trailing_blank && !content.is_empty() {
+            content.push_str(text.eol());
+        }
+    }
+
+    /// A subscription or cancellation report.
+    fn report(
+        &mut self,
+        kind: FileKind,
+        x: i32,
+        rows: &[ReportRow],
+        full: bool,
+        resend: Option<FileKind>,
+    ) -> Result<(), GenerateError> {
+        let name = self.styler.name(kind);
+        let stamp = self.stamp(x, full);
+        let text = self.styler.text(kind);
+        let values = self.styler.values();
+        let header = self.styler.header(kind, text.encoding);
+        let population = self.population;
+        let facts: Vec<AsOf> = rows
+            .iter()
+            .map(|row| {
+                let mut facts = as_of(population, row.sub as usize, row.as_of);
+                if let Some(event) = row.cancel {
+                    // A cancellation row shows that cancellation, as the platform's
+                    // record of it: inactive.
+                    let sub = &population.subs[row.sub as usize];
+                    let nth = population.events_of(row.sub as usize)[..(event - sub.first_event) as usize]
+                        .iter()
+                        .filter(|e| e.kind == EventKind::Cancel)
+                        .count();
+                    facts.active = false;
+                    facts.latest_cancel = Some((nth, population.events[event as usize]));
+                }
+                facts
+            })
+            .collect();
+        // One number per cancel date only if every cancel date in the file is timed.
+        let shown: Vec<&LifeEvent> = facts.iter().filter_map(|f| f.latest_cancel.as_ref().map(|c| &c.1)).collect();
+        let compact = values.compact_events.filter(|_| {
+            header.columns.contains(&Column::CancelDate) && !shown.is_empty() && shown.iter().all(|e| e.timed())
+        });
+        let eol = text.eol();
+        let mut content = String::with_capacity(64 + rows.len() * 320);
+        for (i, name) in header.names.iter().enumerate() {
+            if i > 0 {
+                content.push(',');
+            }
+            content.push_str(name);
+        }
+        content.push_str(eol);
+        for (row, facts) in rows.iter().zip(&facts) {
+            self.push_report_row(&mut content, kind, &header, &values, compact, row, facts);
+            content.push_str(eol);
+            self.stats.revealed[row.sub as usize] = true;
+        }
+        Self::finish_text(&mut content, &text);
+        let bytes = self.emit(kind, name, stamp, &text, &content)?;
+        self.note_report_style(&header, &values, compact, rows.is_empty());
+        if resend == Some(kind) {
+            self.resend(kind, name, x, &bytes)?;
+        }
+        Ok(())
+    }
+
+    fn note_report_style(&mut self, header: &Header, values: &ValueStyle, compact: Option<Compact>, empty: bool) {
+        if empty {
+            self.note("empty/header_only_report");
+        }
+        for (on, key) in [
+            (header.shuffled, "header/shuffled_columns"),
+            (header.optional_absent, "header/optional_columns_absent"),
+            (header.user_id_alias, "header/ordergroove_user_id"),
+            (header.case_varied, "header/case_or_spacing_variant"),
+            (header.extra_column, "header/unknown_extra_column"),
+        ] {
+            if on {
+                self.note(key);
+            }
+        }
+        if empty {
+            return;
+        }
+        self.note(match values.date {
+            DateStyle::Mdy => "date/MM/DD/YYYY",
+            DateStyle::Iso => "date/YYYY-MM-DD",
+        });
+        self.note(match values.time {
+            crate::calendar::TimeStyle::Hm => "time/HH:MM",
+            crate::calendar::TimeStyle::Hms => "time/HH:MM:SS",
+        });
+        if let Some(c) = values.create_date.filter(|_| header.columns.contains(&Column::CreateDate)) {
+            self.note(&format!("create_date/{}", c.label()));
+        }
+        if values.create_time_full && header.columns.contains(&Column::CreateTime) {
+            self.note("create_time/full_date_time");
+        }
+        if let Some(c) = compact {
+            self.note(&format!("cancel_date/{}", c.label()));
+        }
+        if header.columns.iter().any(|c| matches!(c, Column::Price | Column::DiscountPrice)) {
+            self.note(match values.money {
+                MoneyStyle::Plain => "money/12.50",
+                MoneyStyle::Dollar => "money/$12.50",
+                MoneyStyle::Thousands => "money/1,234.50",
+                MoneyStyle::DollarThousands => "money/$1,234.50",
+            });
+        }
+        if header.columns.iter().any(|c| matches!(c, Column::TwentyFourHourCancel | Column::GuestCheckout)) {
+            self.note(&format!("flag/{}", values.flag.label()));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_report_row(
+        &self,
+        buf: &mut String,
+        kind: FileKind,
+        header: &Header,
+        values: &ValueStyle,
+        compact: Option<Compact>,
+        row: &ReportRow,
+        facts: &AsOf,
+    ) {
+        let calendar = self.calendar;
+        let index = row.sub as usize;
+        let sub = &self.population.subs[index];
+        let product = &PRODUCTS[usize::from(sub.product)];
+        let id = SUBSCRIPTION_ID_BASE + u64::from(row.sub);
+        let user_id = USER_ID_BASE + u64::from(sub.user);
+        let h = mix64(id);
+        let (first, last, email) = person(sub.user, self.tricky);
+        // Orders so far: one at creation, then one per frequency period while it ran.
+        let until = facts.latest_cancel.filter(|_| !facts.active).map_or(row.as_of, |c| c.1.day).max(sub.created_day);
+        let periods = ((until - sub.created_day) as u32) / product.frequency_days;
+        let status = if facts.active { "Active" } else { "Inactive" };
+        for (i, &column) in header.columns.iter().enumerate() {
+            if i > 0 {
+                buf.push(',');
+            }
+            match column {
+                Column::Merchant => buf.push_str(MERCHANT),
+                Column::UserId => push_u64(buf, user_id),
+                Column::MerchantUserId => {
+                    buf.push_str("M-");
+                    push_u64(buf, user_id);
+                }
+                Column::CreateDate => match values.create_date {
+                    Some(Compact::Digits14) => calendar.push_digits14(buf, sub.created_day, sub.created_secs),
+                    Some(Compact::Epoch) => calendar.push_epoch(buf, sub.created_day, sub.created_secs),
+                    None => calendar.push_date(buf, sub.created_day, values.date),
+                },
+                Column::CreateTime => {
+                    if values.create_time_full {
+                        calendar.push_date_time(buf, sub.created_day, sub.created_secs, values.date, values.time);
+                    } else {
+                        push_time(buf, sub.created_secs, values.time);
+                    }
+                }
+                Column::StartDate => calendar.push_date(buf, sub.created_day, values.date),
+                Column::CustomerStatus | Column::Status => buf.push_str(status),
+                Column::SubscriptionId => push_u64(buf, id),
+                Column::OfferId => {
+                    buf.push_str("OFR-");
+                    push_u64(buf, 100 + u64::from(sub.product) * 3 + h % 3);
+                }
+                Column::MerchantOrderId => {
+                    buf.push_str("WEB-");
+                    push_u64(buf, 500_000 + u64::from(row.sub));
+                }
+                Column::GuestCheckout => buf.push_str(values.flag.spell(h % 100 == 7)),
+                Column::EmailAddress => push_cell(buf, &email),
+                Column::FirstName => push_cell(buf, first),
+                Column::LastName => push_cell(buf, last),
+                Column::Product => push_cell(buf, product.name),
+                Column::ProductId => buf.push_str(product.product_id),
+                Column::Sku => buf.push_str(product.sku),
+                Column::FrequencyDays => push_u64(buf, u64::from(product.frequency_days)),
+                Column::ReminderDays => push_u64(buf, [3, 5, 7][(h >> 8) as usize % 3]),
+                Column::Quantity => push_u64(buf, u64::from(sub.quantity)),
+                Column::Price => push_money(buf, product.price_cents, values.money),
+                Column::DiscountPrice => push_money(buf, product.price_cents * 9 / 10, values.money),
+                Column::TwentyFourHourCancel => buf.push_str(values.flag.spell(facts.cancelled_on_creation_day)),
+                Column::CancelDate => {
+                    if let Some((_, cancel)) = &facts.latest_cancel {
+                        match (compact, cancel.timed()) {
+                            (Some(Compact::Digits14), _) => calendar.push_digits14(buf, cancel.day, cancel.secs),
+                            (Some(Compact::Epoch), _) => calendar.push_epoch(buf, cancel.day, cancel.secs),
+                            (None, true) => {
+                                calendar.push_date_time(buf, cancel.day, cancel.secs, values.date, values.time)
+                            }
+                            (None, false) => calendar.push_date(buf, cancel.day, values.date),
+                        }
+                    }
+                }
+                Column::CancelReason => {
+                    if let Some((nth, _)) = facts.latest_cancel {
+                        push_cell(buf, cancel_reason(row.sub, nth, self.tricky));
+                    }
+                }
+                Column::OrdersPlaced => push_u64(buf, 1 + u64::from(periods)),
+                Column::LastOrderDate => {
+                    calendar.push_date(buf, sub.created_day + (periods * product.frequency_days) as i32, values.date);
+                }
+                Column::ExtraDataReporting => {
+                    if kind == FileKind::Subscriptions {
+                        push_cell(buf, extra_data(row.sub, self.tricky));
+                    }
+                }
+                Column::PublicSubscriptionId => push_public_id(buf, id),
+                Column::LoyaltyTier => buf.push_str(loyalty_tier(sub.user)),
+            }
+        }
+    }
+
+    /// The headerless subscriber-events file (zero bytes when there is nothing).
+    fn events(&mut self, x: i32, rows: &[EventRow], resend: Option<FileKind>) -> Result<(), GenerateError> {
+        let kind = FileKind::Events;
+        let name = self.styler.name(kind);
+        let stamp = self.stamp(x, false);
+        let text = self.styler.text(kind);
+        let values = self.styler.values();
+        let layout = self.styler.events_layout();
+        let reactivations_timed = rows.iter().filter(|r| r.code == 9).all(|r| r.secs != NO_TIME);
+        let compact = values.compact_events.filter(|_| reactivations_timed && !rows.is_empty());
+        let eol = text.eol();
+        let calendar = self.calendar;
+        let mut content = String::with_capacity(rows.len() * 96);
+        for row in rows {
+            let (id, user) = match row.public {
+                PublicRef::Subscription(sub) => (SUBSCRIPTION_ID_BASE + u64::from(sub), row.user),
+                PublicRef::Orphan(id) => (id, row.user),
+            };
+            push_public_id(&mut content, id);
+            content.push_str(",M-");
+            let user_id = USER_ID_BASE + u64::from(user);
+            push_u64(&mut content, user_id);
+            content.push(',');
+            content.push_str(&person(user, self.tricky).2);
+            content.push(',');
+            if layout == EventsLayout::Six {
+                content.push_str(["WEB", "API", "CS", "IVR"][(mix64(id ^ u64::from(row.code)) % 4) as usize]);
+                content.push(',');
+            }
+            push_u64(&mut content, u64::from(row.code));
+            content.push(',');
+            let secs = if row.secs == NO_TIME { None } else { Some(row.secs) };
+            match (compact, secs) {
+                (Some(Compact::Digits14), _) => calendar.push_digits14(&mut content, row.day, secs.unwrap_or(0)),
+                (Some(Compact::Epoch), _) => calendar.push_epoch(&mut content, row.day, secs.unwrap_or(0)),
+                (None, Some(secs)) => calendar.push_date_time(&mut content, row.day, secs, values.date, values.time),
+                (None, None) => calendar.push_date(&mut content, row.day, values.date),
+            }
+            content.push_str(eol);
+        }
+        Self::finish_text(&mut content, &text);
+        let bytes = self.emit(kind, name, stamp, &text, &content)?;
+        if rows.is_empty() {
+            self.note("empty/zero_byte_events");
+        } else {
+            self.note(match layout {
+                EventsLayout::Five => "events/5_fields",
+                EventsLayout::Six => "events/6_fields",
+            });
+            if let Some(c) = compact {
+                self.note(&format!("event_date/{}", c.label()));
+            }
+        }
+        if resend == Some(kind) {
+            self.resend(kind, name, x, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Legacy files share the text styles, with simple fixed headers.
+    fn legacy(&mut self, kind: FileKind, x: i32, header: &str, lines: &[String]) -> Result<(), GenerateError> {
+        let stamp = self.stamp(x, false);
+        let text = self.styler.text(kind);
+        let eol = text.eol();
+        let mut content = String::with_capacity(header.len() + lines.len() * 100);
+        content.push_str(header);
+        content.push_str(eol);
+        for line in lines {
+            content.push_str(line);
+            content.push_str(eol);
+        }
+        Self::finish_text(&mut content, &text);
+        self.emit(kind, NameStyle::Client, stamp, &text, &content)?;
+        Ok(())
+    }
+
+    fn orders(&mut self, x: i32, created: &[u32], rng: &mut Rng) -> Result<(), GenerateError> {
+        let population = self.population;
+        let values = self.styler.values();
+        let mut lines = Vec::with_capacity(created.len());
+        for &sub in created {
+            let s = &population.subs[sub as usize];
+            if s.created_day != x || !rng.chance(800) {
+                continue;
+            }
+            let product = &PRODUCTS[usize::from(s.product)];
+            let mut line = String::with_capacity(100);
+            push_u64(&mut line, 80_000_000 + u64::from(sub));
+            line.push_str(",WEB-");
+            push_u64(&mut line, 500_000 + u64::from(sub));
+            line.push(',');
+            push_u64(&mut line, SUBSCRIPTION_ID_BASE + u64::from(sub));
+            line.push(',');
+            push_u64(&mut line, USER_ID_BASE + u64::from(s.user));
+            line.push(',');
+            self.calendar.push_date_time(&mut line, x, s.created_secs, values.date, values.time);
+            line.push(',');
+            line.push_str(product.product_id);
+            line.push(',');
+            line.push_str(product.sku);
+            line.push(',');
+            push_u64(&mut line, u64::from(s.quantity));
+            line.push(',');
+            push_money(&mut line, product.price_cents, values.money);
+            line.push(',');
+            push_money(&mut line, product.price_cents * u64::from(s.quantity), values.money);
+            line.push_str(",Success");
+            lines.push(line);
+        }
+        let header = "Order ID,Merchant Order ID,Subscription ID,User ID,Order Date,Product ID,SKU,Quantity,Price,Order Total,Order Status";
+        self.legacy(FileKind::Orders, x, header, &lines)
+    }
+
+    fn inventory(&mut self, x: i32) -> Result<(), GenerateError> {
+        let values = self.styler.values();
+        let mut lines = Vec::new();
+        for (i, product) in PRODUCTS.iter().enumerate() {
+            let mut line = String::with_capacity(80);
+            line.push_str(product.product_id);
+            line.push(',');
+            line.push_str(product.sku);
+            line.push(',');
+            push_cell(&mut line, product.name);
+            line.push(',');
+            push_money(&mut line, product.price_cents, values.money);
+            line.push(',');
+            let stock = mix64(u64::from(x as u32) << 8 | i as u64) % 500;
+            line.push_str(values.flag.spell(stock > 20));
+            line.push(',');
+            push_u64(&mut line, stock);
+            line.push(',');
+            self.calendar.push_date(&mut line, x, values.date);
+            lines.push(line);
+        }
+        self.legacy(
+            FileKind::Inventory,
+            x,
+            "Product ID,SKU,Product Name,Price,In Stock,Quantity Available,Last Updated",
+            &lines,
+        )
+    }
+
+    fn crm_subscription(&mut self, x: i32, created: &[u32]) -> Result<(), GenerateError> {
+        let population = self.population;
+        let values = self.styler.values();
+        let mut lines = Vec::new();
+        for &sub in created {
+            let s = &population.subs[sub as usize];
+            if s.created_day != x {
+                continue;
+            }
+            let product = &PRODUCTS[usize::from(s.product)];
+            let state = as_of(population, sub as usize, x);
+            let mut line = String::with_capacity(100);
+            push_u64(&mut line, SUBSCRIPTION_ID_BASE + u64::from(sub));
+            line.push(',');
+            push_u64(&mut line, USER_ID_BASE + u64::from(s.user));
+            line.push_str(",M-");
+            push_u64(&mut line, USER_ID_BASE + u64::from(s.user));
+            line.push(',');
+            line.push_str(product.product_id);
+            line.push(',');
+            line.push_str(product.sku);
+            line.push(',');
+            push_u64(&mut line, u64::from(product.frequency_days));
+            line.push(',');
+            push_u64(&mut line, u64::from(s.quantity));
+            line.push(',');
+            if state.active {
+                self.calendar.push_date(&mut line, x + product.frequency_days as i32, values.date);
+            }
+            line.push_str(if state.active { ",Active," } else { ",Inactive," });
+            self.calendar.push_date(&mut line, x, values.date);
+            lines.push(line);
+        }
+        let header = "Subscription ID,User ID,Merchant User ID,Product ID,SKU,Frequency (days),Quantity,Next Order Date,Status,Updated";
+        self.legacy(FileKind::CrmSubscription, x, header, &lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_and_money() {
+        let mut buf = String::new();
+        push_cell(&mut buf, "plain");
+        buf.push('|');
+        push_cell(&mut buf, "a, b");
+        buf.push('|');
+        push_cell(&mut buf, "say \"hi\"\nbye");
+        assert_eq!(buf, "plain|\"a, b\"|\"say \"\"hi\"\"\nbye\"");
+        let mut money = String::new();
+        for style in [MoneyStyle::Plain, MoneyStyle::Dollar, MoneyStyle::Thousands, MoneyStyle::DollarThousands] {
+            push_money(&mut money, 123_450, style);
+            money.push('|');
+            push_money(&mut money, 1250, style);
+            money.push('|');
+        }
+        assert_eq!(money, "1234.50|12.50|$1234.50|$12.50|\"1,234.50\"|12.50|\"$1,234.50\"|$12.50|");
+        let mut n = String::new();
+        push_money(&mut n, 100_200_005, MoneyStyle::Thousands);
+        assert_eq!(n, "\"1,002,000.05\"");
+    }
+}

@@ -1,0 +1,106 @@
+//! The crate's one error type. Each variant says which file (and, where it applies,
+//! which line, column or value) it is about.
+//!
+//! Rows that cannot be typed are not errors: they go to the quarantine. A file that
+//! cannot be read as its kind fails alone (its outcome says why, the run goes on); the
+//! errors that stop a run are the lake's (lock, storage) and internal ones.
+
+use churnlake_lake::{LakeError, ReportKind};
+
+/// Errors of an ingest.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The lake could not be locked, read or written (boxed: storage errors are large).
+    #[error(transparent)]
+    Lake(Box<LakeError>),
+
+    #[error("cannot list the drops at `{location}`: {source}")]
+    List {
+        location: String,
+        #[source]
+        source: Box<object_store::Error>,
+    },
+
+    #[error("cannot read `{file}`: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: Box<object_store::Error>,
+    },
+
+    #[error("invalid name pattern for {kind} `{regex}`: {reason}")]
+    Pattern {
+        kind: ReportKind,
+        regex: String,
+        reason: String,
+    },
+
+    #[error("invalid crash point `{value}`: {reason}")]
+    CrashPoint { value: String, reason: String },
+
+    #[error("{file}, line {line}: the header has no `{column}` column (found: {header})")]
+    MissingColumn {
+        file: String,
+        line: u64,
+        column: &'static str,
+        header: String,
+    },
+
+    #[error("{file}, line {line}: the header cannot be read: {reason}")]
+    UnreadableHeader {
+        file: String,
+        line: u64,
+        reason: String,
+    },
+
+    #[error("cannot build the `{table}` rows of `{file}`: {source}")]
+    Arrow {
+        file: String,
+        table: String,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+
+    #[error("cannot encode the `{table}` rows of `{file}` as Parquet: {source}")]
+    Encode {
+        file: String,
+        table: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+
+    #[error("cannot publish `{path}` for `{file}`: {source}")]
+    Publish {
+        file: String,
+        path: String,
+        #[source]
+        source: Box<LakeError>,
+    },
+
+    #[error("cannot record `{file}` in the manifest: {source}")]
+    Record {
+        file: String,
+        #[source]
+        source: Box<LakeError>,
+    },
+
+    #[error(
+        "internal error: `{file}`: {rows_read} rows read but {rows_written} written and \
+         {rows_quarantined} quarantined"
+    )]
+    Accounting {
+        file: String,
+        rows_read: u64,
+        rows_written: u64,
+        rows_quarantined: u64,
+    },
+
+    #[error("internal error: processing `{file}` stopped: {reason}")]
+    Task { file: String, reason: String },
+}
+
+impl From<LakeError> for IngestError {
+    fn from(error: LakeError) -> Self {
+        IngestError::Lake(Box::new(error))
+    }
+}

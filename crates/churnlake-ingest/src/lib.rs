@@ -1,0 +1,28 @@
+//! Daily report drops to the Parquet lake.
+//!
+//! [`ingest`] lists a source of drop files, classifies each by its name ([`classify`]),
+//! skips what the lake's manifest already holds, types every row of the rest (rows that
+//! cannot be typed go to the quarantine with the reason), publishes one Parquet file per
+//! source file and table, and records the file's manifest entry last. The lake's layout,
+//! schemas and manifest are `churnlake_lake`'s; nothing here redefines them.
+
+mod classify;
+mod decode;
+mod encode;
+mod error;
+mod events;
+mod generic;
+mod options;
+mod outcome;
+mod parse;
+mod records;
+mod report;
+mod run;
+mod table;
+mod values;
+
+pub use classify::{Classified, Classifier, classify};
+pub use error::IngestError;
+pub use options::{CrashPoint, CrashStage, IngestOptions, NamePattern};
+pub use outcome::{FileOutcome, IngestReport, NoProgress, Outcome, Progress};
+pub use run::ingest;

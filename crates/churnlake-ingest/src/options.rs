@@ -1,0 +1,198 @@
+//! What an ingest is told: which names are which reports, how stamps map to data dates,
+//! how much to do at once, and the test hook that crashes it on purpose.
+//!
+//! Options arrive resolved (the CLI merges flags, config file and environment); nothing
+//! here reads the environment.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use churnlake_lake::ReportKind;
+
+use crate::IngestError;
+
+/// Settings of one ingest run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// File name patterns, tried in order: the first match decides the kind.
+    pub patterns: Vec<NamePattern>,
+    /// Data date = stamp date − this many days.
+    pub data_date_offset_days: i64,
+    /// Files read and parsed at once (memory ≈ the largest file × this).
+    pub parallelism: usize,
+    /// Classify, hash and report what would happen; write nothing, take no lock.
+    pub dry_run: bool,
+    /// Test hook: abort the process at this point (crash-recovery tests).
+    pub crash_at: Option<CrashPoint>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            patterns: NamePattern::defaults(),
+            data_date_offset_days: 1,
+            parallelism: std::thread::available_parallelism().map_or(1, usize::from),
+            dry_run: false,
+            crash_at: None,
+        }
+    }
+}
+
+/// A file name pattern: a regex (matched case-insensitively against the file's name, the
+/// last path segment) with a named group `stamp` that captures `MMDDYYYYHHMMSS` or
+/// `YYYYMMDD` optionally followed by `_delta` / `_full`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamePattern {
+    pub kind: ReportKind,
+    pub regex: String,
+}
+
+impl NamePattern {
+    /// The names of FORMATS.md. More specific patterns come first (`_crm_subscription_`
+    /// before `_subscription_`), since the first match wins.
+    pub fn defaults() -> Vec<NamePattern> {
+        let pattern = |kind, regex: &str| NamePattern {
+            kind,
+            regex: regex.to_owned(),
+        };
+        vec![
+            pattern(
+                ReportKind::CrmSubscriptions,
+                r"^(?:.+_)?crm_subscription_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
+            ),
+            pattern(
+                ReportKind::Subscriptions,
+                r"^(?:SubscriptionCSV|.+_subscription)_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
+            ),
+            pattern(
+                ReportKind::Cancellations,
+                r"^(?:SubscriptionsCancelledCSV|.+_cancelled_subscriptions)_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
+            ),
+            pattern(
+                ReportKind::SubscriberEvents,
+                r"^(?:.+_)?crm_subscriber_events_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
+            ),
+            pattern(
+                ReportKind::Orders,
+                r"^.+_orders_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
+            ),
+            pattern(
+                ReportKind::Inventory,
+                r"^.+_Inventory_Report_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
+            ),
+        ]
+    }
+}
+
+/// Where [`CrashPoint`] aborts, relative to one file's writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashStage {
+    /// The file's Parquet outputs are in `_staging/`, none published.
+    AfterStaging,
+    /// The file's outputs are published; its manifest entry is not written.
+    AfterPublish,
+    /// The file's manifest entry is written.
+    AfterManifest,
+}
+
+impl CrashStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            CrashStage::AfterStaging => "after-staging",
+            CrashStage::AfterPublish => "after-publish",
+            CrashStage::AfterManifest => "after-manifest",
+        }
+    }
+}
+
+impl FromStr for CrashStage {
+    type Err = IngestError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            CrashStage::AfterStaging,
+            CrashStage::AfterPublish,
+            CrashStage::AfterManifest,
+        ]
+        .into_iter()
+        .find(|stage| stage.as_str() == text)
+        .ok_or_else(|| IngestError::CrashPoint {
+            value: text.to_owned(),
+            reason: "expected after-staging, after-publish or after-manifest".to_owned(),
+        })
+    }
+}
+
+/// Abort the process (`std::process::abort`) when the `file_index`-th file (1-based, in
+/// the order files reach `stage` during the run) has reached `stage`. Files that write
+/// nothing at a stage do not count for it. Written `after-publish:3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrashPoint {
+    pub stage: CrashStage,
+    pub file_index: usize,
+}
+
+impl FromStr for CrashPoint {
+    type Err = IngestError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = |reason: &str| IngestError::CrashPoint {
+            value: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (stage, index) = text
+            .split_once(':')
+            .ok_or_else(|| bad("expected STAGE:N"))?;
+        let file_index = index
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad("N must be a file number from 1"))?;
+        Ok(CrashPoint {
+            stage: stage.parse()?,
+            file_index,
+        })
+    }
+}
+
+impl std::fmt::Display for CrashPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.stage.as_str(), self.file_index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_points_parse_and_print() {
+        let point: CrashPoint = "after-publish:3".parse().expect("valid");
+        assert_eq!(
+            point,
+            CrashPoint {
+                stage: CrashStage::AfterPublish,
+                file_index: 3
+            }
+        );
+        assert_eq!(point.to_string(), "after-publish:3");
+        for bad in [
+            "after-publish",
+            "after-lunch:1",
+            "after-staging:0",
+            "after-manifest:x",
+        ] {
+            assert!(bad.parse::<CrashPoint>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn patterns_deserialize_from_a_config_file() {
+        let patterns: Vec<NamePattern> = serde_json::from_str(
+            r#"[{"kind": "subscriber_events", "regex": "^events_(?P<stamp>\\d{8})\\.csv$"}]"#,
+        )
+        .expect("valid config");
+        assert_eq!(patterns[0].kind, ReportKind::SubscriberEvents);
+    }
+}

@@ -1,0 +1,102 @@
+//! What an ingest did, file by file and in total, and the progress callback that hears
+//! about each file as it finishes. Both serialise for the CLI's output formats.
+
+use serde::Serialize;
+
+use churnlake_lake::ManifestEntry;
+
+/// What became of one classified source file in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its rows are in the lake (some may be in quarantine). In a dry run: would be.
+    Ingested,
+    /// Same content, kind and data date as another file: recorded, nothing written.
+    Duplicate,
+    /// The same name and content is already in the manifest: nothing done.
+    AlreadyPresent,
+    /// It could not be read as its kind, or not read at all; see `error`.
+    Failed,
+}
+
+/// One classified file's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileOutcome {
+    /// The file's name (its last path segment).
+    pub name: String,
+    pub status: Outcome,
+    /// Its manifest entry: the one recorded by this run, or the one already there.
+    /// `None` when there is none to show: a dry run's new files and duplicates, a file
+    /// that could not be read, a second copy of a name and content met in the same run.
+    pub entry: Option<ManifestEntry>,
+    pub error: Option<String>,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// Every classified file, by stamp then name.
+    pub files: Vec<FileOutcome>,
+    /// Paths (relative to the source) of listed files whose names match no pattern:
+    /// not drops, not errors.
+    pub skipped: Vec<String>,
+    pub dry_run: bool,
+    pub ingested: u64,
+    pub duplicate: u64,
+    pub already_present: u64,
+    pub failed: u64,
+    /// Rows of the files parsed by this run.
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub rows_quarantined: u64,
+    /// Size of the classified files.
+    pub bytes: u64,
+}
+
+impl IngestReport {
+    /// Builds the report and its totals from the outcomes.
+    pub(crate) fn new(
+        files: Vec<FileOutcome>,
+        skipped: Vec<String>,
+        dry_run: bool,
+        bytes: u64,
+    ) -> Self {
+        let count = |status| files.iter().filter(|f| f.status == status).count() as u64;
+        let parsed = || {
+            files
+                .iter()
+                .filter(|f| matches!(f.status, Outcome::Ingested | Outcome::Failed))
+                .filter_map(|f| f.entry.as_ref())
+        };
+        IngestReport {
+            ingested: count(Outcome::Ingested),
+            duplicate: count(Outcome::Duplicate),
+            already_present: count(Outcome::AlreadyPresent),
+            failed: count(Outcome::Failed),
+            rows_read: parsed().map(|e| e.rows_read).sum(),
+            rows_written: parsed().map(|e| e.rows_written).sum(),
+            rows_quarantined: parsed().map(|e| e.rows_quarantined).sum(),
+            files,
+            skipped,
+            dry_run,
+            bytes,
+        }
+    }
+}
+
+/// Hears about the run as it goes (the CLI draws a progress bar on stderr).
+pub trait Progress: Send + Sync {
+    /// Called once, after listing: the classified files and their total size.
+    fn start(&self, files: u64, bytes: u64);
+    /// Called as each classified file is done, in completion order.
+    fn file_done(&self, outcome: &FileOutcome);
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _files: u64, _bytes: u64) {}
+    fn file_done(&self, _outcome: &FileOutcome) {}
+}

@@ -1,0 +1,198 @@
+//! Splitting a file's text into CSV records, each with the line it starts on and its raw
+//! text, so that any record the typed parsers reject can be quarantined as it was.
+//!
+//! Records may have any number of fields (the parsers decide what is wrong with a row);
+//! quoted fields may hold commas and line breaks; lines end in LF or CRLF; blank lines
+//! are skipped and not counted.
+
+/// One CSV record as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    /// The 1-based physical line where the record starts.
+    pub line: u64,
+    pub fields: Vec<String>,
+    /// The record's text as it is in the file (without its line ending).
+    pub raw: String,
+    /// Why the record cannot be trusted as split (the file ended inside a quoted field,
+    /// or the CSV reader gave up); such a record is quarantined whatever its fields.
+    pub defect: Option<String>,
+}
+
+/// Every non-blank record of `text`, in file order.
+pub(crate) fn read_records(text: &str) -> Vec<Record> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = Vec::new();
+    let mut row = csv::StringRecord::new();
+    let mut lines = LineCounter::default();
+    loop {
+        // The reader's position is just past the previous record's first terminator
+        // character: the blank lines and the rest of a CRLF before this record are not
+        // counted in it, so the start and the line are found from the text.
+        let start = record_start(text, reader.position().byte());
+        match reader.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {
+                if is_blank(&row) {
+                    continue;
+                }
+                let raw = text
+                    .get(start..byte_index(text, reader.position().byte()))
+                    .unwrap_or_default();
+                records.push(Record {
+                    line: lines.line_at(text, start),
+                    fields: row.iter().map(str::to_owned).collect(),
+                    raw: raw.trim_end_matches(['\r', '\n']).to_owned(),
+                    defect: None,
+                });
+            }
+            Err(error) => {
+                // Only input the flexible reader cannot split ends up here: keep the rest
+                // of the file as one defective record rather than lose it.
+                records.push(Record {
+                    line: lines.line_at(text, start),
+                    fields: Vec::new(),
+                    raw: text.get(start..).unwrap_or_default().to_owned(),
+                    defect: Some(format!("unreadable CSV: {error}")),
+                });
+                break;
+            }
+        }
+    }
+    if let Some(last) = records.last_mut()
+        && last.defect.is_none()
+        && ends_inside_quotes(&last.raw)
+    {
+        last.defect = Some("unterminated quoted field: the file ends inside quotes".to_owned());
+    }
+    records
+}
+
+/// The byte where the next record starts: `at`, past any line breaks.
+fn record_start(text: &str, at: u64) -> usize {
+    let at = byte_index(text, at);
+    let rest = text.get(at..).unwrap_or_default();
+    at + (rest.len() - rest.trim_start_matches(['\r', '\n']).len())
+}
+
+fn byte_index(text: &str, at: u64) -> usize {
+    usize::try_from(at).unwrap_or(usize::MAX).min(text.len())
+}
+
+/// 1-based line numbers of increasing byte offsets, counted incrementally.
+#[derive(Default)]
+struct LineCounter {
+    byte: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, byte: usize) -> u64 {
+        let counted = text.as_bytes().get(self.byte..byte).unwrap_or_default();
+        self.newlines += counted.iter().filter(|b| **b == b'\n').count() as u64;
+        self.byte = byte.max(self.byte);
+        self.newlines + 1
+    }
+}
+
+fn is_blank(row: &csv::StringRecord) -> bool {
+    row.len() <= 1 && row.iter().all(|field| field.trim().is_empty())
+}
+
+/// True when a CSV reader that reaches the end of `raw` is still inside a quoted field
+/// (a quote opens only at the start of a field; `""` inside quotes is an escaped quote).
+fn ends_inside_quotes(raw: &str) -> bool {
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    in_quotes = false;
+                }
+            }
+        } else if c == '"' && at_field_start {
+            in_quotes = true;
+        }
+        at_field_start = !in_quotes && matches!(c, ',' | '\n' | '\r');
+    }
+    in_quotes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_and_fields(text: &str) -> Vec<(u64, Vec<String>)> {
+        read_records(text)
+            .into_iter()
+            .map(|r| (r.line, r.fields))
+            .collect()
+    }
+
+    fn strings(fields: &[&str]) -> Vec<String> {
+        fields.iter().map(|f| (*f).to_owned()).collect()
+    }
+
+    #[test]
+    fn lines_are_physical_and_blank_lines_are_skipped() {
+        let text = "a,b\r\n\r\n1,\"x\r\ny\"\r\n   \r\n2,\"q, r\"\r\n\r\n";
+        assert_eq!(
+            lines_and_fields(text),
+            vec![
+                (1, strings(&["a", "b"])),
+                (3, strings(&["1", "x\r\ny"])),
+                (6, strings(&["2", "q, r"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_text_is_the_record_as_written() {
+        let records = read_records("id,name\n7,\"O\"\"Brien\nJr\"\n8,Ann");
+        let raws: Vec<&str> = records.iter().map(|r| r.raw.as_str()).collect();
+        assert_eq!(raws, ["id,name", "7,\"O\"\"Brien\nJr\"", "8,Ann"]);
+        assert!(records.iter().all(|r| r.defect.is_none()));
+    }
+
+    #[test]
+    fn rows_may_have_any_width() {
+        let widths: Vec<usize> = read_records("a,b,c\n1,2\n1,2,3,4\n")
+            .iter()
+            .map(|r| r.fields.len())
+            .collect();
+        assert_eq!(widths, [3, 2, 4]);
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_is_a_defect() {
+        let records = read_records("a,b\n1,\"never closed\n2,x\n");
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].line, 2);
+        assert!(
+            records[1]
+                .defect
+                .as_deref()
+                .is_some_and(|d| d.contains("unterminated"))
+        );
+        assert!(records[1].raw.contains("2,x"));
+    }
+
+    #[test]
+    fn a_stray_quote_inside_a_field_is_not_a_defect() {
+        let records = read_records("a,b\n1,5\" tin\n");
+        assert_eq!(records[1].fields, strings(&["1", "5\" tin"]));
+        assert_eq!(records[1].defect, None);
+    }
+
+    #[test]
+    fn empty_text_has_no_records() {
+        assert!(read_records("").is_empty());
+        assert!(read_records("\n\r\n").is_empty());
+    }
+}

@@ -1,0 +1,551 @@
+//! One ingest run: lock the lake, list and classify the drops, decide for each file what
+//! the manifest already holds (the same file, or the same content under another name),
+//! parse and publish the rest with bounded concurrency, record each file's manifest entry
+//! last, release the lock.
+//!
+//! Files are taken in (stamp, name) order and decided in that order, so within a run the
+//! canonical copy of repeated content is the earliest one whatever the listing order.
+//! Reading and deciding are ordered; parsing and publishing run `parallelism` at a time,
+//! and at most `parallelism` files' bytes are held at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
+
+use churnlake_lake::{
+    FileStatus, Lake, Location, Manifest, ManifestEntry, OutputFile, ReportKind, STAGING_DIR,
+};
+
+use crate::classify::{Classified, Classifier};
+use crate::outcome::{FileOutcome, IngestReport, Outcome, Progress};
+use crate::parse::{EncodedOutput, SourceFile, parse_file};
+use crate::{CrashPoint, CrashStage, IngestError, IngestOptions};
+
+/// Ingests every drop under `source` into `lake`.
+///
+/// Runs on the caller's tokio runtime (parsing goes to its blocking pool). Holds the
+/// lake's ingest lock for the whole run (not in a dry run) and releases it on every
+/// path. A file that cannot be read, or cannot be read as its kind, is a `Failed`
+/// outcome and the run goes on; lake and internal errors stop the run.
+pub async fn ingest(
+    source: &Location,
+    lake: &Lake,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
+    let classifier = Classifier::new(&opts.patterns, opts.data_date_offset_days)?;
+    if opts.dry_run {
+        return run(source, lake, opts, &classifier, progress).await;
+    }
+    let lock = lake.lock("ingest").await?;
+    let result = async {
+        let cleared = lake.clear_staging().await?;
+        if cleared > 0 {
+            tracing::info!(cleared, "removed the staged files of an interrupted run");
+        }
+        run(source, lake, opts, &classifier, progress).await
+    }
+    .await;
+    let released = lock.release().await;
+    match (result, released) {
+        (Ok(report), released) => released.map(|()| report).map_err(IngestError::from),
+        (Err(error), released) => {
+            if let Err(release_error) = released {
+                tracing::warn!(%release_error, "could not release the ingest lock");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// A listed file whose name is a drop's.
+#[derive(Debug, Clone)]
+struct Candidate {
+    name: String,
+    path: Path,
+    /// Path or URL it was read from.
+    source_path: String,
+    size: u64,
+    classified: Classified,
+}
+
+/// A candidate with its bytes (holding one of the `parallelism` permits).
+struct Loaded {
+    index: usize,
+    candidate: Candidate,
+    content: Result<Content, IngestError>,
+    permit: OwnedSemaphorePermit,
+}
+
+struct Content {
+    bytes: Vec<u8>,
+    hash: String,
+}
+
+/// A loaded file and what to do with it.
+struct Planned {
+    index: usize,
+    candidate: Candidate,
+    plan: Plan,
+    _permit: OwnedSemaphorePermit,
+}
+
+enum Plan {
+    /// The file could not be read.
+    Unreadable(IngestError),
+    Ingest(Content),
+    /// Same content, kind and data date as the entry `of`.
+    Duplicate {
+        of: String,
+        hash: String,
+    },
+    /// Same name and content as an entry of the manifest (`None`: met earlier in this run).
+    AlreadyPresent(Option<Box<ManifestEntry>>),
+}
+
+async fn run(
+    source: &Location,
+    lake: &Lake,
+    opts: &IngestOptions,
+    classifier: &Classifier,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
+    let (store, prefix) = source.open(false, std::iter::empty::<(&str, String)>())?;
+    let (candidates, skipped) = list_drops(&store, &prefix, source, classifier).await?;
+    let bytes = candidates.iter().map(|c| c.size).sum();
+    progress.start(candidates.len() as u64, bytes);
+    tracing::info!(
+        files = candidates.len(),
+        bytes,
+        skipped = skipped.len(),
+        "listed the drops"
+    );
+
+    let mut ledger = Ledger::new(&Manifest::load(lake).await?);
+    let parallelism = opts.parallelism.max(1);
+    let permits = Arc::new(Semaphore::new(parallelism));
+    let crash = &CrashHook::new(opts.crash_at);
+    let mut outcomes: Vec<(usize, FileOutcome)> =
+        futures::stream::iter(candidates.into_iter().enumerate())
+            .map(|(index, candidate)| load(index, candidate, &store, Arc::clone(&permits)))
+            .buffered(parallelism)
+            .map(|loaded| {
+                // Decided here, in (stamp, name) order, before the file's processing starts.
+                let planned = loaded.map(|loaded| ledger.plan(loaded));
+                async move {
+                    let planned = planned?;
+                    let span = tracing::info_span!("file", name = %planned.candidate.name);
+                    process(planned, lake, opts.dry_run, crash)
+                        .instrument(span)
+                        .await
+                }
+            })
+            .buffer_unordered(parallelism)
+            .inspect_ok(|(_, outcome)| progress.file_done(outcome))
+            .try_collect()
+            .await?;
+    outcomes.sort_by_key(|(index, _)| *index);
+    let report = IngestReport::new(
+        outcomes.into_iter().map(|(_, outcome)| outcome).collect(),
+        skipped,
+        opts.dry_run,
+        bytes,
+    );
+    tracing::info!(
+        ingested = report.ingested,
+        duplicate = report.duplicate,
+        already_present = report.already_present,
+        failed = report.failed,
+        rows_written = report.rows_written,
+        rows_quarantined = report.rows_quarantined,
+        "ingest done"
+    );
+    Ok(report)
+}
+
+/// Lists `source` recursively: the drops (sorted by stamp, name, path) and the relative
+/// paths of everything else (sorted).
+async fn list_drops(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &Path,
+    source: &Location,
+    classifier: &Classifier,
+) -> Result<(Vec<Candidate>, Vec<String>), IngestError> {
+    let list_prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
+    let listed: Vec<_> = store
+        .list(list_prefix)
+        .try_collect()
+        .await
+        .map_err(|source_error| IngestError::List {
+            location: source.to_string(),
+            source: Box::new(source_error),
+        })?;
+    let mut candidates = Vec::new();
+    let mut skipped = Vec::new();
+    for meta in listed {
+        let full = meta.location.as_ref();
+        let relative = full
+            .strip_prefix(prefix.as_ref())
+            .unwrap_or(full)
+            .trim_start_matches('/');
+        let name = meta.location.filename().unwrap_or(relative).to_owned();
+        match classifier.classify(&name) {
+            Some(classified) => candidates.push(Candidate {
+                source_path: source.join(relative),
+                name,
+                path: meta.location,
+                size: meta.size,
+                classified,
+            }),
+            None => skipped.push(relative.to_owned()),
+        }
+    }
+    candidates.sort_by(|a, b| {
+        (a.classified.stamp, &a.name, &a.path).cmp(&(b.classified.stamp, &b.name, &b.path))
+    });
+    skipped.sort();
+    Ok((candidates, skipped))
+}
+
+/// Reads and hashes one file (waiting for a permit first). A file that cannot be read
+/// is a `Loaded` with an error; only internal errors end the run.
+async fn load(
+    index: usize,
+    candidate: Candidate,
+    store: &Arc<dyn ObjectStore>,
+    permits: Arc<Semaphore>,
+) -> Result<Loaded, IngestError> {
+    let task_error = |e: &dyn std::fmt::Display| IngestError::Task {
+        file: candidate.name.clone(),
+        reason: e.to_string(),
+    };
+    let permit = permits.acquire_owned().await.map_err(|e| task_error(&e))?;
+    let content = match read_bytes(store, &candidate.path).await {
+        Ok(bytes) => {
+            let hashing = tokio::task::spawn_blocking(move || {
+                let hash = blake3::hash(&bytes).to_hex().to_string();
+                Content { bytes, hash }
+            });
+            Ok(hashing.await.map_err(|e| task_error(&e))?)
+        }
+        Err(source) => Err(IngestError::Read {
+            file: candidate.source_path.clone(),
+            source: Box::new(source),
+        }),
+    };
+    Ok(Loaded {
+        index,
+        candidate,
+        content,
+        permit,
+    })
+}
+
+async fn read_bytes(store: &Arc<dyn ObjectStore>, path: &Path) -> object_store::Result<Vec<u8>> {
+    Ok(store.get(path).await?.bytes().await?.to_vec())
+}
+
+/// Does what the plan says for one file.
+async fn process(
+    planned: Planned,
+    lake: &Lake,
+    dry_run: bool,
+    crash: &CrashHook,
+) -> Result<(usize, FileOutcome), IngestError> {
+    let Planned {
+        index,
+        candidate,
+        plan,
+        _permit,
+    } = planned;
+    let outcome = |status, entry: Option<ManifestEntry>, error: Option<String>| {
+        (
+            index,
+            FileOutcome {
+                name: candidate.name.clone(),
+                status,
+                entry,
+                error,
+            },
+        )
+    };
+    match plan {
+        Plan::Unreadable(error) => {
+            tracing::error!(%error, "cannot read the file");
+            Ok(outcome(Outcome::Failed, None, Some(error.to_string())))
+        }
+        Plan::AlreadyPresent(entry) => {
+            tracing::debug!("already in the lake");
+            Ok(outcome(
+                Outcome::AlreadyPresent,
+                entry.map(|entry| *entry),
+                None,
+            ))
+        }
+        Plan::Ingest(_) if dry_run => Ok(outcome(Outcome::Ingested, None, None)),
+        Plan::Duplicate { .. } if dry_run => Ok(outcome(Outcome::Duplicate, None, None)),
+        Plan::Duplicate { of, hash } => {
+            tracing::info!(duplicate_of = %of, "same content as a file already ingested");
+            let mut entry = candidate.entry(&hash, FileStatus::Duplicate);
+            entry.duplicate_of = Some(of);
+            record(lake, &entry, crash).await?;
+            Ok(outcome(Outcome::Duplicate, Some(entry), None))
+        }
+        Plan::Ingest(content) => {
+            let entry = ingest_file(&candidate, content, lake, crash).await?;
+            let status = if entry.status == FileStatus::Failed {
+                Outcome::Failed
+            } else {
+                Outcome::Ingested
+            };
+            let error = entry.error.clone();
+            Ok(outcome(status, Some(entry), error))
+        }
+    }
+}
+
+/// Parses a file, publishes its outputs and records its entry.
+async fn ingest_file(
+    candidate: &Candidate,
+    content: Content,
+    lake: &Lake,
+    crash: &CrashHook,
+) -> Result<ManifestEntry, IngestError> {
+    let source = SourceFile {
+        name: candidate.name.clone(),
+        kind: candidate.classified.kind,
+        stamp: candidate.classified.stamp,
+        data_date: candidate.classified.data_date,
+        content_hash: content.hash.clone(),
+    };
+    let parsed = tokio::task::spawn_blocking(move || parse_file(&source, &content.bytes))
+        .await
+        .map_err(|e| IngestError::Task {
+            file: candidate.name.clone(),
+            reason: e.to_string(),
+        })??;
+
+    let outputs: Vec<OutputFile> = parsed.outputs.iter().map(|o| o.file.clone()).collect();
+    publish(candidate, parsed.outputs, lake, crash).await?;
+
+    let status = if parsed.failure.is_some() {
+        FileStatus::Failed
+    } else {
+        FileStatus::Ingested
+    };
+    let mut entry = candidate.entry(&content.hash, status);
+    entry.encoding = Some(parsed.encoding.to_owned());
+    entry.layout = parsed.layout;
+    entry.rows_read = parsed.rows_read;
+    entry.rows_written = parsed.rows_written;
+    entry.rows_quarantined = parsed.rows_quarantined;
+    entry.error = parsed.failure.map(|failure| failure.to_string());
+    entry.outputs = outputs;
+    match &entry.error {
+        Some(error) => {
+            tracing::error!(%error, rows_quarantined = entry.rows_quarantined, "file failed")
+        }
+        None if entry.rows_quarantined > 0 => tracing::warn!(
+            rows_written = entry.rows_written,
+            rows_quarantined = entry.rows_quarantined,
+            "ingested, with rows in quarantine"
+        ),
+        None => tracing::info!(rows_written = entry.rows_written, "ingested"),
+    }
+    record(lake, &entry, crash).await?;
+    Ok(entry)
+}
+
+/// Publishes a file's Parquet outputs (each staged, then renamed into place).
+async fn publish(
+    candidate: &Candidate,
+    outputs: Vec<EncodedOutput>,
+    lake: &Lake,
+    crash: &CrashHook,
+) -> Result<(), IngestError> {
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    if crash.is_due(CrashStage::AfterStaging) {
+        crash_with_staged_outputs(lake, &outputs).await;
+    }
+    for output in outputs {
+        lake.put_atomic(&output.file.path, output.bytes)
+            .await
+            .map_err(|source| IngestError::Publish {
+                file: candidate.name.clone(),
+                path: output.file.path.clone(),
+                source: Box::new(source),
+            })?;
+    }
+    if crash.is_due(CrashStage::AfterPublish) {
+        std::process::abort();
+    }
+    Ok(())
+}
+
+/// Writes a file's manifest entry: the last write of a file.
+async fn record(lake: &Lake, entry: &ManifestEntry, crash: &CrashHook) -> Result<(), IngestError> {
+    Manifest::record(lake, entry)
+        .await
+        .map_err(|source| IngestError::Record {
+            file: entry.source_name.clone(),
+            source: Box::new(source),
+        })?;
+    if crash.is_due(CrashStage::AfterManifest) {
+        std::process::abort();
+    }
+    Ok(())
+}
+
+/// The `after-staging` crash: leaves the outputs in `_staging/` (as an ingest killed inside
+/// `put_atomic`, between its staging put and its rename, would) and aborts.
+async fn crash_with_staged_outputs(lake: &Lake, outputs: &[EncodedOutput]) -> ! {
+    for output in outputs {
+        let staged = lake.path(&format!(
+            "{STAGING_DIR}/crash-{}",
+            output.file.path.replace('/', "_")
+        ));
+        if let Err(error) = lake
+            .store()
+            .put(&staged, PutPayload::from(output.bytes.clone()))
+            .await
+        {
+            tracing::error!(%error, "could not stage an output before the requested crash");
+        }
+    }
+    std::process::abort();
+}
+
+impl Candidate {
+    /// The file's manifest entry, with nothing parsed or written yet.
+    fn entry(&self, content_hash: &str, status: FileStatus) -> ManifestEntry {
+        let classified = &self.classified;
+        ManifestEntry {
+            entry_id: ManifestEntry::id_for(&self.name, content_hash),
+            source_name: self.name.clone(),
+            source_path: self.source_path.clone(),
+            size: self.size,
+            content_hash: content_hash.to_owned(),
+            kind: classified.kind,
+            stamp: classified.stamp,
+            stamp_style: classified.stamp_style,
+            delivery: classified.delivery.clone(),
+            data_date: classified.data_date,
+            encoding: None,
+            layout: None,
+            rows_read: 0,
+            rows_written: 0,
+            rows_quarantined: 0,
+            status,
+            duplicate_of: None,
+            error: None,
+            outputs: Vec::new(),
+            ingested_at: Utc::now(),
+            churnlake_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// What the lake (and this run so far) already holds, for the manifest rules.
+struct Ledger {
+    /// Entry ids (name + content) recorded as ingested or duplicate, or met in this run.
+    present: HashMap<String, Option<Box<ManifestEntry>>>,
+    /// (content hash, kind, data date) → the entry id of the file that holds that content.
+    canonical: HashMap<(String, ReportKind, NaiveDate), String>,
+}
+
+impl Ledger {
+    fn new(manifest: &Manifest) -> Ledger {
+        let mut ledger = Ledger {
+            present: HashMap::new(),
+            canonical: HashMap::new(),
+        };
+        for entry in &manifest.entries {
+            match entry.status {
+                FileStatus::Ingested => {
+                    let key = (entry.content_hash.clone(), entry.kind, entry.data_date);
+                    ledger
+                        .canonical
+                        .entry(key)
+                        .or_insert_with(|| entry.entry_id.clone());
+                }
+                FileStatus::Duplicate => {}
+                FileStatus::Failed => continue, // retried
+            }
+            ledger
+                .present
+                .insert(entry.entry_id.clone(), Some(Box::new(entry.clone())));
+        }
+        ledger
+    }
+
+    /// Decides what to do with a loaded file; must be called in (stamp, name) order.
+    fn plan(&mut self, loaded: Loaded) -> Planned {
+        let Loaded {
+            index,
+            candidate,
+            content,
+            permit,
+        } = loaded;
+        let plan = match content {
+            Err(error) => Plan::Unreadable(error),
+            Ok(content) => {
+                let id = ManifestEntry::id_for(&candidate.name, &content.hash);
+                let classified = &candidate.classified;
+                let key = (content.hash.clone(), classified.kind, classified.data_date);
+                if let Some(entry) = self.present.get(&id) {
+                    Plan::AlreadyPresent(entry.clone())
+                } else {
+                    self.present.insert(id.clone(), None);
+                    match self.canonical.get(&key) {
+                        Some(of) => Plan::Duplicate {
+                            of: of.clone(),
+                            hash: content.hash,
+                        },
+                        None => {
+                            self.canonical.insert(key, id);
+                            Plan::Ingest(content)
+                        }
+                    }
+                }
+            }
+        };
+        Planned {
+            index,
+            candidate,
+            plan,
+            _permit: permit,
+        }
+    }
+}
+
+/// Counts arrivals at the configured crash stage.
+struct CrashHook {
+    point: Option<CrashPoint>,
+    arrivals: AtomicUsize,
+}
+
+impl CrashHook {
+    fn new(point: Option<CrashPoint>) -> CrashHook {
+        CrashHook {
+            point,
+            arrivals: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts one file reaching `stage`; true when it is the one to crash at.
+    fn is_due(&self, stage: CrashStage) -> bool {
+        self.point.is_some_and(|point| {
+            point.stage == stage
+                && self.arrivals.fetch_add(1, Ordering::SeqCst) + 1 == point.file_index
+        })
+    }
+}

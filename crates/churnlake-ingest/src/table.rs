@@ -1,0 +1,282 @@
+//! Typed rows to Arrow: one builder per output table, fed row by row with [`Value`]s in
+//! schema order, plus the lineage every row carries and the quarantine's row shape.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int32Builder, Int64Builder,
+    StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use chrono::{NaiveDate, NaiveDateTime};
+
+use churnlake_lake::{ReportKind, quarantine_schema};
+
+use crate::values::{date32, timestamp_ms};
+
+/// One typed cell.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Text(String),
+    Int(i64),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+    /// Cents (`DECIMAL(18, 2)`).
+    Money(i128),
+    Flag(bool),
+}
+
+impl Value {
+    pub fn text(text: &str) -> Value {
+        Value::Text(text.to_owned())
+    }
+}
+
+enum Column {
+    Utf8(StringBuilder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Date32(Date32Builder),
+    Timestamp(TimestampMillisecondBuilder),
+    Decimal(Decimal128Builder),
+    Boolean(BooleanBuilder),
+}
+
+impl Column {
+    fn new(data_type: &DataType) -> Result<Column, ArrowError> {
+        Ok(match data_type {
+            DataType::Utf8 => Column::Utf8(StringBuilder::new()),
+            DataType::Int32 => Column::Int32(Int32Builder::new()),
+            DataType::Int64 => Column::Int64(Int64Builder::new()),
+            DataType::Date32 => Column::Date32(Date32Builder::new()),
+            DataType::Timestamp(TimeUnit::Millisecond, None) => {
+                Column::Timestamp(TimestampMillisecondBuilder::new())
+            }
+            DataType::Decimal128(..) => {
+                Column::Decimal(Decimal128Builder::new().with_data_type(data_type.clone()))
+            }
+            DataType::Boolean => Column::Boolean(BooleanBuilder::new()),
+            other => {
+                return Err(ArrowError::NotYetImplemented(format!(
+                    "ingest cannot write {other}"
+                )));
+            }
+        })
+    }
+
+    fn append(&mut self, value: Value) -> Result<(), ArrowError> {
+        match (self, value) {
+            (Column::Utf8(b), Value::Null) => b.append_null(),
+            (Column::Int32(b), Value::Null) => b.append_null(),
+            (Column::Int64(b), Value::Null) => b.append_null(),
+            (Column::Date32(b), Value::Null) => b.append_null(),
+            (Column::Timestamp(b), Value::Null) => b.append_null(),
+            (Column::Decimal(b), Value::Null) => b.append_null(),
+            (Column::Boolean(b), Value::Null) => b.append_null(),
+            (Column::Utf8(b), Value::Text(text)) => b.append_value(text),
+            (Column::Int32(b), Value::Int(n)) => {
+                b.append_value(i32::try_from(n).map_err(|e| ArrowError::CastError(e.to_string()))?)
+            }
+            (Column::Int64(b), Value::Int(n)) => b.append_value(n),
+            (Column::Date32(b), Value::Date(date)) => b.append_value(date32(date)),
+            (Column::Timestamp(b), Value::Timestamp(at)) => b.append_value(timestamp_ms(at)),
+            (Column::Decimal(b), Value::Money(cents)) => b.append_value(cents),
+            (Column::Boolean(b), Value::Flag(flag)) => b.append_value(flag),
+            (_, value) => {
+                return Err(ArrowError::InvalidArgumentError(format!(
+                    "value {value:?} does not fit its column's type"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Column::Utf8(mut b) => Arc::new(b.finish()),
+            Column::Int32(mut b) => Arc::new(b.finish()),
+            Column::Int64(mut b) => Arc::new(b.finish()),
+            Column::Date32(mut b) => Arc::new(b.finish()),
+            Column::Timestamp(mut b) => Arc::new(b.finish()),
+            Column::Decimal(mut b) => Arc::new(b.finish()),
+            Column::Boolean(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Rows of one table, appended in schema order.
+pub(crate) struct TableBuilder {
+    schema: SchemaRef,
+    columns: Vec<Column>,
+    rows: u64,
+}
+
+impl TableBuilder {
+    pub fn new(schema: SchemaRef) -> Result<TableBuilder, ArrowError> {
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| Column::new(f.data_type()))
+            .collect::<Result<_, _>>()?;
+        Ok(TableBuilder {
+            schema,
+            columns,
+            rows: 0,
+        })
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Appends one row: one value per schema field, in order.
+    pub fn push(&mut self, row: impl IntoIterator<Item = Value>) -> Result<(), ArrowError> {
+        let mut count = 0;
+        for (column, value) in self.columns.iter_mut().zip(row) {
+            column.append(value)?;
+            count += 1;
+        }
+        if count != self.columns.len() {
+            return Err(ArrowError::InvalidArgumentError(format!(
+                "row has {count} values for {} columns",
+                self.columns.len()
+            )));
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<RecordBatch, ArrowError> {
+        let arrays = self.columns.into_iter().map(Column::finish).collect();
+        RecordBatch::try_new(self.schema, arrays)
+    }
+}
+
+/// Where a row came from: the lineage columns of `churnlake_lake::lineage_fields`.
+#[derive(Debug, Clone)]
+pub(crate) struct Lineage {
+    pub source_file: String,
+    pub report_kind: ReportKind,
+    pub drop_stamp: NaiveDateTime,
+}
+
+impl Lineage {
+    /// The lineage values of the row that starts on `line`, in `lineage_fields` order.
+    pub fn values(&self, line: u64) -> [Value; 4] {
+        [
+            Value::text(&self.source_file),
+            Value::Int(i64::try_from(line).unwrap_or(i64::MAX)),
+            Value::text(self.report_kind.as_str()),
+            Value::Timestamp(self.drop_stamp),
+        ]
+    }
+}
+
+/// Why one input row could not be typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rejection {
+    /// The column (as the file names it) whose value failed, when one did.
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl Rejection {
+    /// A whole-row problem (field count, unreadable record).
+    pub fn row(reason: impl Into<String>) -> Rejection {
+        Rejection {
+            column: None,
+            value: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// A value that could not be typed (`value` empty for a missing required value).
+    pub fn cell(column: &str, value: &str, reason: impl Into<String>) -> Rejection {
+        Rejection {
+            column: Some(column.to_owned()),
+            value: Some(value.to_owned()),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The quarantine rows of one source file.
+pub(crate) struct Quarantine {
+    table: TableBuilder,
+}
+
+impl Quarantine {
+    pub fn new() -> Result<Quarantine, ArrowError> {
+        Ok(Quarantine {
+            table: TableBuilder::new(quarantine_schema())?,
+        })
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.table.rows()
+    }
+
+    pub fn push(
+        &mut self,
+        rejection: Rejection,
+        raw_record: &str,
+        lineage: &Lineage,
+        line: u64,
+    ) -> Result<(), ArrowError> {
+        let text_or_null = |text: Option<String>| text.map_or(Value::Null, Value::Text);
+        let row = [
+            text_or_null(rejection.column),
+            text_or_null(rejection.value),
+            Value::Text(rejection.reason),
+            Value::text(raw_record),
+        ];
+        self.table.push(row.into_iter().chain(lineage.values(line)))
+    }
+
+    pub fn finish(self) -> Result<RecordBatch, ArrowError> {
+        self.table.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn rows_become_typed_columns() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("price", DataType::Decimal128(18, 2), true),
+            Field::new("n", DataType::Int32, true),
+        ]));
+        let mut table = TableBuilder::new(schema).expect("supported types");
+        table
+            .push([Value::text("a"), Value::Money(1250), Value::Int(3)])
+            .expect("fits");
+        table
+            .push([Value::text("b"), Value::Null, Value::Null])
+            .expect("fits");
+        let batch = table.finish().expect("valid batch");
+        let price = batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!(price.value_as_string(0), "12.50");
+        assert!(price.is_null(1));
+    }
+
+    #[test]
+    fn a_wrong_row_is_an_error_not_a_panic() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int32, true)]));
+        let mut table = TableBuilder::new(schema).expect("supported types");
+        assert!(table.push([Value::text("x")]).is_err());
+        assert!(table.push([Value::Int(i64::MAX)]).is_err());
+        assert!(table.push([]).is_err());
+    }
+}

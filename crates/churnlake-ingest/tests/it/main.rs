@@ -1,0 +1,10 @@
+//! Integration tests: drop directories in, lake files out, read back with parquet's
+//! Arrow reader. One binary; each module is one intent.
+
+mod crash;
+mod idempotency;
+mod lock;
+mod quarantine;
+mod roundtrip;
+mod support;
+mod variants;
