@@ -398,6 +398,14 @@ fn generate(
 
 fn demo(ctx: &Ctx, dir: &Path) -> Result<Outcome> {
     eprintln!("1/4 generating a two-year sample into {}", dir.display());
+    // A previous demo's generated drops and truth are replaced (generation is deterministic);
+    // the lake is kept, so the ingest step shows that re-running changes nothing.
+    if dir.join("truth/summary.json").is_file() {
+        for generated in ["drops", "truth"] {
+            std::fs::remove_dir_all(dir.join(generated))
+                .with_context(|| format!("clearing the previous demo's {generated}/"))?;
+        }
+    }
     let summary = generate(dir, Some(PresetArg::Demo), None, None, None, None)?;
     let lake_dir: PathBuf = dir.join("lake");
     let lake = Lake::open(Location::parse(&lake_dir.to_string_lossy())?, store_options())?;

@@ -40,27 +40,38 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::DataProblem) => ExitCode::from(1),
         Err(err) => {
-            let user = err.chain().any(|e| {
-                e.downcast_ref::<UserError>().is_some()
-                    || matches!(
-                        e.downcast_ref::<churnlake_query::QueryError>(),
-                        Some(
-                            churnlake_query::QueryError::EmptyLake
-                                | churnlake_query::QueryError::OutsideRange { .. }
-                                | churnlake_query::QueryError::EmptyPeriod { .. }
-                                | churnlake_query::QueryError::UnknownColumn { .. }
-                                | churnlake_query::QueryError::UnknownSubscription(_)
-                        )
-                    )
-                    || matches!(
-                        e.downcast_ref::<churnlake_lake::LakeError>(),
-                        Some(churnlake_lake::LakeError::Locked { .. } | churnlake_lake::LakeError::Location { .. })
-                    )
-            });
+            let user = is_input_problem(&err);
             eprintln!("error: {err:#}");
             ExitCode::from(if user { 1 } else { 2 })
         }
     }
+}
+
+/// True when an error is the input's or the request's fault (exit 1), not an unexpected failure.
+fn is_input_problem(err: &anyhow::Error) -> bool {
+    use churnlake_ingest::IngestError;
+    use churnlake_lake::LakeError;
+    use churnlake_query::QueryError;
+    let lake_input = |e: &LakeError| matches!(e, LakeError::Locked { .. } | LakeError::Location { .. });
+    err.chain().any(|e| {
+        e.downcast_ref::<UserError>().is_some()
+            || e.downcast_ref::<LakeError>().is_some_and(lake_input)
+            || matches!(
+                e.downcast_ref::<IngestError>(),
+                Some(IngestError::Pattern { .. } | IngestError::CrashPoint { .. } | IngestError::List { .. })
+            )
+            || matches!(e.downcast_ref::<IngestError>(), Some(IngestError::Lake(inner)) if lake_input(inner))
+            || matches!(
+                e.downcast_ref::<QueryError>(),
+                Some(
+                    QueryError::EmptyLake
+                        | QueryError::OutsideRange { .. }
+                        | QueryError::EmptyPeriod { .. }
+                        | QueryError::UnknownColumn { .. }
+                        | QueryError::UnknownSubscription(_)
+                )
+            )
+    })
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -54,7 +54,7 @@ fn killed_ingest_rerun_equals_clean_run() {
     let expected = lake_contents(&clean);
     assert!(expected.keys().any(|k| k.starts_with("raw/subscriptions/data_date=")));
 
-    for point in ["after-staging:3", "after-publish:10", "after-manifest:25", "after-publish:0"] {
+    for point in ["after-staging:3", "after-publish:10", "after-manifest:25", "after-publish:1"] {
         let lake = dir.path().join(point.replace(':', "-"));
         let out = run(&["ingest", path(&drops), "--lake", path(&lake), "--crash-at", point, "--jobs", "1"]);
         assert!(!out.status.success(), "{point}: the crash hook did not stop the run");

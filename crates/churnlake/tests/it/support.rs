@@ -45,16 +45,15 @@ pub fn path(p: &Path) -> &str {
     p.to_str().expect("test paths are UTF-8")
 }
 
-/// CSV text → header and rows of cells (simple: test outputs have no quoted commas).
+/// CSV text → header and rows of cells.
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_owned())
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let header: Vec<String> =
+        reader.headers().expect("a CSV header").iter().map(|s| s.trim().to_owned()).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("a CSV record").iter().map(|s| s.trim().to_owned()).collect())
         .collect();
-    let rows = lines.map(|l| l.split(',').map(|s| s.trim().to_owned()).collect()).collect();
     (header, rows)
 }
 
@@ -91,4 +90,23 @@ pub fn assert_flow_identity(series_csv: &str, group: Option<&str>) {
         }
         previous.insert(key, [num("active_subscriptions"), num("active_subscribers")]);
     }
+}
+
+/// Asserts two sorted row sets are equal, printing only the rows that differ.
+pub fn assert_same_rows(label: &str, got: &[Vec<String>], expected: &[Vec<String>]) {
+    if got == expected {
+        return;
+    }
+    let got_set: std::collections::BTreeSet<&Vec<String>> = got.iter().collect();
+    let expected_set: std::collections::BTreeSet<&Vec<String>> = expected.iter().collect();
+    let missing: Vec<_> = expected_set.difference(&got_set).take(15).collect();
+    let extra: Vec<_> = got_set.difference(&expected_set).take(15).collect();
+    let mut report = format!("{label}: {} rows expected, {} got\n", expected.len(), got.len());
+    for row in missing {
+        report.push_str(&format!("  - {}\n", row.join(",")));
+    }
+    for row in extra {
+        report.push_str(&format!("  + {}\n", row.join(",")));
+    }
+    panic!("{report}");
 }
