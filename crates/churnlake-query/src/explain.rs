@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Context, QueryError, Result};
-use crate::lifecycle::{CANCELLED, CREATED, Lifecycle, REACTIVATED};
+use crate::lifecycle::{Attributes, CANCELLED, CREATED, Lifecycle, REACTIVATED};
 use crate::sources::LakeSources;
 
 /// One applied event.
@@ -67,83 +67,125 @@ impl std::fmt::Display for Explanation {
     }
 }
 
+/// One event as read from the lake, before ordering.
+struct RawEvent {
+    kind: i32,
+    date: NaiveDate,
+    at: Option<NaiveDateTime>,
+    source_file: String,
+    source_line: i64,
+}
+
+fn date_of(days: Option<i32>) -> NaiveDate {
+    days.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)).unwrap_or_default()
+}
+
 pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Explanation> {
-    let life = Lifecycle::plan(sources, None)?;
+    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(None))?;
+    let base = life
+        .base
+        .clone()
+        .filter(col(c::SUBSCRIPTION_ID).eq(lit(subscription_id.to_owned())))
+        .select([col("created_date"), col("created_source_file"), col("created_source_line")])
+        .collect()
+        .ctx("finding the subscription")?;
+    if base.height() == 0 {
+        return Err(QueryError::UnknownSubscription(subscription_id.to_owned()));
+    }
+    let created_date = date_of(base.column("created_date").ctx("subscription")?.date().ctx("subscription")?.phys.get(0));
+    let mut raw = vec![RawEvent {
+        kind: CREATED,
+        date: created_date,
+        at: None,
+        source_file: base.column("created_source_file").ctx("subscription")?.str().ctx("subscription")?.get(0).unwrap_or_default().to_owned(),
+        source_line: base.column("created_source_line").ctx("subscription")?.i64().ctx("subscription")?.get(0).unwrap_or_default(),
+    }];
+    // one plan: the dense ids are only meaningful inside the query that made them
     let df = life
         .events
         .clone()
-        .filter(col(c::SUBSCRIPTION_ID).eq(lit(subscription_id.to_owned())))
-        .filter(col("effective_date").lt_eq(lit(life.as_of)))
-        .sort(["effective_date", "order_key"], SortMultipleOptions::default())
-        .select([
-            col("kind"),
-            col("own_date"),
-            col("at"),
-            col("effective_date"),
-            col("created_date"),
-            col(c::SOURCE_FILE),
-            col(c::SOURCE_LINE),
-        ])
+        .join(
+            life.base.clone().filter(col(c::SUBSCRIPTION_ID).eq(lit(subscription_id.to_owned()))).select([col("sub_idx")]),
+            [col("sub_idx")],
+            [col("sub_idx")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .collect()
         .ctx("reading the subscription's events")?;
-    if df.height() == 0 {
-        return Err(QueryError::UnknownSubscription(subscription_id.to_owned()));
-    }
     let kinds = df.column("kind").ctx("events")?.i32().ctx("events")?.clone();
     let dates = df.column("own_date").ctx("events")?.date().ctx("events")?.clone();
-    let effective = df.column("effective_date").ctx("events")?.date().ctx("events")?.clone();
-    let created = df.column("created_date").ctx("events")?.date().ctx("events")?.clone();
     let ats = df.column("at").ctx("events")?.datetime().ctx("events")?.clone();
     let files = df.column(c::SOURCE_FILE).ctx("events")?.str().ctx("events")?.clone();
     let lines = df.column(c::SOURCE_LINE).ctx("events")?.i64().ctx("events")?.clone();
-
-    let day = |v: Option<i32>| {
-        v.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)).unwrap_or_default()
-    };
-    let created_date = day(created.phys.get(0));
-    let mut events = Vec::with_capacity(df.height());
-    let mut active = false;
     for i in 0..df.height() {
-        let kind = kinds.get(i).unwrap_or(CREATED);
-        let date = day(dates.phys.get(i));
+        raw.push(RawEvent {
+            kind: kinds.get(i).unwrap_or(CANCELLED),
+            date: date_of(dates.phys.get(i)),
+            at: ats.phys.get(i).and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.naive_utc()),
+            source_file: files.get(i).unwrap_or_default().to_owned(),
+            source_line: lines.get(i).unwrap_or_default(),
+        });
+    }
+    Ok(apply(subscription_id, created_date, life.as_of, raw))
+}
+
+/// Orders the events as METRICS.md does and walks them, noting state and anomalies.
+fn apply(subscription_id: &str, created_date: NaiveDate, as_of: NaiveDate, mut raw: Vec<RawEvent>) -> Explanation {
+    let effective = |e: &RawEvent| e.date.max(created_date);
+    raw.retain(|e| effective(e) <= as_of);
+    // a cancellation and a reactivation on one date go by time only when both carry one
+    let timed_pair = |date: NaiveDate, raw: &[RawEvent]| {
+        let on_date: Vec<&RawEvent> = raw.iter().filter(|e| e.kind != CREATED && e.date == date).collect();
+        on_date.len() == 2 && on_date.iter().all(|e| e.at.is_some())
+    };
+    let keys: Vec<(NaiveDate, i32, NaiveDate, i64, i32)> = raw
+        .iter()
+        .map(|e| {
+            let time = if e.kind != CREATED && timed_pair(e.date, &raw) {
+                e.at.map(|t| t.and_utc().timestamp_millis()).unwrap_or(0)
+            } else {
+                0
+            };
+            (effective(e), i32::from(e.kind != CREATED), e.date, time, e.kind)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by_key(|&i| keys[i]);
+    let mut events = Vec::with_capacity(raw.len());
+    let mut active = false;
+    for (n, &i) in order.iter().enumerate() {
+        let e = &raw[i];
         let mut anomalies: Vec<String> = Vec::new();
-        if kind != CREATED && date < created_date {
+        if e.kind != CREATED && e.date < created_date {
             anomalies.push(format!("dated before the creation ({created_date}): applied on it"));
         }
-        if kind == REACTIVATED && active {
+        if e.kind == REACTIVATED && active {
             anomalies.push("reactivation of an active subscription: no change".into());
         }
-        if kind == CANCELLED && !active && i > 0 {
-            anomalies.push(
-                "cancellation of an inactive subscription: no change (a reactivation may be missing)"
-                    .into(),
-            );
+        if e.kind == CANCELLED && !active && n > 0 {
+            anomalies.push("cancellation of an inactive subscription: no change (a reactivation may be missing)".into());
         }
-        active = kind != CANCELLED;
+        active = e.kind != CANCELLED;
         events.push(ExplainedEvent {
-            event: match kind {
+            event: match e.kind {
                 CREATED => "created",
                 REACTIVATED => "reactivated",
                 _ => "cancelled",
             },
-            date,
-            at: ats
-                .phys
-                .get(i)
-                .and_then(chrono::DateTime::from_timestamp_millis)
-                .map(|t| t.naive_utc()),
-            effective_date: day(effective.phys.get(i)),
-            source_file: files.get(i).unwrap_or_default().to_owned(),
-            source_line: lines.get(i).unwrap_or_default(),
+            date: e.date,
+            at: e.at,
+            effective_date: effective(e),
+            source_file: e.source_file.clone(),
+            source_line: e.source_line,
             state_after: if active { "active" } else { "inactive" },
             anomaly: (!anomalies.is_empty()).then(|| anomalies.join("; ")),
         });
     }
-    Ok(Explanation {
+    Explanation {
         subscription_id: subscription_id.to_owned(),
         created_date,
         current_status: if active { "active" } else { "inactive" },
-        as_of: life.as_of,
+        as_of,
         events,
-    })
+    }
 }

@@ -9,6 +9,9 @@
 //! that day's last event, with the same-day order of METRICS.md: creation first,
 //! then events in the order of their own dates, then on one date by time when the
 //! cancellation and the reactivation both carry one, else the cancellation last.
+//!
+//! Everything after the first joins runs on dense integer ids (`sub_idx`) and sorted
+//! neighbour comparisons, so years of history cost a few sorts and group-bys.
 
 use chrono::NaiveDate;
 use churnlake_lake::columns as c;
@@ -40,227 +43,235 @@ pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
     (c::CANCEL_REASON, DataType::String),
 ];
 
+/// Which attributes a computation needs (the series needs only the user and the group).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Attributes<'a> {
+    All,
+    UserAnd(Option<&'a str>),
+}
+
+impl Attributes<'_> {
+    fn wanted(self) -> Vec<(&'static str, DataType)> {
+        ATTRIBUTES
+            .iter()
+            .filter(|(name, _)| match self {
+                Attributes::All => true,
+                Attributes::UserAnd(by) => {
+                    *name == c::USER_ID || *name == c::PUBLIC_SUBSCRIPTION_ID || Some(*name) == by
+                }
+            })
+            .cloned()
+            .collect()
+    }
+}
+
 fn timestamp() -> DataType {
     DataType::Datetime(TimeUnit::Milliseconds, None)
 }
 
-/// Report rows (subscription and cancellation reports together), oldest first.
-pub(crate) fn report_rows(sources: &LakeSources) -> Result<LazyFrame> {
+/// Report rows (subscription and cancellation reports together), oldest first: sorted by
+/// one integer key, the source file's rank (data date, stamp, name) and the line.
+fn report_rows(sources: &LakeSources, attributes: Attributes) -> Result<LazyFrame> {
     let mut wanted: Vec<(&str, DataType)> = vec![
         (c::SUBSCRIPTION_ID, DataType::String),
         (c::CREATE_DATE, DataType::Date),
         (c::CANCEL_DATE, DataType::Date),
         (c::CANCELLED_AT, timestamp()),
         (c::DATA_DATE, DataType::Date),
-        (c::DROP_STAMP, timestamp()),
         (c::SOURCE_FILE, DataType::String),
         (c::SOURCE_LINE, DataType::Int64),
     ];
-    wanted.extend(ATTRIBUTES.iter().cloned());
+    wanted.extend(attributes.wanted());
     let subs = sources.scan("subscriptions", &wanted)?;
     let cancels = sources.scan("cancellations", &wanted)?;
     let rows = concat([subs, cancels], UnionArgs::default()).ctx("combining the reports")?;
-    Ok(rows.sort(
-        [c::DATA_DATE, c::DROP_STAMP, c::SOURCE_FILE, c::SOURCE_LINE],
-        SortMultipleOptions::default().with_maintain_order(true),
-    ))
-}
-
-/// One row per subscription known to the reports: `subscription_id, created_date,
-/// first_drop_date, last_drop_date` and the [`ATTRIBUTES`].
-pub(crate) fn subscription_base(rows: LazyFrame) -> LazyFrame {
-    let mut aggs = vec![
-        col(c::CREATE_DATE).min().alias("created_date"),
-        col(c::DATA_DATE).min().alias("first_drop_date"),
-        col(c::DATA_DATE).max().alias("last_drop_date"),
-        col(c::SOURCE_FILE).first().alias("created_source_file"),
-        col(c::SOURCE_LINE).first().alias("created_source_line"),
-    ];
-    aggs.extend(ATTRIBUTES.iter().map(|(name, _)| col(*name).last_non_null().alias(*name)));
-    rows.group_by([col(c::SUBSCRIPTION_ID)])
-        .agg(aggs)
-        // a subscription whose rows carry no Create Date exists from its first drop
-        .with_column(
-            coalesce(&[col("created_date"), col("first_drop_date")]).alias("created_date"),
+    Ok(rows
+        .join(
+            sources.file_ranks()?,
+            [col(c::SOURCE_FILE)],
+            [col(c::SOURCE_FILE)],
+            JoinArgs::new(JoinType::Left),
         )
-}
-
-/// Public id → subscription id, learnt from every report row that has both (newest wins).
-pub(crate) fn public_id_map(rows: LazyFrame) -> LazyFrame {
-    rows.filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null())
-        .group_by([col(c::PUBLIC_SUBSCRIPTION_ID)])
-        .agg([col(c::SUBSCRIPTION_ID).last().alias("mapped_subscription_id")])
+        .with_column(
+            (col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE))
+                .alias("row_order"),
+        )
+        .sort(["row_order"], SortMultipleOptions::default()))
 }
 
 /// Code-9 subscriber events (all of them, mapped or not).
-pub(crate) fn reactivation_rows(sources: &LakeSources) -> Result<LazyFrame> {
+fn reactivation_rows(sources: &LakeSources) -> Result<LazyFrame> {
     let wanted: Vec<(&str, DataType)> = vec![
         (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
         (c::EVENT_CODE, DataType::Int32),
         (c::EVENT_DATE, DataType::Date),
         (c::EVENT_AT, timestamp()),
-        (c::DATA_DATE, DataType::Date),
-        (c::DROP_STAMP, timestamp()),
         (c::SOURCE_FILE, DataType::String),
         (c::SOURCE_LINE, DataType::Int64),
     ];
-    Ok(sources
-        .scan("subscriber_events", &wanted)?
-        .filter(col(c::EVENT_CODE).eq(lit(9)))
-        .sort(
-            [c::DATA_DATE, c::DROP_STAMP, c::SOURCE_FILE, c::SOURCE_LINE],
-            SortMultipleOptions::default().with_maintain_order(true),
-        ))
+    Ok(sources.scan("subscriber_events", &wanted)?.filter(col(c::EVENT_CODE).eq(lit(9))))
 }
 
-/// The distinct lifecycle events: `subscription_id, kind, own_date, at, source_file,
-/// source_line, created_date, effective_date, order_key` (first source of each event).
-pub(crate) fn events(
-    rows: LazyFrame,
-    base: LazyFrame,
-    reactivations: LazyFrame,
-) -> Result<LazyFrame> {
-    let event_cols = |kind: i32| {
-        [
-            col(c::SUBSCRIPTION_ID),
-            lit(kind).alias("kind"),
-            col("own_date"),
-            col("at"),
-            col(c::SOURCE_FILE),
-            col(c::SOURCE_LINE),
-        ]
-    };
-    let created = base.clone().select([
-        col(c::SUBSCRIPTION_ID),
-        lit(CREATED).alias("kind"),
-        col("created_date").alias("own_date"),
-        lit(NULL).cast(timestamp()).alias("at"),
-        col("created_source_file").alias(c::SOURCE_FILE),
-        col("created_source_line").alias(c::SOURCE_LINE),
-    ]);
-    let cancelled = rows
-        .clone()
-        .filter(col(c::CANCEL_DATE).is_not_null())
-        .group_by([col(c::SUBSCRIPTION_ID), col(c::CANCEL_DATE).alias("own_date")])
-        .agg([
-            col(c::CANCELLED_AT).max().alias("at"),
-            col(c::SOURCE_FILE).first(),
-            col(c::SOURCE_LINE).first(),
-        ])
-        .select(event_cols(CANCELLED));
-    let reactivated = reactivations
-        .join(
-            public_id_map(rows),
-            [col(c::PUBLIC_SUBSCRIPTION_ID)],
-            [col(c::PUBLIC_SUBSCRIPTION_ID)],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by([col("mapped_subscription_id").alias(c::SUBSCRIPTION_ID), col(c::EVENT_DATE).alias("own_date")])
-        .agg([
-            col(c::EVENT_AT).max().alias("at"),
-            col(c::SOURCE_FILE).first(),
-            col(c::SOURCE_LINE).first(),
-        ])
-        .select(event_cols(REACTIVATED));
-    let all = concat([created, reactivated, cancelled], UnionArgs::default())
-        .ctx("combining the lifecycle events")?;
-    let day_ms = lit(86_400_000i64);
-    let ms_of_day = ((col("at").cast(DataType::Int64) % day_ms.clone()) + day_ms.clone()) % day_ms;
-    let not_created = col("kind").neq(lit(CREATED));
-    Ok(all
-        .join(
-        base.select([col(c::SUBSCRIPTION_ID), col("created_date")]),
-        [col(c::SUBSCRIPTION_ID)],
-        [col(c::SUBSCRIPTION_ID)],
-        JoinArgs::new(JoinType::Inner),
-    )
-    .with_column(
-        when(col("own_date").lt(col("created_date")))
-            .then(col("created_date"))
-            .otherwise(col("own_date"))
-            .alias("effective_date"),
-    )
-    // A cancellation and a reactivation on one date are ordered by time only when both have one.
-    .with_column(
-        col("at")
-            .is_not_null()
-            .and(not_created.clone())
-            .cast(DataType::Int32)
-            .sum()
-            .over([col(c::SUBSCRIPTION_ID), col("own_date"), not_created.clone()])
-            .ctx("planning the same-day order")?
-            .eq(lit(2))
-            .alias("timed_pair"),
-    )
-    .with_column(
-        // phase (1 bit) | own date (days + 2^19, 20 bits) | time of day ms (27 bits) | kind (2 bits)
-        (((not_created.cast(DataType::Int64) * lit(1i64 << 20)
-            + col("own_date").cast(DataType::Int64)
-            + lit(1i64 << 19))
-            * lit(1i64 << 27)
-            + when(col("timed_pair")).then(ms_of_day).otherwise(lit(0i64)))
-            * lit(4i64)
-            + col("kind").cast(DataType::Int64))
-        .alias("order_key"),
-    ))
+/// True on the last row of each run of equal `keys` (the frame is sorted by them).
+pub(crate) fn last_of_run(keys: &[&str]) -> Expr {
+    keys.iter()
+        .map(|k| col(*k).shift(lit(-1)).neq_missing(col(*k)))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or_else(|| lit(true))
 }
 
-/// End-of-day state per subscription and day with events, up to `as_of`, with flows:
-/// `subscription_id, day, active, new, cancelled, reactivated, delta`.
-pub(crate) fn daily_states(events: LazyFrame, as_of: NaiveDate) -> Result<LazyFrame> {
-    Ok(events
-        .filter(col("effective_date").lt_eq(lit(as_of)))
-        .group_by([col(c::SUBSCRIPTION_ID), col("effective_date").alias("day")])
-        .agg([col("kind").sort_by([col("order_key")], SortMultipleOptions::default()).last().alias("last_kind")])
-        .with_column(col("last_kind").neq(lit(CANCELLED)).alias("active"))
-        .sort([c::SUBSCRIPTION_ID, "day"], SortMultipleOptions::default())
-        .with_column(previous_state(col("active"), &[col(c::SUBSCRIPTION_ID)])?)
-        .with_columns(flows()))
+/// True on the first row of each run of equal `keys`.
+pub(crate) fn first_of_run(keys: &[&str]) -> Expr {
+    keys.iter()
+        .map(|k| col(*k).shift(lit(1)).neq_missing(col(*k)))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or_else(|| lit(true))
 }
 
-/// `previous`: the state at the end of the entity's previous day with events (null: absent).
-pub(crate) fn previous_state(active: Expr, partition: &[Expr]) -> Result<Expr> {
-    Ok(active.shift(lit(1)).over(partition).ctx("planning the previous state")?.alias("previous"))
-}
-
-/// The flows of METRICS.md from (`previous`, `active`) pairs.
+/// The flows of METRICS.md from (`previous`, `active`) pairs (`previous` null: absent).
 pub(crate) fn flows() -> [Expr; 4] {
     let absent = col("previous").is_null();
     let was_active = col("previous").fill_null(lit(false));
     let was_inactive = col("previous").fill_null(lit(true)).not();
     [
         absent.clone().cast(DataType::Int64).alias("new"),
-        (absent.or(was_active.clone()))
-            .and(col("active").not())
-            .cast(DataType::Int64)
-            .alias("cancelled"),
+        (absent.or(was_active.clone())).and(col("active").not()).cast(DataType::Int64).alias("cancelled"),
         was_inactive.and(col("active")).cast(DataType::Int64).alias("reactivated"),
         (col("active").cast(DataType::Int64) - was_active.cast(DataType::Int64)).alias("delta"),
     ]
 }
 
+/// `previous`: the state at the end of the entity's previous day with a row (null: absent);
+/// the frame is sorted by `keys` then day.
+pub(crate) fn previous_state(keys: &[&str]) -> Expr {
+    when(first_of_run(keys)).then(lit(NULL).cast(DataType::Boolean)).otherwise(col("active").shift(lit(1))).alias("previous")
+}
+
 /// Everything the tables and series need, planned once.
 pub(crate) struct Lifecycle {
+    /// One row per subscription: `sub_idx, subscription_id, created_date, first_drop_date,
+    /// last_drop_date, created_source_file, created_source_line` and attributes.
     pub base: LazyFrame,
+    /// Distinct cancellation and reactivation events: `sub_idx, kind, own_date, at,
+    /// source_file, source_line`.
     pub events: LazyFrame,
     pub as_of: NaiveDate,
 }
 
 impl Lifecycle {
-    pub(crate) fn plan(sources: &LakeSources, as_of: Option<NaiveDate>) -> Result<Lifecycle> {
+    pub(crate) fn plan(sources: &LakeSources, as_of: Option<NaiveDate>, attributes: Attributes) -> Result<Lifecycle> {
         let (_, last) = sources.range()?;
-        let rows = report_rows(sources)?.cache();
-        let base = subscription_base(rows.clone()).cache();
-        let events = events(rows, base.clone(), reactivation_rows(sources)?)?.cache();
+        let rows = report_rows(sources, attributes)?.cache();
+
+        let mut aggs = vec![
+            col(c::CREATE_DATE).min().alias("created_date"),
+            col(c::DATA_DATE).min().alias("first_drop_date"),
+            col(c::DATA_DATE).max().alias("last_drop_date"),
+            col(c::SOURCE_FILE).first().alias("created_source_file"),
+            col(c::SOURCE_LINE).first().alias("created_source_line"),
+        ];
+        aggs.extend(attributes.wanted().iter().map(|(name, _)| col(*name).last_non_null().alias(*name)));
+        // group_by_stable: groups in order of first appearance in the sorted rows, so the
+        // dense `sub_idx` is the same in every query over the same lake
+        let base = rows
+            .clone()
+            .group_by_stable([col(c::SUBSCRIPTION_ID)])
+            .agg(aggs)
+            // a subscription whose rows carry no Create Date exists from its first drop
+            .with_column(coalesce(&[col("created_date"), col("first_drop_date")]).alias("created_date"))
+            .with_row_index("sub_idx", None)
+            .cache();
+        let ids = base.clone().select([col(c::SUBSCRIPTION_ID), col("sub_idx")]);
+
+        // public id -> subscription, from every report row that has both (newest wins)
+        let public_map = rows
+            .clone()
+            .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null())
+            .group_by([col(c::PUBLIC_SUBSCRIPTION_ID)])
+            .agg([col(c::SUBSCRIPTION_ID).last()])
+            .join(ids.clone(), [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
+            .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]);
+
+        let first_source = [col(c::SOURCE_FILE).first(), col(c::SOURCE_LINE).first()];
+        let cancelled = rows
+            .filter(col(c::CANCEL_DATE).is_not_null())
+            .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
+            .group_by([col("sub_idx"), col(c::CANCEL_DATE).alias("own_date")])
+            .agg([vec![col(c::CANCELLED_AT).max().alias("at")], first_source.to_vec()].concat())
+            .with_column(lit(CANCELLED).alias("kind"));
+        let reactivated = reactivation_rows(sources)?
+            .join(
+                public_map,
+                [col(c::PUBLIC_SUBSCRIPTION_ID)],
+                [col(c::PUBLIC_SUBSCRIPTION_ID)],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .group_by([col("sub_idx"), col(c::EVENT_DATE).alias("own_date")])
+            .agg([vec![col(c::EVENT_AT).max().alias("at")], first_source.to_vec()].concat())
+            .with_column(lit(REACTIVATED).alias("kind"));
+        let order = [col("sub_idx"), col("kind"), col("own_date"), col("at"), col(c::SOURCE_FILE), col(c::SOURCE_LINE)];
+        let events = concat([cancelled.select(order.clone()), reactivated.select(order)], UnionArgs::default())
+            .ctx("combining the lifecycle events")?
+            .cache();
         Ok(Lifecycle { base, events, as_of: as_of.unwrap_or(last) })
     }
 
+    /// End-of-day state per subscription and day with events, up to `as_of`, with flows:
+    /// `sub_idx, day, active, previous, new, cancelled, reactivated, delta`, sorted.
     pub(crate) fn states(&self) -> Result<LazyFrame> {
-        daily_states(self.events.clone(), self.as_of)
+        // One row per (subscription, own date) of cancellations / reactivations: which is
+        // last that date — by time when both carry one, else the cancellation.
+        let is = |kind: i32| col("kind").eq(lit(kind));
+        let resolved = self
+            .events
+            .clone()
+            .group_by([col("sub_idx"), col("own_date")])
+            .agg([
+                col("at").filter(is(REACTIVATED)).max().alias("reactivated_at"),
+                col("at").filter(is(CANCELLED)).max().alias("cancelled_at"),
+                is(REACTIVATED).any(true).alias("has_reactivation"),
+                is(CANCELLED).any(true).alias("has_cancellation"),
+            ])
+            .with_column(
+                when(
+                    col("has_cancellation").and(
+                        col("has_reactivation")
+                            .and(col("reactivated_at").gt(col("cancelled_at")))
+                            .fill_null(lit(false))
+                            .not(),
+                    ),
+                )
+                .then(lit(CANCELLED))
+                .otherwise(lit(REACTIVATED))
+                .alias("kind"),
+            )
+            .select([col("sub_idx"), col("own_date"), col("kind"), lit(1i32).alias("phase")]);
+        let created = self.base.clone().select([
+            col("sub_idx"),
+            col("created_date").alias("own_date"),
+            lit(CREATED).alias("kind"),
+            lit(0i32).alias("phase"),
+        ]);
+        let creation_dates = self.base.clone().select([col("sub_idx"), col("created_date")]);
+        let all = concat([created, resolved], UnionArgs::default()).ctx("combining the day's events")?;
+        Ok(all
+            .join(creation_dates, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
+            .with_column(
+                when(col("own_date").lt(col("created_date")))
+                    .then(col("created_date"))
+                    .otherwise(col("own_date"))
+                    .alias("day"),
+            )
+            .filter(col("day").lt_eq(lit(self.as_of)))
+            .sort(["sub_idx", "day", "phase", "own_date"], SortMultipleOptions::default())
+            .filter(last_of_run(&["sub_idx", "day"]))
+            .select([col("sub_idx"), col("day"), col("kind").neq(lit(CANCELLED)).alias("active")])
+            .with_column(previous_state(&["sub_idx"]))
+            .with_columns(flows()))
     }
 }
 
-/// Subscriber states one level up: per `keys` (e.g. `[group, user_id]`) and day, the
+/// Subscriber states one level up: per `keys` (e.g. `[group, user_idx]`) and day, the
 /// number of active subscriptions is the running sum of the subscriptions' state
 /// changes; the subscriber is active while it is positive. `states` must carry the
 /// `keys` columns beside the subscription states.
@@ -282,11 +293,20 @@ pub(crate) fn subscriber_states(states: LazyFrame, keys: &[&str]) -> Result<Lazy
                 .alias("active_subscriptions"),
         )
         .with_column(col("active_subscriptions").gt(lit(0)).alias("active"))
-        .with_column(previous_state(col("active"), &partition)?)
+        .with_column(previous_state(keys))
         .with_columns(flows()))
 }
 
-/// The user a subscription belongs to; a subscription without one is its own subscriber.
-pub(crate) fn subscriber_key() -> Expr {
-    col(c::USER_ID).fill_null(col(c::SUBSCRIPTION_ID)).alias(c::USER_ID)
+/// `user_id` (a subscription without one is its own subscriber) and a dense `user_idx`
+/// per subscription: `sub_idx, user_id, user_idx` plus `extra` columns of the base.
+pub(crate) fn owners(base: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
+    let with_user = base.with_column(col(c::USER_ID).fill_null(col(c::SUBSCRIPTION_ID)).alias(c::USER_ID));
+    let users = with_user
+        .clone()
+        .select([col(c::USER_ID)])
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .with_row_index("user_idx", None);
+    let mut select = vec![col("sub_idx"), col(c::USER_ID), col("user_idx")];
+    select.extend(extra);
+    with_user.join(users, [col(c::USER_ID)], [col(c::USER_ID)], JoinArgs::new(JoinType::Inner)).select(select)
 }

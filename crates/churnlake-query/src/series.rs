@@ -5,15 +5,12 @@
 //! date) plus a cumulative sum of the daily net change. Cost grows with events,
 //! not with days × subscriptions.
 
-use std::collections::BTreeSet;
-
 use chrono::{Datelike, Days, NaiveDate};
-use churnlake_lake::columns as c;
 use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Context, QueryError, Result};
-use crate::lifecycle::{self, ATTRIBUTES, Lifecycle};
+use crate::lifecycle::{self, ATTRIBUTES, Attributes, Lifecycle};
 use crate::sources::LakeSources;
 
 /// The series' columns, in order (with `--by X`, X comes right after `date`).
@@ -100,49 +97,49 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    let life = Lifecycle::plan(sources, None)?;
-    let groups_of_subs =
-        life.base.clone().select([col(c::SUBSCRIPTION_ID), lifecycle::subscriber_key(), group_of(by)]);
-    let states = life.states()?.join(
-        groups_of_subs.clone(),
-        [col(c::SUBSCRIPTION_ID)],
-        [col(c::SUBSCRIPTION_ID)],
-        JoinArgs::new(JoinType::Inner),
-    );
-    let subscription_level = states.clone().group_by([col(GROUP), col("day")]).agg(sums("subscriptions"));
-    let subscriber_level = lifecycle::subscriber_states(states, &[GROUP, c::USER_ID])?
-        .group_by([col(GROUP), col("day")])
-        .agg(sums("subscribers"));
+    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(by))?;
+    let owners = lifecycle::owners(life.base.clone(), vec![group_of(by)]).cache();
+    // groups as dense integers (few of them), so every key below is an integer
+    let group_ids = owners
+        .clone()
+        .select([col(GROUP)])
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .with_row_index("group_idx", None)
+        .cache();
+    let owners = owners
+        .join(group_ids.clone(), [col(GROUP)], [col(GROUP)], JoinArgs::new(JoinType::Inner))
+        .select([col("sub_idx"), col("user_idx"), col("group_idx")]);
+    let states = life
+        .states()?
+        .join(owners, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
+        .cache();
+    let subscription_level = states
+        .clone()
+        .group_by([col("group_idx"), col("day")])
+        .agg(sums("subscriptions"))
+        .join(group_ids.clone(), [col("group_idx")], [col("group_idx")], JoinArgs::new(JoinType::Inner))
+        .cache();
+    let subscriber_level = lifecycle::subscriber_states(states, &["group_idx", "user_idx"])?
+        .group_by([col("group_idx"), col("day")])
+        .agg(sums("subscribers"))
+        .join(group_ids.clone(), [col("group_idx")], [col("group_idx")], JoinArgs::new(JoinType::Inner))
+        .cache();
+    let groups_of_subs = group_ids;
 
-    // the spine: every group on every day of the range
-    let groups: BTreeSet<String> = {
-        let df = groups_of_subs.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any)
-            .collect().ctx("listing groups")?;
-        let column = df.column(GROUP).ctx("listing groups")?.str().ctx("listing groups")?.clone();
-        let mut set: BTreeSet<String> = column.iter().flatten().map(str::to_owned).collect();
-        if set.is_empty() || by.is_none() {
-            set.insert(String::new());
-        }
-        set
+    // the spine: every group on every day of the range, in the same plan (a join on a
+    // constant key is the Cartesian product)
+    let groups = match by {
+        Some(_) => groups_of_subs.select([col(GROUP)]),
+        None => DataFrame::new(1, vec![Column::new(GROUP.into(), [""])]).ctx("building groups")?.lazy(),
     };
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
-    let mut spine_group = Vec::with_capacity(groups.len() * days.len());
-    let mut spine_day = Vec::with_capacity(groups.len() * days.len());
-    for g in &groups {
-        for d in &days {
-            spine_group.push(g.clone());
-            spine_day.push(*d);
-        }
-    }
-    let spine = DataFrame::new(
-        spine_day.len(),
-        vec![
-            Column::new(GROUP.into(), spine_group),
-            Column::new("day".into(), spine_day),
-        ],
-    )
-    .ctx("building the date spine")?
-    .lazy();
+    let days = DataFrame::new(days.len(), vec![Column::new("day".into(), days)]).ctx("building the date spine")?;
+    let spine = groups.with_column(lit(1i32).alias("spine_key")).join(
+        days.lazy().with_column(lit(1i32).alias("spine_key")),
+        [col("spine_key")],
+        [col("spine_key")],
+        JoinArgs::new(JoinType::Inner),
+    );
 
     let mut frame = spine;
     for (level, agg) in [("subscriptions", subscription_level), ("subscribers", subscriber_level)] {
@@ -180,13 +177,12 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
     }
     let mut select = vec![col(GROUP), col("day").alias("date")];
     select.extend(SERIES_COLUMNS[1..].iter().map(|name| col(*name)));
-    let df = frame
+    let lf = frame
         .with_columns(fill)
         .sort([GROUP, "day"], SortMultipleOptions::default())
         .with_columns(actives)
-        .select(select)
-        .collect()
-        .ctx("computing the daily series")?;
+        .select(select);
+    let df = lf.collect().ctx("computing the daily series")?;
     Ok((df, first, last))
 }
 

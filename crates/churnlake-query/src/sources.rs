@@ -15,11 +15,19 @@ pub struct LakeSources {
     /// Per table, the length of `<lake>/raw/<table>/`: where Hive parsing starts.
     hive_start: BTreeMap<String, usize>,
     range: Option<(NaiveDate, NaiveDate)>,
+    /// Source file names in "newest row" order (data date, drop stamp, name): METRICS.md.
+    file_order: Vec<String>,
 }
 
 impl LakeSources {
     pub fn new(lake: &Lake, manifest: &Manifest) -> LakeSources {
         let mut sources = LakeSources { range: manifest.data_date_range(), ..Default::default() };
+        // the manifest is sorted by (data date, stamp, name): a file's position is its rank
+        sources.file_order = manifest
+            .ingested()
+            .filter(|e| e.outputs.iter().any(|o| o.rows > 0))
+            .map(|e| e.source_name.clone())
+            .collect();
         for table in ["subscriptions", "cancellations", "subscriber_events"] {
             let files: Vec<String> =
                 manifest.files_of(table).iter().map(|rel| lake.uri(rel)).collect();
@@ -32,6 +40,24 @@ impl LakeSources {
 
     pub fn range(&self) -> Result<(NaiveDate, NaiveDate)> {
         self.range.ok_or(QueryError::EmptyLake)
+    }
+
+    /// `source_file → file_rank`, the position of each file in "newest row" order
+    /// (a re-sent name keeps its newest position).
+    pub(crate) fn file_ranks(&self) -> Result<LazyFrame> {
+        let ranks: Vec<i64> = (0..self.file_order.len() as i64).collect();
+        let df = DataFrame::new(
+            ranks.len(),
+            vec![
+                Column::new(columns::SOURCE_FILE.into(), self.file_order.clone()),
+                Column::new("file_rank".into(), ranks),
+            ],
+        )
+        .ctx("ranking source files")?;
+        Ok(df
+            .lazy()
+            .group_by([col(columns::SOURCE_FILE)])
+            .agg([col("file_rank").max()]))
     }
 
     /// Scans a raw table (with its `data_date` partition), selecting `wanted` columns.

@@ -3,9 +3,9 @@
 
 use crate::support::{ingest, path, repo, run_ok};
 
-fn fixture_lake() -> (tempfile::TempDir, String) {
+fn fixture_lake(case: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let drops = repo().join("tests/conformance/cases/09-subscriber-two-subscriptions/drops");
+    let drops = repo().join("tests/conformance/cases").join(case).join("drops");
     let lake = dir.path().join("lake");
     ingest(&drops, &lake);
     let lake = path(&lake).to_owned();
@@ -30,7 +30,7 @@ fn regex_escape(text: &str) -> String {
 
 #[test]
 fn cli_outputs() {
-    let (_dir, lake) = fixture_lake();
+    let (_dir, lake) = fixture_lake("09-subscriber-two-subscriptions");
     let l = lake.as_str();
     let cases: [(&str, Vec<&str>); 8] = [
         ("series_table", vec!["series", "--lake", l]),
@@ -48,5 +48,17 @@ fn cli_outputs() {
             insta::assert_snapshot!(name, run_ok(&args, &[0]));
         }
         insta::assert_snapshot!("drops_csv", run_ok(&["drops", "--lake", l, "--format", "csv"], &[0]));
+    });
+}
+
+/// `explain` names the anomalies: events dated before the creation, a reactivation of an
+/// active subscription.
+#[test]
+fn explain_shows_anomalies() {
+    let (_dir, lake) = fixture_lake("10-event-before-creation");
+    let settings = settings(&lake);
+    settings.bind(|| {
+        insta::assert_snapshot!("explain_500092", run_ok(&["explain", "500092", "--lake", &lake], &[0]));
+        insta::assert_snapshot!("explain_500092_json", run_ok(&["explain", "500092", "--lake", &lake, "--format", "json"], &[0]));
     });
 }
