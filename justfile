@@ -25,6 +25,6 @@ lint:
     cargo fmt --all --check
     cargo clippy --release --workspace --all-targets -- -D warnings
 
-# ingest throughput on the large preset (median of 3 runs), see BENCHMARKS.md
-bench-ingest: build
-    bash scripts/bench-ingest.sh
+# ingest / series / build timings on the large preset (medians of 3 runs), see BENCHMARKS.md
+bench: build
+    bash scripts/bench.sh large 3

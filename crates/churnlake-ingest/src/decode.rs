@@ -21,16 +21,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
         None => (bytes, "utf-8"),
     };
     match std::str::from_utf8(body) {
-        Ok(text) => Decoded {
-            text: Cow::Borrowed(text),
-            encoding: utf8_name,
-        },
+        Ok(text) => Decoded { text: Cow::Borrowed(text), encoding: utf8_name },
         Err(_) => {
             let (text, _had_errors) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(body);
-            Decoded {
-                text,
-                encoding: "windows-1252",
-            }
+            Decoded { text, encoding: "windows-1252" }
         }
     }
 }
@@ -44,10 +38,7 @@ mod tests {
         let plain = decode("Zoë,1".as_bytes());
         assert_eq!((plain.text.as_ref(), plain.encoding), ("Zoë,1", "utf-8"));
         let bom = decode(b"\xEF\xBB\xBFSubscription ID\r\n");
-        assert_eq!(
-            (bom.text.as_ref(), bom.encoding),
-            ("Subscription ID\r\n", "utf-8-bom")
-        );
+        assert_eq!((bom.text.as_ref(), bom.encoding), ("Subscription ID\r\n", "utf-8-bom"));
     }
 
     #[test]

@@ -38,11 +38,7 @@ mod tests {
 
     fn batch(rows: i64) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-        RecordBatch::try_new(
-            schema,
-            vec![Arc::new(Int64Array::from_iter_values(0..rows))],
-        )
-        .expect("valid batch")
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..rows))]).expect("valid batch")
     }
 
     #[test]
@@ -53,12 +49,7 @@ mod tests {
         let mut file = tempfile::tempfile().expect("a temporary file");
         file.write_all(&bytes).expect("writes");
         let reader = ParquetRecordBatchReaderBuilder::try_new(file).expect("reads");
-        let groups: Vec<i64> = reader
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows())
-            .collect();
+        let groups: Vec<i64> = reader.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
         assert_eq!(groups, [ROW_GROUP_ROWS as i64, 10]);
     }
 }

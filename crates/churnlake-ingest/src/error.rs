@@ -29,29 +29,16 @@ pub enum IngestError {
     },
 
     #[error("invalid name pattern for {kind} `{regex}`: {reason}")]
-    Pattern {
-        kind: ReportKind,
-        regex: String,
-        reason: String,
-    },
+    Pattern { kind: ReportKind, regex: String, reason: String },
 
     #[error("invalid crash point `{value}`: {reason}")]
     CrashPoint { value: String, reason: String },
 
     #[error("{file}, line {line}: the header has no `{column}` column (found: {header})")]
-    MissingColumn {
-        file: String,
-        line: u64,
-        column: &'static str,
-        header: String,
-    },
+    MissingColumn { file: String, line: u64, column: &'static str, header: String },
 
     #[error("{file}, line {line}: the header cannot be read: {reason}")]
-    UnreadableHeader {
-        file: String,
-        line: u64,
-        reason: String,
-    },
+    UnreadableHeader { file: String, line: u64, reason: String },
 
     #[error("cannot build the `{table}` rows of `{file}`: {source}")]
     Arrow {
@@ -88,12 +75,7 @@ pub enum IngestError {
         "internal error: `{file}`: {rows_read} rows read but {rows_written} written and \
          {rows_quarantined} quarantined"
     )]
-    Accounting {
-        file: String,
-        rows_read: u64,
-        rows_written: u64,
-        rows_quarantined: u64,
-    },
+    Accounting { file: String, rows_read: u64, rows_written: u64, rows_quarantined: u64 },
 
     #[error("internal error: processing `{file}` stopped: {reason}")]
     Task { file: String, reason: String },

@@ -31,9 +31,7 @@ impl Layout {
 
     /// The layout a record shows, when its code and date parse where that layout puts them.
     fn of(record: &Record) -> Option<Layout> {
-        let layout = Layout {
-            width: record.fields.len(),
-        };
+        let layout = Layout { width: record.fields.len() };
         let fits = record.defect.is_none()
             && Self::WIDTHS.contains(&layout.width)
             && parse_event_code(layout.code(record)).is_ok()
@@ -98,9 +96,7 @@ fn type_event(record: &Record, layout: Option<Layout>) -> Result<Vec<Value>, Rej
         // say which value is wrong.
         None if Layout::WIDTHS.contains(&found) => Layout { width: found },
         None => {
-            return Err(Rejection::row(format!(
-                "expected 5 or 6 fields, found {found}"
-            )));
+            return Err(Rejection::row(format!("expected 5 or 6 fields, found {found}")));
         }
     };
     let cell = |position: usize| record.fields[position].trim();
@@ -110,30 +106,20 @@ fn type_event(record: &Record, layout: Option<Layout>) -> Result<Vec<Value>, Rej
     };
     let public_id = cell(0);
     if public_id.is_empty() {
-        return Err(Rejection::cell(
-            PUBLIC_SUBSCRIPTION_ID,
-            "",
-            "required value is empty",
-        ));
+        return Err(Rejection::cell(PUBLIC_SUBSCRIPTION_ID, "", "required value is empty"));
     }
     let code_text = layout.code(record);
-    let code = parse_event_code(code_text)
-        .map_err(|reason| Rejection::cell(EVENT_CODE, code_text, reason))?;
+    let code = parse_event_code(code_text).map_err(|reason| Rejection::cell(EVENT_CODE, code_text, reason))?;
     let date_text = layout.date(record);
     if date_text.is_empty() {
         return Err(Rejection::cell(EVENT_DATE, "", "required value is empty"));
     }
-    let date = parse_datetime(date_text)
-        .map_err(|reason| Rejection::cell(EVENT_DATE, date_text, reason))?;
+    let date = parse_datetime(date_text).map_err(|reason| Rejection::cell(EVENT_DATE, date_text, reason))?;
     Ok(vec![
         Value::text(public_id),
         text_or_null(1),
         text_or_null(2),
-        if layout.width == 6 {
-            text_or_null(3)
-        } else {
-            Value::Null
-        },
+        if layout.width == 6 { text_or_null(3) } else { Value::Null },
         Value::Int(code.into()),
         Value::text(event_label(code)),
         Value::Date(date.date),

@@ -15,16 +15,14 @@ use chrono::NaiveTime;
 
 use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, lineage_fields};
 
-use crate::IngestError;
-use crate::parse::{Typed, fail_file, type_rows};
+use crate::parse::{Typed, fail_unreadable_header, type_rows};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
 
 /// Words that make a column money (unless its last word says otherwise, see [`NOT_MONEY`]).
-const MONEY_WORDS: &[&str] = &[
-    "price", "amount", "total", "cost", "revenue", "subtotal", "tax", "discount", "shipping",
-];
+const MONEY_WORDS: &[&str] =
+    &["price", "amount", "total", "cost", "revenue", "subtotal", "tax", "discount", "shipping"];
 /// Last words that keep a column with a money word as text (`shipping_address`, `tax_rate`).
 const NOT_MONEY: &[&str] = &[
     "address",
@@ -140,19 +138,13 @@ fn columns(header_fields: &[String]) -> Vec<Column> {
                 copy += 1;
                 name = format!("{base}_{copy}");
             }
-            Column {
-                header: header.trim().to_owned(),
-                kind: kind_for(&name),
-                name,
-            }
+            Column { header: header.trim().to_owned(), kind: kind_for(&name), name }
         })
         .collect();
     // `x_time` holding a bare time of day goes on the same row's `x_date`.
     let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     for column in &mut columns {
-        if let (Kind::Timestamp { date }, Some(prefix)) =
-            (&mut column.kind, column.name.strip_suffix("_time"))
-        {
+        if let (Kind::Timestamp { date }, Some(prefix)) = (&mut column.kind, column.name.strip_suffix("_time")) {
             *date = names.iter().position(|n| *n == format!("{prefix}_date"));
         }
     }
@@ -184,19 +176,12 @@ fn type_row(columns: &[Column], record: &Record) -> Result<Vec<Value>, Rejection
                 Kind::Money => Value::Money(parse_money(text).map_err(reject)?),
                 Kind::Flag => Value::Flag(parse_flag(text).map_err(reject)?),
                 Kind::Timestamp { date } => match parse_datetime(text) {
-                    Ok(parsed) => Value::Timestamp(
-                        parsed.date.and_time(parsed.time.unwrap_or(NaiveTime::MIN)),
-                    ),
+                    Ok(parsed) => Value::Timestamp(parsed.date.and_time(parsed.time.unwrap_or(NaiveTime::MIN))),
                     Err(reason) => {
                         let time = parse_time_of_day(text).ok_or_else(|| reject(reason))?;
-                        let day =
-                            date.and_then(|d| parse_datetime(cell(d)).ok())
-                                .ok_or_else(|| {
-                                    reject(
-                                        "a time of day, but the row has no date to put it on"
-                                            .to_owned(),
-                                    )
-                                })?;
+                        let day = date
+                            .and_then(|d| parse_datetime(cell(d)).ok())
+                            .ok_or_else(|| reject("a time of day, but the row has no date to put it on".to_owned()))?;
                         Value::Timestamp(day.date.and_time(time))
                     }
                 },
@@ -207,11 +192,8 @@ fn type_row(columns: &[Column], record: &Record) -> Result<Vec<Value>, Rejection
 
 /// The table of a file with these columns (plus the lineage).
 fn table_for(columns: &[Column]) -> Result<TableBuilder, ArrowError> {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|c| Field::new(&c.name, c.kind.data_type(), true))
-        .chain(lineage_fields())
-        .collect();
+    let fields: Vec<Field> =
+        columns.iter().map(|c| Field::new(&c.name, c.kind.data_type(), true)).chain(lineage_fields()).collect();
     TableBuilder::new(Arc::new(Schema::new(fields)))
 }
 
@@ -221,24 +203,10 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
         return Typed::empty(table_for(&[])?);
     };
     if let Some(defect) = &header.defect {
-        // The header cannot be split (the whole file is in it): quarantine it as it is.
-        let failure = IngestError::UnreadableHeader {
-            file: lineage.source_file.clone(),
-            line: header.line,
-            reason: defect.clone(),
-        };
-        return fail_file(
-            records,
-            table_for(&[])?,
-            lineage,
-            Rejection::row(defect.clone()),
-            failure,
-        );
+        return fail_unreadable_header(records, header, defect, table_for(&[])?, lineage);
     }
     let columns = columns(&header.fields);
-    type_rows(data, table_for(&columns)?, lineage, |record| {
-        type_row(&columns, record)
-    })
+    type_rows(data, table_for(&columns)?, lineage, |record| type_row(&columns, record))
 }
 
 #[cfg(test)]
@@ -289,35 +257,22 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_never_lineage_names() {
-        let headers: Vec<String> = ["Order ID", "order id", "", "Source File"]
-            .iter()
-            .map(|h| (*h).to_owned())
-            .collect();
+        let headers: Vec<String> =
+            ["Order ID", "order id", "", "Source File"].iter().map(|h| (*h).to_owned()).collect();
         let names: Vec<String> = columns(&headers).into_iter().map(|c| c.name).collect();
-        assert_eq!(
-            names,
-            ["order_id", "order_id_2", "column_3", "source_file_2"]
-        );
+        assert_eq!(names, ["order_id", "order_id_2", "column_3", "source_file_2"]);
     }
 
     #[test]
     fn a_time_column_finds_its_date() {
-        let headers: Vec<String> = ["Create Date", "Create Time"]
-            .iter()
-            .map(|h| (*h).to_owned())
-            .collect();
+        let headers: Vec<String> = ["Create Date", "Create Time"].iter().map(|h| (*h).to_owned()).collect();
         let columns = columns(&headers);
         assert_eq!(columns[1].kind, Kind::Timestamp { date: Some(0) });
-        let record = Record {
-            line: 2,
-            fields: vec!["05/01/2023".into(), "09:12:40".into()],
-            raw: String::new(),
-            defect: None,
-        };
+        let record =
+            Record { line: 2, fields: vec!["05/01/2023".into(), "09:12:40".into()], raw: String::new(), defect: None };
         let values = type_row(&columns, &record).expect("types");
-        let expected = chrono::NaiveDate::from_ymd_opt(2023, 5, 1)
-            .and_then(|d| d.and_hms_opt(9, 12, 40))
-            .expect("valid");
+        let expected =
+            chrono::NaiveDate::from_ymd_opt(2023, 5, 1).and_then(|d| d.and_hms_opt(9, 12, 40)).expect("valid");
         assert_eq!(values[1], Value::Timestamp(expected));
     }
 }

@@ -52,10 +52,7 @@ impl NamePattern {
     /// The names of FORMATS.md. More specific patterns come first (`_crm_subscription_`
     /// before `_subscription_`), since the first match wins.
     pub fn defaults() -> Vec<NamePattern> {
-        let pattern = |kind, regex: &str| NamePattern {
-            kind,
-            regex: regex.to_owned(),
-        };
+        let pattern = |kind, regex: &str| NamePattern { kind, regex: regex.to_owned() };
         vec![
             pattern(
                 ReportKind::CrmSubscriptions,
@@ -73,14 +70,8 @@ impl NamePattern {
                 ReportKind::SubscriberEvents,
                 r"^(?:.+_)?crm_subscriber_events_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
             ),
-            pattern(
-                ReportKind::Orders,
-                r"^.+_orders_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
-            ),
-            pattern(
-                ReportKind::Inventory,
-                r"^.+_Inventory_Report_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$",
-            ),
+            pattern(ReportKind::Orders, r"^.+_orders_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$"),
+            pattern(ReportKind::Inventory, r"^.+_Inventory_Report_(?P<stamp>\d{14}|\d{8}(?:_delta|_full)?)(?:\.csv)?$"),
         ]
     }
 }
@@ -110,17 +101,13 @@ impl FromStr for CrashStage {
     type Err = IngestError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            CrashStage::AfterStaging,
-            CrashStage::AfterPublish,
-            CrashStage::AfterManifest,
-        ]
-        .into_iter()
-        .find(|stage| stage.as_str() == text)
-        .ok_or_else(|| IngestError::CrashPoint {
-            value: text.to_owned(),
-            reason: "expected after-staging, after-publish or after-manifest".to_owned(),
-        })
+        [CrashStage::AfterStaging, CrashStage::AfterPublish, CrashStage::AfterManifest]
+            .into_iter()
+            .find(|stage| stage.as_str() == text)
+            .ok_or_else(|| IngestError::CrashPoint {
+                value: text.to_owned(),
+                reason: "expected after-staging, after-publish or after-manifest".to_owned(),
+            })
     }
 }
 
@@ -137,22 +124,11 @@ impl FromStr for CrashPoint {
     type Err = IngestError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = |reason: &str| IngestError::CrashPoint {
-            value: text.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let (stage, index) = text
-            .split_once(':')
-            .ok_or_else(|| bad("expected STAGE:N"))?;
-        let file_index = index
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| bad("N must be a file number from 1"))?;
-        Ok(CrashPoint {
-            stage: stage.parse()?,
-            file_index,
-        })
+        let bad = |reason: &str| IngestError::CrashPoint { value: text.to_owned(), reason: reason.to_owned() };
+        let (stage, index) = text.split_once(':').ok_or_else(|| bad("expected STAGE:N"))?;
+        let file_index =
+            index.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| bad("N must be a file number from 1"))?;
+        Ok(CrashPoint { stage: stage.parse()?, file_index })
     }
 }
 
@@ -169,30 +145,18 @@ mod tests {
     #[test]
     fn crash_points_parse_and_print() {
         let point: CrashPoint = "after-publish:3".parse().expect("valid");
-        assert_eq!(
-            point,
-            CrashPoint {
-                stage: CrashStage::AfterPublish,
-                file_index: 3
-            }
-        );
+        assert_eq!(point, CrashPoint { stage: CrashStage::AfterPublish, file_index: 3 });
         assert_eq!(point.to_string(), "after-publish:3");
-        for bad in [
-            "after-publish",
-            "after-lunch:1",
-            "after-staging:0",
-            "after-manifest:x",
-        ] {
+        for bad in ["after-publish", "after-lunch:1", "after-staging:0", "after-manifest:x"] {
             assert!(bad.parse::<CrashPoint>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn patterns_deserialize_from_a_config_file() {
-        let patterns: Vec<NamePattern> = serde_json::from_str(
-            r#"[{"kind": "subscriber_events", "regex": "^events_(?P<stamp>\\d{8})\\.csv$"}]"#,
-        )
-        .expect("valid config");
+        let patterns: Vec<NamePattern> =
+            serde_json::from_str(r#"[{"kind": "subscriber_events", "regex": "^events_(?P<stamp>\\d{8})\\.csv$"}]"#)
+                .expect("valid config");
         assert_eq!(patterns[0].kind, ReportKind::SubscriberEvents);
     }
 }

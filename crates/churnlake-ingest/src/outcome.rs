@@ -55,12 +55,7 @@ pub struct IngestReport {
 
 impl IngestReport {
     /// Builds the report and its totals from the outcomes.
-    pub(crate) fn new(
-        files: Vec<FileOutcome>,
-        skipped: Vec<String>,
-        dry_run: bool,
-        bytes: u64,
-    ) -> Self {
+    pub(crate) fn new(files: Vec<FileOutcome>, skipped: Vec<String>, dry_run: bool, bytes: u64) -> Self {
         let count = |status| files.iter().filter(|f| f.status == status).count() as u64;
         let parsed = || {
             files

@@ -33,13 +33,7 @@ pub(crate) struct Typed {
 impl Typed {
     /// A file without records: a valid empty drop.
     pub fn empty(table: TableBuilder) -> Result<Typed, ArrowError> {
-        Ok(Typed {
-            table,
-            quarantine: Quarantine::new()?,
-            rows_read: 0,
-            layout: None,
-            failure: None,
-        })
+        Ok(Typed { table, quarantine: Quarantine::new()?, rows_read: 0, layout: None, failure: None })
     }
 }
 
@@ -55,6 +49,23 @@ pub(crate) fn fail_file(
     let mut typed = type_rows(records, table, lineage, |_| Err(rejection.clone()))?;
     typed.failure = Some(failure);
     Ok(typed)
+}
+
+/// A header that cannot be split (the whole file is in it): the file fails and every
+/// record is quarantined as it is.
+pub(crate) fn fail_unreadable_header(
+    records: &[Record],
+    header: &Record,
+    defect: &str,
+    table: TableBuilder,
+    lineage: &Lineage,
+) -> Result<Typed, ArrowError> {
+    let failure = IngestError::UnreadableHeader {
+        file: lineage.source_file.clone(),
+        line: header.line,
+        reason: defect.to_owned(),
+    };
+    fail_file(records, table, lineage, Rejection::row(defect.to_owned()), failure)
 }
 
 /// Types every record with `type_row`; rows it rejects, and defective records, go to the
@@ -76,13 +87,7 @@ pub(crate) fn type_rows(
             Err(rejection) => quarantine.push(rejection, &record.raw, lineage, record.line)?,
         }
     }
-    Ok(Typed {
-        table,
-        quarantine,
-        rows_read: records.len() as u64,
-        layout: None,
-        failure: None,
-    })
+    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None })
 }
 
 /// A source file to parse: its name, kind, stamp and content hash.
@@ -98,11 +103,7 @@ pub(crate) struct SourceFile {
 impl SourceFile {
     /// `<kind>-<first 16 hex of the content hash>`: the stem of every output file.
     pub fn stem(&self) -> String {
-        format!(
-            "{}-{}",
-            self.kind,
-            self.content_hash.get(..16).unwrap_or(&self.content_hash)
-        )
+        format!("{}-{}", self.kind, self.content_hash.get(..16).unwrap_or(&self.content_hash))
     }
 }
 
@@ -128,25 +129,15 @@ pub(crate) struct ParsedFile {
 pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, IngestError> {
     let decoded = decode(bytes);
     let records = read_records(&decoded.text);
-    let lineage = Lineage {
-        source_file: file.name.clone(),
-        report_kind: file.kind,
-        drop_stamp: file.stamp,
-    };
+    let lineage = Lineage { source_file: file.name.clone(), report_kind: file.kind, drop_stamp: file.stamp };
     let arrow_error = |table: &str| {
         let (file, table) = (file.name.clone(), table.to_owned());
-        move |source| IngestError::Arrow {
-            file,
-            table,
-            source,
-        }
+        move |source| IngestError::Arrow { file, table, source }
     };
     let typed = match file.kind {
         ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(&records, &lineage),
         ReportKind::SubscriberEvents => events::parse(&records, &lineage),
-        ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => {
-            generic::parse(&records, &lineage)
-        }
+        ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => generic::parse(&records, &lineage),
     }
     .map_err(arrow_error(file.kind.as_str()))?;
 
@@ -166,18 +157,12 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
         (
             file.kind.as_str(),
             raw_file_path(file.kind.as_str(), file.data_date, &stem),
-            typed
-                .table
-                .finish()
-                .map_err(arrow_error(file.kind.as_str()))?,
+            typed.table.finish().map_err(arrow_error(file.kind.as_str()))?,
         ),
         (
             QUARANTINE_DIR,
             quarantine_file_path(file.data_date, &stem),
-            typed
-                .quarantine
-                .finish()
-                .map_err(arrow_error(QUARANTINE_DIR))?,
+            typed.quarantine.finish().map_err(arrow_error(QUARANTINE_DIR))?,
         ),
     ];
     let mut outputs = Vec::new();
@@ -191,14 +176,7 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
             source,
         })?;
         let rows = batch.num_rows() as u64;
-        outputs.push(EncodedOutput {
-            file: OutputFile {
-                table: table.to_owned(),
-                path,
-                rows,
-            },
-            bytes,
-        });
+        outputs.push(EncodedOutput { file: OutputFile { table: table.to_owned(), path, rows }, bytes });
     }
     Ok(ParsedFile {
         encoding: decoded.encoding,

@@ -20,10 +20,7 @@ pub(crate) struct Record {
 
 /// Every non-blank record of `text`, in file order.
 pub(crate) fn read_records(text: &str) -> Vec<Record> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut records = Vec::new();
     let mut row = csv::StringRecord::new();
     let mut lines = LineCounter::default();
@@ -38,9 +35,7 @@ pub(crate) fn read_records(text: &str) -> Vec<Record> {
                 if is_blank(&row) {
                     continue;
                 }
-                let raw = text
-                    .get(start..byte_index(text, reader.position().byte()))
-                    .unwrap_or_default();
+                let raw = text.get(start..byte_index(text, reader.position().byte())).unwrap_or_default();
                 records.push(Record {
                     line: lines.line_at(text, start),
                     fields: row.iter().map(str::to_owned).collect(),
@@ -129,10 +124,7 @@ mod tests {
     use super::*;
 
     fn lines_and_fields(text: &str) -> Vec<(u64, Vec<String>)> {
-        read_records(text)
-            .into_iter()
-            .map(|r| (r.line, r.fields))
-            .collect()
+        read_records(text).into_iter().map(|r| (r.line, r.fields)).collect()
     }
 
     fn strings(fields: &[&str]) -> Vec<String> {
@@ -144,11 +136,7 @@ mod tests {
         let text = "a,b\r\n\r\n1,\"x\r\ny\"\r\n   \r\n2,\"q, r\"\r\n\r\n";
         assert_eq!(
             lines_and_fields(text),
-            vec![
-                (1, strings(&["a", "b"])),
-                (3, strings(&["1", "x\r\ny"])),
-                (6, strings(&["2", "q, r"])),
-            ]
+            vec![(1, strings(&["a", "b"])), (3, strings(&["1", "x\r\ny"])), (6, strings(&["2", "q, r"])),]
         );
     }
 
@@ -162,10 +150,7 @@ mod tests {
 
     #[test]
     fn rows_may_have_any_width() {
-        let widths: Vec<usize> = read_records("a,b,c\n1,2\n1,2,3,4\n")
-            .iter()
-            .map(|r| r.fields.len())
-            .collect();
+        let widths: Vec<usize> = read_records("a,b,c\n1,2\n1,2,3,4\n").iter().map(|r| r.fields.len()).collect();
         assert_eq!(widths, [3, 2, 4]);
     }
 
@@ -174,12 +159,7 @@ mod tests {
         let records = read_records("a,b\n1,\"never closed\n2,x\n");
         assert_eq!(records.len(), 2);
         assert_eq!(records[1].line, 2);
-        assert!(
-            records[1]
-                .defect
-                .as_deref()
-                .is_some_and(|d| d.contains("unterminated"))
-        );
+        assert!(records[1].defect.as_deref().is_some_and(|d| d.contains("unterminated")));
         assert!(records[1].raw.contains("2,x"));
     }
 

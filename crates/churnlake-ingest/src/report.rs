@@ -16,7 +16,7 @@ use churnlake_lake::columns::*;
 use churnlake_lake::{lineage_fields, report_schema};
 
 use crate::IngestError;
-use crate::parse::{Typed, fail_file, type_rows};
+use crate::parse::{Typed, fail_file, fail_unreadable_header, type_rows};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
@@ -67,11 +67,7 @@ const SUBSCRIPTION_ID_HEADER: &str = "Subscription ID";
 
 /// How the header was compared: trimmed, single-spaced, lower case.
 fn normalise(header: &str) -> String {
-    header
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    header.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// What one source column becomes. Indices are positions in `report_schema()`.
@@ -131,12 +127,8 @@ impl ColumnPlan {
                 }
             })
             .collect::<Vec<_>>();
-        let subscription_id = index_of(SUBSCRIPTION_ID).and_then(|index| {
-            targets
-                .iter()
-                .position(|t| *t == Target::Text(index))
-                .map(|position| (position, index))
-        });
+        let subscription_id = index_of(SUBSCRIPTION_ID)
+            .and_then(|index| targets.iter().position(|t| *t == Target::Text(index)).map(|position| (position, index)));
         ColumnPlan {
             headers,
             targets,
@@ -169,12 +161,8 @@ impl ColumnPlan {
                 Target::Int(index) => {
                     values[*index] = Value::Int(parse_integer::<i32>(cell).map_err(reject)?.into());
                 }
-                Target::Money(index) => {
-                    values[*index] = Value::Money(parse_money(cell).map_err(reject)?)
-                }
-                Target::Flag(index) => {
-                    values[*index] = Value::Flag(parse_flag(cell).map_err(reject)?)
-                }
+                Target::Money(index) => values[*index] = Value::Money(parse_money(cell).map_err(reject)?),
+                Target::Flag(index) => values[*index] = Value::Flag(parse_flag(cell).map_err(reject)?),
                 Target::Date { index, timestamp } => {
                     let parsed = parse_datetime(cell).map_err(reject)?;
                     values[*index] = Value::Date(parsed.date);
@@ -200,11 +188,7 @@ impl ColumnPlan {
                 }
                 Err(_) => {
                     let time = parse_time_of_day(cell).ok_or_else(|| {
-                        Rejection::cell(
-                            header,
-                            cell,
-                            "not a time of day (HH:MM[:SS]) or a date-time",
-                        )
+                        Rejection::cell(header, cell, "not a time of day (HH:MM[:SS]) or a date-time")
                     })?;
                     match date.map(|d| &values[d]) {
                         Some(Value::Date(day)) => day.and_time(time),
@@ -223,11 +207,7 @@ impl ColumnPlan {
         if let Some((position, index)) = self.subscription_id
             && values[index] == Value::Null
         {
-            return Err(Rejection::cell(
-                &self.headers[position],
-                "",
-                "required value is empty",
-            ));
+            return Err(Rejection::cell(&self.headers[position], "", "required value is empty"));
         }
         if let Some(index) = self.extra_columns
             && !extras.is_empty()
@@ -240,30 +220,16 @@ impl ColumnPlan {
 
 /// The target for a known column, from its type in the lake schema.
 fn target_for(column: &str, index: usize, schema: &Schema) -> Target {
-    let timestamp_of_date = || {
-        TIMESTAMP_OF
-            .iter()
-            .find(|(date, _)| *date == column)
-            .and_then(|(_, ts)| schema.index_of(ts).ok())
-    };
-    let date_of_timestamp = || {
-        TIMESTAMP_OF
-            .iter()
-            .find(|(_, ts)| *ts == column)
-            .and_then(|(date, _)| schema.index_of(date).ok())
-    };
+    let timestamp_of_date =
+        || TIMESTAMP_OF.iter().find(|(date, _)| *date == column).and_then(|(_, ts)| schema.index_of(ts).ok());
+    let date_of_timestamp =
+        || TIMESTAMP_OF.iter().find(|(_, ts)| *ts == column).and_then(|(date, _)| schema.index_of(date).ok());
     match schema.field(index).data_type() {
         DataType::Int32 | DataType::Int64 => Target::Int(index),
         DataType::Decimal128(..) => Target::Money(index),
         DataType::Boolean => Target::Flag(index),
-        DataType::Date32 => Target::Date {
-            index,
-            timestamp: timestamp_of_date(),
-        },
-        DataType::Timestamp(..) => Target::Time {
-            index,
-            date: date_of_timestamp(),
-        },
+        DataType::Date32 => Target::Date { index, timestamp: timestamp_of_date() },
+        DataType::Timestamp(..) => Target::Time { index, date: date_of_timestamp() },
         _ => Target::Text(index),
     }
 }
@@ -271,11 +237,7 @@ fn target_for(column: &str, index: usize, schema: &Schema) -> Target {
 /// The `extra_columns` key of an unknown header: as written, `column N` when empty, with
 /// ` (2)`, ` (3)`... when the header repeats.
 fn extra_key(header: &str, position: usize, taken: &mut HashSet<String>) -> String {
-    let base = if header.is_empty() {
-        format!("column {}", position + 1)
-    } else {
-        header.to_owned()
-    };
+    let base = if header.is_empty() { format!("column {}", position + 1) } else { header.to_owned() };
     let mut key = base.clone();
     let mut copy = 1;
     while !taken.insert(key.clone()) {
@@ -293,19 +255,7 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
         return Typed::empty(table);
     };
     if let Some(defect) = &header.defect {
-        // The header cannot be split (the whole file is in it): quarantine it as it is.
-        let failure = IngestError::UnreadableHeader {
-            file: lineage.source_file.clone(),
-            line: header.line,
-            reason: defect.clone(),
-        };
-        return fail_file(
-            records,
-            table,
-            lineage,
-            Rejection::row(defect.clone()),
-            failure,
-        );
+        return fail_unreadable_header(records, header, defect, table, lineage);
     }
     let plan = ColumnPlan::new(&header.fields, &schema);
     if plan.subscription_id.is_none() {
@@ -357,9 +307,7 @@ mod tests {
     }
 
     fn at(text: &str) -> Value {
-        Value::Timestamp(
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").expect("a date-time"),
-        )
+        Value::Timestamp(NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").expect("a date-time"))
     }
 
     fn day(text: &str) -> Value {
@@ -368,8 +316,7 @@ mod tests {
 
     #[test]
     fn headers_match_in_any_case_order_and_spacing() {
-        let plan =
-            plan(" ordergroove  USER id ,Subscription ID,FREQUENCY,Reminder (days),Loyalty Tier");
+        let plan = plan(" ordergroove  USER id ,Subscription ID,FREQUENCY,Reminder (days),Loyalty Tier");
         assert_eq!(plan.targets[0], Target::Text(index(USER_ID)));
         assert_eq!(plan.targets[1], Target::Text(index(SUBSCRIPTION_ID)));
         assert_eq!(plan.targets[2], Target::Int(index(FREQUENCY_DAYS)));
@@ -412,10 +359,7 @@ mod tests {
     fn unknown_columns_become_json() {
         let plan = plan("Subscription ID,Loyalty Tier,Gift");
         let values = row(&plan, "7,Gold,").expect("types");
-        assert_eq!(
-            values[index(EXTRA_COLUMNS)],
-            Value::text(r#"{"Loyalty Tier":"Gold"}"#)
-        );
+        assert_eq!(values[index(EXTRA_COLUMNS)], Value::text(r#"{"Loyalty Tier":"Gold"}"#));
         let values = row(&plan, "7,,").expect("types");
         assert_eq!(values[index(EXTRA_COLUMNS)], Value::Null);
     }
@@ -442,15 +386,9 @@ mod tests {
         };
         let records = read_records("Sub,Email\n1,a@x\n2,b@x\n");
         let typed = parse(&records, &lineage).expect("parses");
-        assert_eq!(
-            (typed.rows_read, typed.table.rows(), typed.quarantine.rows()),
-            (2, 0, 2)
-        );
+        assert_eq!((typed.rows_read, typed.table.rows(), typed.quarantine.rows()), (2, 0, 2));
         let message = typed.failure.expect("fails").to_string();
-        assert!(
-            message.contains("acme_subscription_20230502.csv"),
-            "{message}"
-        );
+        assert!(message.contains("acme_subscription_20230502.csv"), "{message}");
         assert!(message.contains("Sub,Email"), "{message}");
     }
 }

@@ -19,9 +19,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use churnlake_lake::{
-    FileStatus, Lake, Location, Manifest, ManifestEntry, OutputFile, ReportKind, STAGING_DIR,
-};
+use churnlake_lake::{FileStatus, Lake, Location, Manifest, ManifestEntry, OutputFile, ReportKind, STAGING_DIR};
 
 use crate::classify::{Classified, Classifier};
 use crate::outcome::{FileOutcome, IngestReport, Outcome, Progress};
@@ -121,43 +119,31 @@ async fn run(
     let (candidates, skipped) = list_drops(&store, &prefix, source, classifier).await?;
     let bytes = candidates.iter().map(|c| c.size).sum();
     progress.start(candidates.len() as u64, bytes);
-    tracing::info!(
-        files = candidates.len(),
-        bytes,
-        skipped = skipped.len(),
-        "listed the drops"
-    );
+    tracing::info!(files = candidates.len(), bytes, skipped = skipped.len(), "listed the drops");
 
     let mut ledger = Ledger::new(&Manifest::load(lake).await?);
     let parallelism = opts.parallelism.max(1);
     let permits = Arc::new(Semaphore::new(parallelism));
     let crash = &CrashHook::new(opts.crash_at);
-    let mut outcomes: Vec<(usize, FileOutcome)> =
-        futures::stream::iter(candidates.into_iter().enumerate())
-            .map(|(index, candidate)| load(index, candidate, &store, Arc::clone(&permits)))
-            .buffered(parallelism)
-            .map(|loaded| {
-                // Decided here, in (stamp, name) order, before the file's processing starts.
-                let planned = loaded.map(|loaded| ledger.plan(loaded));
-                async move {
-                    let planned = planned?;
-                    let span = tracing::info_span!("file", name = %planned.candidate.name);
-                    process(planned, lake, opts.dry_run, crash)
-                        .instrument(span)
-                        .await
-                }
-            })
-            .buffer_unordered(parallelism)
-            .inspect_ok(|(_, outcome)| progress.file_done(outcome))
-            .try_collect()
-            .await?;
+    let mut outcomes: Vec<(usize, FileOutcome)> = futures::stream::iter(candidates.into_iter().enumerate())
+        .map(|(index, candidate)| load(index, candidate, &store, Arc::clone(&permits)))
+        .buffered(parallelism)
+        .map(|loaded| {
+            // Decided here, in (stamp, name) order, before the file's processing starts.
+            let planned = loaded.map(|loaded| ledger.plan(loaded));
+            async move {
+                let planned = planned?;
+                let span = tracing::info_span!("file", name = %planned.candidate.name);
+                process(planned, lake, opts.dry_run, crash).instrument(span).await
+            }
+        })
+        .buffer_unordered(parallelism)
+        .inspect_ok(|(_, outcome)| progress.file_done(outcome))
+        .try_collect()
+        .await?;
     outcomes.sort_by_key(|(index, _)| *index);
-    let report = IngestReport::new(
-        outcomes.into_iter().map(|(_, outcome)| outcome).collect(),
-        skipped,
-        opts.dry_run,
-        bytes,
-    );
+    let report =
+        IngestReport::new(outcomes.into_iter().map(|(_, outcome)| outcome).collect(), skipped, opts.dry_run, bytes);
     tracing::info!(
         ingested = report.ingested,
         duplicate = report.duplicate,
@@ -183,18 +169,12 @@ async fn list_drops(
         .list(list_prefix)
         .try_collect()
         .await
-        .map_err(|source_error| IngestError::List {
-            location: source.to_string(),
-            source: Box::new(source_error),
-        })?;
+        .map_err(|source_error| IngestError::List { location: source.to_string(), source: Box::new(source_error) })?;
     let mut candidates = Vec::new();
     let mut skipped = Vec::new();
     for meta in listed {
         let full = meta.location.as_ref();
-        let relative = full
-            .strip_prefix(prefix.as_ref())
-            .unwrap_or(full)
-            .trim_start_matches('/');
+        let relative = full.strip_prefix(prefix.as_ref()).unwrap_or(full).trim_start_matches('/');
         let name = meta.location.filename().unwrap_or(relative).to_owned();
         match classifier.classify(&name) {
             Some(classified) => candidates.push(Candidate {
@@ -207,9 +187,7 @@ async fn list_drops(
             None => skipped.push(relative.to_owned()),
         }
     }
-    candidates.sort_by(|a, b| {
-        (a.classified.stamp, &a.name, &a.path).cmp(&(b.classified.stamp, &b.name, &b.path))
-    });
+    candidates.sort_by(|a, b| (a.classified.stamp, &a.name, &a.path).cmp(&(b.classified.stamp, &b.name, &b.path)));
     skipped.sort();
     Ok((candidates, skipped))
 }
@@ -222,10 +200,8 @@ async fn load(
     store: &Arc<dyn ObjectStore>,
     permits: Arc<Semaphore>,
 ) -> Result<Loaded, IngestError> {
-    let task_error = |e: &dyn std::fmt::Display| IngestError::Task {
-        file: candidate.name.clone(),
-        reason: e.to_string(),
-    };
+    let task_error =
+        |e: &dyn std::fmt::Display| IngestError::Task { file: candidate.name.clone(), reason: e.to_string() };
     let permit = permits.acquire_owned().await.map_err(|e| task_error(&e))?;
     let content = match read_bytes(store, &candidate.path).await {
         Ok(bytes) => {
@@ -235,17 +211,9 @@ async fn load(
             });
             Ok(hashing.await.map_err(|e| task_error(&e))?)
         }
-        Err(source) => Err(IngestError::Read {
-            file: candidate.source_path.clone(),
-            source: Box::new(source),
-        }),
+        Err(source) => Err(IngestError::Read { file: candidate.source_path.clone(), source: Box::new(source) }),
     };
-    Ok(Loaded {
-        index,
-        candidate,
-        content,
-        permit,
-    })
+    Ok(Loaded { index, candidate, content, permit })
 }
 
 async fn read_bytes(store: &Arc<dyn ObjectStore>, path: &Path) -> object_store::Result<Vec<u8>> {
@@ -259,22 +227,9 @@ async fn process(
     dry_run: bool,
     crash: &CrashHook,
 ) -> Result<(usize, FileOutcome), IngestError> {
-    let Planned {
-        index,
-        candidate,
-        plan,
-        _permit,
-    } = planned;
+    let Planned { index, candidate, plan, _permit } = planned;
     let outcome = |status, entry: Option<ManifestEntry>, error: Option<String>| {
-        (
-            index,
-            FileOutcome {
-                name: candidate.name.clone(),
-                status,
-                entry,
-                error,
-            },
-        )
+        (index, FileOutcome { name: candidate.name.clone(), status, entry, error })
     };
     match plan {
         Plan::Unreadable(error) => {
@@ -283,11 +238,7 @@ async fn process(
         }
         Plan::AlreadyPresent(entry) => {
             tracing::debug!("already in the lake");
-            Ok(outcome(
-                Outcome::AlreadyPresent,
-                entry.map(|entry| *entry),
-                None,
-            ))
+            Ok(outcome(Outcome::AlreadyPresent, entry.map(|entry| *entry), None))
         }
         Plan::Ingest(_) if dry_run => Ok(outcome(Outcome::Ingested, None, None)),
         Plan::Duplicate { .. } if dry_run => Ok(outcome(Outcome::Duplicate, None, None)),
@@ -300,11 +251,7 @@ async fn process(
         }
         Plan::Ingest(content) => {
             let entry = ingest_file(&candidate, content, lake, crash).await?;
-            let status = if entry.status == FileStatus::Failed {
-                Outcome::Failed
-            } else {
-                Outcome::Ingested
-            };
+            let status = if entry.status == FileStatus::Failed { Outcome::Failed } else { Outcome::Ingested };
             let error = entry.error.clone();
             Ok(outcome(status, Some(entry), error))
         }
@@ -327,19 +274,12 @@ async fn ingest_file(
     };
     let parsed = tokio::task::spawn_blocking(move || parse_file(&source, &content.bytes))
         .await
-        .map_err(|e| IngestError::Task {
-            file: candidate.name.clone(),
-            reason: e.to_string(),
-        })??;
+        .map_err(|e| IngestError::Task { file: candidate.name.clone(), reason: e.to_string() })??;
 
     let outputs: Vec<OutputFile> = parsed.outputs.iter().map(|o| o.file.clone()).collect();
     publish(candidate, parsed.outputs, lake, crash).await?;
 
-    let status = if parsed.failure.is_some() {
-        FileStatus::Failed
-    } else {
-        FileStatus::Ingested
-    };
+    let status = if parsed.failure.is_some() { FileStatus::Failed } else { FileStatus::Ingested };
     let mut entry = candidate.entry(&content.hash, status);
     entry.encoding = Some(parsed.encoding.to_owned());
     entry.layout = parsed.layout;
@@ -377,13 +317,11 @@ async fn publish(
         crash_with_staged_outputs(lake, &outputs).await;
     }
     for output in outputs {
-        lake.put_atomic(&output.file.path, output.bytes)
-            .await
-            .map_err(|source| IngestError::Publish {
-                file: candidate.name.clone(),
-                path: output.file.path.clone(),
-                source: Box::new(source),
-            })?;
+        lake.put_atomic(&output.file.path, output.bytes).await.map_err(|source| IngestError::Publish {
+            file: candidate.name.clone(),
+            path: output.file.path.clone(),
+            source: Box::new(source),
+        })?;
     }
     if crash.is_due(CrashStage::AfterPublish) {
         std::process::abort();
@@ -395,10 +333,7 @@ async fn publish(
 async fn record(lake: &Lake, entry: &ManifestEntry, crash: &CrashHook) -> Result<(), IngestError> {
     Manifest::record(lake, entry)
         .await
-        .map_err(|source| IngestError::Record {
-            file: entry.source_name.clone(),
-            source: Box::new(source),
-        })?;
+        .map_err(|source| IngestError::Record { file: entry.source_name.clone(), source: Box::new(source) })?;
     if crash.is_due(CrashStage::AfterManifest) {
         std::process::abort();
     }
@@ -409,15 +344,8 @@ async fn record(lake: &Lake, entry: &ManifestEntry, crash: &CrashHook) -> Result
 /// `put_atomic`, between its staging put and its rename, would) and aborts.
 async fn crash_with_staged_outputs(lake: &Lake, outputs: &[EncodedOutput]) -> ! {
     for output in outputs {
-        let staged = lake.path(&format!(
-            "{STAGING_DIR}/crash-{}",
-            output.file.path.replace('/', "_")
-        ));
-        if let Err(error) = lake
-            .store()
-            .put(&staged, PutPayload::from(output.bytes.clone()))
-            .await
-        {
+        let staged = lake.path(&format!("{STAGING_DIR}/crash-{}", output.file.path.replace('/', "_")));
+        if let Err(error) = lake.store().put(&staged, PutPayload::from(output.bytes.clone())).await {
             tracing::error!(%error, "could not stage an output before the requested crash");
         }
     }
@@ -464,37 +392,24 @@ struct Ledger {
 
 impl Ledger {
     fn new(manifest: &Manifest) -> Ledger {
-        let mut ledger = Ledger {
-            present: HashMap::new(),
-            canonical: HashMap::new(),
-        };
+        let mut ledger = Ledger { present: HashMap::new(), canonical: HashMap::new() };
         for entry in &manifest.entries {
             match entry.status {
                 FileStatus::Ingested => {
                     let key = (entry.content_hash.clone(), entry.kind, entry.data_date);
-                    ledger
-                        .canonical
-                        .entry(key)
-                        .or_insert_with(|| entry.entry_id.clone());
+                    ledger.canonical.entry(key).or_insert_with(|| entry.entry_id.clone());
                 }
                 FileStatus::Duplicate => {}
                 FileStatus::Failed => continue, // retried
             }
-            ledger
-                .present
-                .insert(entry.entry_id.clone(), Some(Box::new(entry.clone())));
+            ledger.present.insert(entry.entry_id.clone(), Some(Box::new(entry.clone())));
         }
         ledger
     }
 
     /// Decides what to do with a loaded file; must be called in (stamp, name) order.
     fn plan(&mut self, loaded: Loaded) -> Planned {
-        let Loaded {
-            index,
-            candidate,
-            content,
-            permit,
-        } = loaded;
+        let Loaded { index, candidate, content, permit } = loaded;
         let plan = match content {
             Err(error) => Plan::Unreadable(error),
             Ok(content) => {
@@ -506,10 +421,7 @@ impl Ledger {
                 } else {
                     self.present.insert(id.clone(), None);
                     match self.canonical.get(&key) {
-                        Some(of) => Plan::Duplicate {
-                            of: of.clone(),
-                            hash: content.hash,
-                        },
+                        Some(of) => Plan::Duplicate { of: of.clone(), hash: content.hash },
                         None => {
                             self.canonical.insert(key, id);
                             Plan::Ingest(content)
@@ -518,12 +430,7 @@ impl Ledger {
                 }
             }
         };
-        Planned {
-            index,
-            candidate,
-            plan,
-            _permit: permit,
-        }
+        Planned { index, candidate, plan, _permit: permit }
     }
 }
 
@@ -535,17 +442,13 @@ struct CrashHook {
 
 impl CrashHook {
     fn new(point: Option<CrashPoint>) -> CrashHook {
-        CrashHook {
-            point,
-            arrivals: AtomicUsize::new(0),
-        }
+        CrashHook { point, arrivals: AtomicUsize::new(0) }
     }
 
     /// Counts one file reaching `stage`; true when it is the one to crash at.
     fn is_due(&self, stage: CrashStage) -> bool {
         self.point.is_some_and(|point| {
-            point.stage == stage
-                && self.arrivals.fetch_add(1, Ordering::SeqCst) + 1 == point.file_index
+            point.stage == stage && self.arrivals.fetch_add(1, Ordering::SeqCst) + 1 == point.file_index
         })
     }
 }

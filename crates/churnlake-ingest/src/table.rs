@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampMillisecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
@@ -52,17 +52,11 @@ impl Column {
             DataType::Int32 => Column::Int32(Int32Builder::new()),
             DataType::Int64 => Column::Int64(Int64Builder::new()),
             DataType::Date32 => Column::Date32(Date32Builder::new()),
-            DataType::Timestamp(TimeUnit::Millisecond, None) => {
-                Column::Timestamp(TimestampMillisecondBuilder::new())
-            }
-            DataType::Decimal128(..) => {
-                Column::Decimal(Decimal128Builder::new().with_data_type(data_type.clone()))
-            }
+            DataType::Timestamp(TimeUnit::Millisecond, None) => Column::Timestamp(TimestampMillisecondBuilder::new()),
+            DataType::Decimal128(..) => Column::Decimal(Decimal128Builder::new().with_data_type(data_type.clone())),
             DataType::Boolean => Column::Boolean(BooleanBuilder::new()),
             other => {
-                return Err(ArrowError::NotYetImplemented(format!(
-                    "ingest cannot write {other}"
-                )));
+                return Err(ArrowError::NotYetImplemented(format!("ingest cannot write {other}")));
             }
         })
     }
@@ -116,16 +110,8 @@ pub(crate) struct TableBuilder {
 
 impl TableBuilder {
     pub fn new(schema: SchemaRef) -> Result<TableBuilder, ArrowError> {
-        let columns = schema
-            .fields()
-            .iter()
-            .map(|f| Column::new(f.data_type()))
-            .collect::<Result<_, _>>()?;
-        Ok(TableBuilder {
-            schema,
-            columns,
-            rows: 0,
-        })
+        let columns = schema.fields().iter().map(|f| Column::new(f.data_type())).collect::<Result<_, _>>()?;
+        Ok(TableBuilder { schema, columns, rows: 0 })
     }
 
     pub fn rows(&self) -> u64 {
@@ -187,20 +173,12 @@ pub(crate) struct Rejection {
 impl Rejection {
     /// A whole-row problem (field count, unreadable record).
     pub fn row(reason: impl Into<String>) -> Rejection {
-        Rejection {
-            column: None,
-            value: None,
-            reason: reason.into(),
-        }
+        Rejection { column: None, value: None, reason: reason.into() }
     }
 
     /// A value that could not be typed (`value` empty for a missing required value).
     pub fn cell(column: &str, value: &str, reason: impl Into<String>) -> Rejection {
-        Rejection {
-            column: Some(column.to_owned()),
-            value: Some(value.to_owned()),
-            reason: reason.into(),
-        }
+        Rejection { column: Some(column.to_owned()), value: Some(value.to_owned()), reason: reason.into() }
     }
 }
 
@@ -211,9 +189,7 @@ pub(crate) struct Quarantine {
 
 impl Quarantine {
     pub fn new() -> Result<Quarantine, ArrowError> {
-        Ok(Quarantine {
-            table: TableBuilder::new(quarantine_schema())?,
-        })
+        Ok(Quarantine { table: TableBuilder::new(quarantine_schema())? })
     }
 
     pub fn rows(&self) -> u64 {
@@ -257,16 +233,10 @@ mod tests {
             Field::new("n", DataType::Int32, true),
         ]));
         let mut table = TableBuilder::new(schema).expect("supported types");
-        table
-            .push([Value::text("a"), Value::Money(1250), Value::Int(3)])
-            .expect("fits");
-        table
-            .push([Value::text("b"), Value::Null, Value::Null])
-            .expect("fits");
+        table.push([Value::text("a"), Value::Money(1250), Value::Int(3)]).expect("fits");
+        table.push([Value::text("b"), Value::Null, Value::Null]).expect("fits");
         let batch = table.finish().expect("valid batch");
-        let price = batch
-            .column(1)
-            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        let price = batch.column(1).as_primitive::<arrow::datatypes::Decimal128Type>();
         assert_eq!(price.value_as_string(0), "12.50");
         assert!(price.is_null(1));
     }

@@ -33,19 +33,12 @@ pub(crate) fn parse_datetime(text: &str) -> Result<DateTimeValue, String> {
     if text.bytes().all(|b| b.is_ascii_digit()) {
         let stamp = match text.len() {
             14 => parse_mmddyyyyhhmmss(text),
-            9 | 10 => text
-                .parse::<i64>()
-                .ok()
-                .and_then(|secs| DateTime::from_timestamp(secs, 0))
-                .map(|utc| utc.naive_utc()),
+            9 | 10 => {
+                text.parse::<i64>().ok().and_then(|secs| DateTime::from_timestamp(secs, 0)).map(|utc| utc.naive_utc())
+            }
             _ => None,
         };
-        return stamp
-            .map(|dt| DateTimeValue {
-                date: dt.date(),
-                time: Some(dt.time()),
-            })
-            .ok_or_else(bad);
+        return stamp.map(|dt| DateTimeValue { date: dt.date(), time: Some(dt.time()) }).ok_or_else(bad);
     }
     let (date_part, time_part) = match text.find([' ', 'T']) {
         Some(at) => (&text[..at], Some(text[at + 1..].trim())),
@@ -97,22 +90,15 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
 
 /// `HH:MM` or `HH:MM:SS` (optionally with a fraction of a second).
 pub(crate) fn parse_time_of_day(text: &str) -> Option<NaiveTime> {
-    ["%H:%M:%S%.f", "%H:%M"]
-        .iter()
-        .find_map(|format| NaiveTime::parse_from_str(text, format).ok())
+    ["%H:%M:%S%.f", "%H:%M"].iter().find_map(|format| NaiveTime::parse_from_str(text, format).ok())
 }
 
 /// Money as cents: a currency sign (`$`, `€`, `£`), spaces and thousands separators are
 /// dropped; more than two non-zero decimal places, or more digits than `DECIMAL(18, 2)`
 /// holds, is an error. Exact integer arithmetic throughout.
 pub(crate) fn parse_money(text: &str) -> Result<i128, String> {
-    let bad = || {
-        "not an amount of money (expected digits with at most 2 decimals, like 1,234.50)".to_owned()
-    };
-    let cleaned: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '$' | '€' | '£'))
-        .collect();
+    let bad = || "not an amount of money (expected digits with at most 2 decimals, like 1,234.50)".to_owned();
+    let cleaned: String = text.chars().filter(|c| !c.is_whitespace() && !matches!(c, '$' | '€' | '£')).collect();
     let (negative, unsigned) = match cleaned.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, cleaned.strip_prefix('+').unwrap_or(&cleaned)),
@@ -125,18 +111,14 @@ pub(crate) fn parse_money(text: &str) -> Result<i128, String> {
     }
     let (cents_text, beyond) = fraction.split_at(fraction.len().min(2));
     if beyond.bytes().any(|b| b != b'0') {
-        return Err(format!(
-            "has more than 2 decimal places ({text}); money is kept to the cent"
-        ));
+        return Err(format!("has more than 2 decimal places ({text}); money is kept to the cent"));
     }
     let limit = 10_i128.pow(u32::from(MONEY_PRECISION));
     let mut cents: i128 = 0;
     for digit in whole.bytes().chain(format!("{cents_text:0<2}").bytes()) {
         cents = cents * 10 + i128::from(digit - b'0');
         if cents >= limit {
-            return Err(format!(
-                "amount too large for DECIMAL({MONEY_PRECISION}, 2)"
-            ));
+            return Err(format!("amount too large for DECIMAL({MONEY_PRECISION}, 2)"));
         }
     }
     Ok(if negative { -cents } else { cents })
@@ -168,12 +150,7 @@ pub(crate) fn parse_flag(text: &str) -> Result<bool, String> {
 
 /// A whole number (optionally signed) that fits the column's integer type.
 pub(crate) fn parse_integer<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse::<T>().map_err(|_| {
-        format!(
-            "not an integer in range for a {}-bit column",
-            8 * std::mem::size_of::<T>()
-        )
-    })
+    text.parse::<T>().map_err(|_| format!("not an integer in range for a {}-bit column", 8 * std::mem::size_of::<T>()))
 }
 
 /// Days since 1970-01-01 (Arrow `Date32`).
@@ -214,11 +191,7 @@ mod tests {
             ("1683014400", ymd(2023, 5, 2), hms(8, 0, 0)),
         ];
         for (text, date, time) in cases {
-            assert_eq!(
-                parse_datetime(text),
-                Ok(DateTimeValue { date, time }),
-                "{text}"
-            );
+            assert_eq!(parse_datetime(text), Ok(DateTimeValue { date, time }), "{text}");
         }
     }
 
@@ -265,14 +238,7 @@ mod tests {
     fn money_that_is_not_to_the_cent_is_rejected() {
         let error = parse_money("12.505").expect_err("three decimals");
         assert!(error.contains("more than 2 decimal places"), "{error}");
-        for text in [
-            "12,50",
-            "1,23,456.00",
-            "abc",
-            "1.2.3",
-            "$",
-            "10000000000000000.00",
-        ] {
+        for text in ["12,50", "1,23,456.00", "abc", "1.2.3", "$", "10000000000000000.00"] {
             assert!(parse_money(text).is_err(), "{text}");
         }
     }

@@ -12,14 +12,12 @@ mod storage;
 
 pub use error::{LakeError, Result};
 pub use layout::{
-    DataDate, DERIVED_DIR, LOCK_FILE, MANIFEST_DIR, QUARANTINE_DIR, RAW_DIR, STAGING_DIR,
-    derived_path, format_partition, manifest_entry_path, parse_partition, quarantine_file_path,
-    raw_file_path,
+    DERIVED_DIR, DataDate, LOCK_FILE, MANIFEST_DIR, QUARANTINE_DIR, RAW_DIR, STAGING_DIR, derived_path,
+    format_partition, manifest_entry_path, parse_partition, quarantine_file_path, raw_file_path,
 };
 pub use manifest::{FileStatus, Manifest, ManifestEntry, OutputFile, ReportKind, StampStyle};
-pub use schema::{
-    MONEY_PRECISION, MONEY_SCALE, event_label, events_schema, lineage_fields, quarantine_schema,
-    report_schema, columns,
-};
-pub use storage::{Lake, LakeLock, LockInfo, Location};
 pub use object_store;
+pub use schema::{
+    MONEY_PRECISION, MONEY_SCALE, columns, event_label, events_schema, lineage_fields, quarantine_schema, report_schema,
+};
+pub use storage::{Lake, LakeLock, Location, LockInfo};

@@ -167,28 +167,25 @@ impl Manifest {
             .try_collect()
             .await
             .map_err(|source| LakeError::Store { path: prefix.to_string(), source })?;
-        let mut entries: Vec<ManifestEntry> = futures::stream::iter(
-            paths.into_iter().filter(|p| p.extension() == Some("json")),
-        )
-        .map(|path| async move {
-            let bytes = lake.get_bytes(&path).await?;
-            serde_json::from_slice::<ManifestEntry>(&bytes)
-                .map_err(|source| LakeError::Manifest { path: path.to_string(), source })
-        })
-        .buffer_unordered(32)
-        .try_collect()
-        .await?;
-        entries.sort_by(|a, b| {
-            (a.data_date, a.stamp, &a.source_name).cmp(&(b.data_date, b.stamp, &b.source_name))
-        });
+        let mut entries: Vec<ManifestEntry> =
+            futures::stream::iter(paths.into_iter().filter(|p| p.extension() == Some("json")))
+                .map(|path| async move {
+                    let bytes = lake.get_bytes(&path).await?;
+                    serde_json::from_slice::<ManifestEntry>(&bytes)
+                        .map_err(|source| LakeError::Manifest { path: path.to_string(), source })
+                })
+                .buffer_unordered(32)
+                .try_collect()
+                .await?;
+        entries.sort_by(|a, b| (a.data_date, a.stamp, &a.source_name).cmp(&(b.data_date, b.stamp, &b.source_name)));
         Ok(Manifest { entries })
     }
 
     /// Writes (or replaces) one entry. Called after the entry's outputs are published.
     pub async fn record(lake: &Lake, entry: &ManifestEntry) -> Result<()> {
         let rel = layout::manifest_entry_path(&entry.entry_id);
-        let bytes = serde_json::to_vec_pretty(entry)
-            .map_err(|source| LakeError::Manifest { path: rel.clone(), source })?;
+        let bytes =
+            serde_json::to_vec_pretty(entry).map_err(|source| LakeError::Manifest { path: rel.clone(), source })?;
         lake.put_atomic(&rel, bytes).await
     }
 
@@ -209,11 +206,7 @@ impl Manifest {
 
     /// The first and last data date of any ingested file (the series' range).
     pub fn data_date_range(&self) -> Option<(NaiveDate, NaiveDate)> {
-        let mut dates = self
-            .entries
-            .iter()
-            .filter(|e| e.status != FileStatus::Failed)
-            .map(|e| e.data_date);
+        let mut dates = self.entries.iter().filter(|e| e.status != FileStatus::Failed).map(|e| e.data_date);
         let first = dates.next()?;
         Some(dates.fold((first, first), |(lo, hi), d| (lo.min(d), hi.max(d))))
     }

@@ -8,10 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use object_store::{
-    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, local::LocalFileSystem,
-    path::Path,
-};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, local::LocalFileSystem, path::Path};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -70,10 +67,7 @@ impl Location {
     {
         match self {
             Location::Local(dir) => {
-                let bad = |reason: String| LakeError::Location {
-                    location: dir.display().to_string(),
-                    reason,
-                };
+                let bad = |reason: String| LakeError::Location { location: dir.display().to_string(), reason };
                 if create {
                     std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
                 } else if !dir.is_dir() {
@@ -84,14 +78,12 @@ impl Location {
                 Ok((Arc::new(store), Path::default()))
             }
             Location::Url(url) => {
-                let (store, prefix) = object_store::parse_url_opts(url, options).map_err(|e| {
-                    LakeError::Location {
-                        location: url.to_string(),
-                        reason: format!(
-                            "{e} (object-store URLs other than file:// and memory:// need a build \
+                let (store, prefix) = object_store::parse_url_opts(url, options).map_err(|e| LakeError::Location {
+                    location: url.to_string(),
+                    reason: format!(
+                        "{e} (object-store URLs other than file:// and memory:// need a build \
                              with `--features cloud`)"
-                        ),
-                    }
+                    ),
                 })?;
                 Ok((Arc::from(store), prefix))
             }
@@ -166,12 +158,7 @@ impl Lake {
     /// Writes `bytes` to `rel` so that readers see the old object or the new one, never a
     /// part: the bytes go to `_staging/<random>` first and are renamed into place.
     pub async fn put_atomic(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
-        let staged = self.path(&format!(
-            "{}/{}-{}",
-            layout::STAGING_DIR,
-            std::process::id(),
-            unique_suffix()
-        ));
+        let staged = self.path(&format!("{}/{}-{}", layout::STAGING_DIR, std::process::id(), unique_suffix()));
         let target = self.path(rel);
         let store_err = |path: &Path| {
             let path = path.to_string();
@@ -206,23 +193,16 @@ impl Lake {
     /// runs on this host is taken over; any other held lock is an error naming its holder.
     pub async fn lock(&self, command: &str) -> Result<LakeLock> {
         let path = self.path(layout::LOCK_FILE);
-        let info = LockInfo {
-            pid: std::process::id(),
-            host: host_name(),
-            since: Utc::now(),
-            command: command.to_owned(),
-        };
+        let info =
+            LockInfo { pid: std::process::id(), host: host_name(), since: Utc::now(), command: command.to_owned() };
         for _attempt in 0..2 {
             let body = serde_json::to_vec(&info).unwrap_or_default();
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
             match self.store.put_opts(&path, PutPayload::from(body), opts).await {
                 Ok(_) => return Ok(LakeLock { lake: self.clone(), path }),
                 Err(object_store::Error::AlreadyExists { .. }) => {
-                    let holder = self
-                        .get_bytes(&path)
-                        .await
-                        .ok()
-                        .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok());
+                    let holder =
+                        self.get_bytes(&path).await.ok().and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok());
                     match holder {
                         Some(h) if h.host == info.host && !process_alive(h.pid) => {
                             // stale: its process is gone

@@ -49,11 +49,8 @@ impl std::fmt::Display for Explanation {
                 Some(at) => at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 None => e.date.to_string(),
             };
-            let moved = if e.effective_date != e.date {
-                format!(" (applied on {})", e.effective_date)
-            } else {
-                String::new()
-            };
+            let moved =
+                if e.effective_date != e.date { format!(" (applied on {})", e.effective_date) } else { String::new() };
             writeln!(
                 f,
                 "  {when:<19}  {:<12} -> {:<8}  {}:{}{moved}",
@@ -92,20 +89,37 @@ pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Ex
     if base.height() == 0 {
         return Err(QueryError::UnknownSubscription(subscription_id.to_owned()));
     }
-    let created_date = date_of(base.column("created_date").ctx("subscription")?.date().ctx("subscription")?.phys.get(0));
+    let created_date =
+        date_of(base.column("created_date").ctx("subscription")?.date().ctx("subscription")?.phys.get(0));
     let mut raw = vec![RawEvent {
         kind: CREATED,
         date: created_date,
         at: None,
-        source_file: base.column("created_source_file").ctx("subscription")?.str().ctx("subscription")?.get(0).unwrap_or_default().to_owned(),
-        source_line: base.column("created_source_line").ctx("subscription")?.i64().ctx("subscription")?.get(0).unwrap_or_default(),
+        source_file: base
+            .column("created_source_file")
+            .ctx("subscription")?
+            .str()
+            .ctx("subscription")?
+            .get(0)
+            .unwrap_or_default()
+            .to_owned(),
+        source_line: base
+            .column("created_source_line")
+            .ctx("subscription")?
+            .i64()
+            .ctx("subscription")?
+            .get(0)
+            .unwrap_or_default(),
     }];
     // one plan: the dense ids are only meaningful inside the query that made them
     let df = life
         .events
         .clone()
         .join(
-            life.base.clone().filter(col(c::SUBSCRIPTION_ID).eq(lit(subscription_id.to_owned()))).select([col("sub_idx")]),
+            life.base
+                .clone()
+                .filter(col(c::SUBSCRIPTION_ID).eq(lit(subscription_id.to_owned())))
+                .select([col("sub_idx")]),
             [col("sub_idx")],
             [col("sub_idx")],
             JoinArgs::new(JoinType::Inner),
@@ -163,7 +177,8 @@ fn apply(subscription_id: &str, created_date: NaiveDate, as_of: NaiveDate, mut r
             anomalies.push("reactivation of an active subscription: no change".into());
         }
         if e.kind == CANCELLED && !active && n > 0 {
-            anomalies.push("cancellation of an inactive subscription: no change (a reactivation may be missing)".into());
+            anomalies
+                .push("cancellation of an inactive subscription: no change (a reactivation may be missing)".into());
         }
         active = e.kind != CANCELLED;
         events.push(ExplainedEvent {
@@ -187,5 +202,67 @@ fn apply(subscription_id: &str, created_date: NaiveDate, as_of: NaiveDate, mut r
         current_status: if active { "active" } else { "inactive" },
         as_of,
         events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a test date")
+    }
+
+    fn event(kind: i32, date: &str, time: Option<&str>) -> RawEvent {
+        RawEvent {
+            kind,
+            date: d(date),
+            at: time.map(|t| d(date).and_time(chrono::NaiveTime::parse_from_str(t, "%H:%M").expect("a time"))),
+            source_file: "f.csv".into(),
+            source_line: 2,
+        }
+    }
+
+    fn status(events: Vec<RawEvent>) -> &'static str {
+        apply("1", d("2023-05-01"), d("2023-05-31"), events).current_status
+    }
+
+    #[test]
+    fn same_date_pairs_follow_the_metrics_rule() {
+        let created = || event(CREATED, "2023-05-01", None);
+        // both timed: by time
+        let timed = vec![
+            created(),
+            event(CANCELLED, "2023-05-02", Some("09:15")),
+            event(REACTIVATED, "2023-05-02", Some("17:40")),
+        ];
+        assert_eq!(status(timed), "active");
+        // one side untimed: the cancellation is the later one
+        let untimed =
+            vec![created(), event(CANCELLED, "2023-05-02", None), event(REACTIVATED, "2023-05-02", Some("17:40"))];
+        assert_eq!(status(untimed), "inactive");
+        // equal times: the cancellation wins the tie
+        let tie = vec![
+            created(),
+            event(REACTIVATED, "2023-05-02", Some("10:00")),
+            event(CANCELLED, "2023-05-02", Some("10:00")),
+        ];
+        assert_eq!(status(tie), "inactive");
+    }
+
+    #[test]
+    fn events_before_creation_apply_after_it_in_their_own_order() {
+        let created = event(CREATED, "2023-05-03", None);
+        let explained = apply(
+            "1",
+            d("2023-05-03"),
+            d("2023-05-31"),
+            vec![event(CANCELLED, "2023-05-02", None), created, event(REACTIVATED, "2023-05-01", None)],
+        );
+        let order: Vec<&str> = explained.events.iter().map(|e| e.event).collect();
+        assert_eq!(order, ["created", "reactivated", "cancelled"]);
+        assert_eq!(explained.current_status, "inactive");
+        assert!(explained.events[1].anomaly.as_deref().is_some_and(|a| a.contains("active subscription")));
+        assert!(explained.events.iter().skip(1).all(|e| e.effective_date == d("2023-05-03")));
     }
 }

@@ -13,8 +13,8 @@ mod sources;
 mod tables;
 
 pub use error::{QueryError, Result};
-pub use explain::{Explanation, ExplainedEvent};
-pub use output::{OutputFormat, frame_to_json_rows, write_frame};
+pub use explain::{ExplainedEvent, Explanation};
+pub use output::{OutputFormat, frame_to_json_rows, write_frame, write_text_table};
 pub use series::{Grain, RateRow, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
@@ -69,6 +69,23 @@ impl Metrics {
     /// Active subscriptions and subscribers at the end of `as_of` (optionally per group).
     pub fn active(&self, as_of: Option<NaiveDate>, by: Option<&str>) -> Result<DataFrame> {
         series::active(&self.sources, as_of, by)
+    }
+
+    /// The tables `churnlake build` writes (`subscriptions`, `subscribers`, `series`), from
+    /// one read of the lake.
+    pub fn derived_tables(&self) -> Result<Vec<(&'static str, DataFrame)>> {
+        let (first, last) = self.sources.range()?;
+        let life = lifecycle::Lifecycle::plan(&self.sources, None, lifecycle::Attributes::All)?.materialize()?;
+        Ok(vec![
+            ("subscriptions", tables::subscriptions_from(&life, None)?),
+            ("subscribers", tables::subscribers_from(&life, None)?),
+            (
+                "series",
+                series::daily_from(&life, None, first, last)?
+                    .drop("group")
+                    .map_err(|source| QueryError::Polars { context: "shaping the series", source })?,
+            ),
+        ])
     }
 
     /// A subscription's events in order, with sources, states and anomalies.

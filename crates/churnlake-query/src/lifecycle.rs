@@ -86,16 +86,8 @@ fn report_rows(sources: &LakeSources, attributes: Attributes) -> Result<LazyFram
     let cancels = sources.scan("cancellations", &wanted)?;
     let rows = concat([subs, cancels], UnionArgs::default()).ctx("combining the reports")?;
     Ok(rows
-        .join(
-            sources.file_ranks()?,
-            [col(c::SOURCE_FILE)],
-            [col(c::SOURCE_FILE)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_column(
-            (col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE))
-                .alias("row_order"),
-        )
+        .join(sources.file_ranks()?, [col(c::SOURCE_FILE)], [col(c::SOURCE_FILE)], JoinArgs::new(JoinType::Left))
+        .with_column((col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE)).alias("row_order"))
         .sort(["row_order"], SortMultipleOptions::default()))
 }
 
@@ -114,18 +106,12 @@ fn reactivation_rows(sources: &LakeSources) -> Result<LazyFrame> {
 
 /// True on the last row of each run of equal `keys` (the frame is sorted by them).
 pub(crate) fn last_of_run(keys: &[&str]) -> Expr {
-    keys.iter()
-        .map(|k| col(*k).shift(lit(-1)).neq_missing(col(*k)))
-        .reduce(|a, b| a.or(b))
-        .unwrap_or_else(|| lit(true))
+    keys.iter().map(|k| col(*k).shift(lit(-1)).neq_missing(col(*k))).reduce(|a, b| a.or(b)).unwrap_or_else(|| lit(true))
 }
 
 /// True on the first row of each run of equal `keys`.
 pub(crate) fn first_of_run(keys: &[&str]) -> Expr {
-    keys.iter()
-        .map(|k| col(*k).shift(lit(1)).neq_missing(col(*k)))
-        .reduce(|a, b| a.or(b))
-        .unwrap_or_else(|| lit(true))
+    keys.iter().map(|k| col(*k).shift(lit(1)).neq_missing(col(*k))).reduce(|a, b| a.or(b)).unwrap_or_else(|| lit(true))
 }
 
 /// The flows of METRICS.md from (`previous`, `active`) pairs (`previous` null: absent).
@@ -144,7 +130,10 @@ pub(crate) fn flows() -> [Expr; 4] {
 /// `previous`: the state at the end of the entity's previous day with a row (null: absent);
 /// the frame is sorted by `keys` then day.
 pub(crate) fn previous_state(keys: &[&str]) -> Expr {
-    when(first_of_run(keys)).then(lit(NULL).cast(DataType::Boolean)).otherwise(col("active").shift(lit(1))).alias("previous")
+    when(first_of_run(keys))
+        .then(lit(NULL).cast(DataType::Boolean))
+        .otherwise(col("active").shift(lit(1)))
+        .alias("previous")
 }
 
 /// Everything the tables and series need, planned once.
@@ -214,6 +203,13 @@ impl Lifecycle {
             .ctx("combining the lifecycle events")?
             .cache();
         Ok(Lifecycle { base, events, as_of: as_of.unwrap_or(last) })
+    }
+
+    /// Runs the plan once and keeps the results, for several tables from one lake read.
+    pub(crate) fn materialize(self) -> Result<Lifecycle> {
+        let base = self.base.collect().ctx("computing the subscriptions")?;
+        let events = self.events.collect().ctx("computing the lifecycle events")?;
+        Ok(Lifecycle { base: base.lazy(), events: events.lazy(), as_of: self.as_of })
     }
 
     /// End-of-day state per subscription and day with events, up to `as_of`, with flows:

@@ -19,10 +19,7 @@ pub enum OutputFormat {
 /// Writes `df` to `out` in `format`.
 pub fn write_frame(df: &mut DataFrame, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
     match format {
-        OutputFormat::Csv => CsvWriter::new(out)
-            .include_header(true)
-            .finish(df)
-            .ctx("writing CSV"),
+        OutputFormat::Csv => CsvWriter::new(out).include_header(true).finish(df).ctx("writing CSV"),
         OutputFormat::Parquet => {
             let mut buffer = Vec::new();
             ParquetWriter::new(&mut buffer)
@@ -62,10 +59,14 @@ pub fn frame_to_json_rows(df: &DataFrame) -> Result<Vec<serde_json::Map<String, 
             let json = match &value {
                 AnyValue::Null => serde_json::Value::Null,
                 AnyValue::Boolean(b) => (*b).into(),
-                AnyValue::Int8(_) | AnyValue::Int16(_) | AnyValue::Int32(_) | AnyValue::Int64(_)
-                | AnyValue::UInt8(_) | AnyValue::UInt16(_) | AnyValue::UInt32(_) | AnyValue::UInt64(_) => {
-                    value.extract::<i64>().map(Into::into).unwrap_or(serde_json::Value::Null)
-                }
+                AnyValue::Int8(_)
+                | AnyValue::Int16(_)
+                | AnyValue::Int32(_)
+                | AnyValue::Int64(_)
+                | AnyValue::UInt8(_)
+                | AnyValue::UInt16(_)
+                | AnyValue::UInt32(_)
+                | AnyValue::UInt64(_) => value.extract::<i64>().map(Into::into).unwrap_or(serde_json::Value::Null),
                 AnyValue::Float32(_) | AnyValue::Float64(_) => {
                     value.extract::<f64>().map(Into::into).unwrap_or(serde_json::Value::Null)
                 }
@@ -80,30 +81,46 @@ pub fn frame_to_json_rows(df: &DataFrame) -> Result<Vec<serde_json::Map<String, 
 
 fn write_table(df: &DataFrame, out: &mut dyn Write) -> Result<()> {
     let columns = df.columns();
-    let mut cells: Vec<Vec<String>> = columns.iter().map(|c| vec![c.name().to_string()]).collect();
-    for (j, column) in columns.iter().enumerate() {
-        for i in 0..df.height() {
-            cells[j].push(cell(&column.get(i).ctx("reading a cell")?));
+    let headers: Vec<String> = columns.iter().map(|c| c.name().to_string()).collect();
+    let numeric: Vec<bool> =
+        columns.iter().map(|c| c.dtype().is_primitive_numeric() || c.dtype().is_decimal()).collect();
+    let mut rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        rows.push(
+            columns.iter().map(|c| c.get(i).map(|v| cell(&v))).collect::<Result<Vec<_>, _>>().ctx("reading a cell")?,
+        );
+    }
+    write_text_table(out, &headers, &rows, &numeric)?;
+    Ok(())
+}
+
+/// An aligned text table with a rule under the header; `right` aligns numeric columns.
+pub fn write_text_table(
+    out: &mut dyn Write,
+    headers: &[String],
+    rows: &[Vec<String>],
+    right: &[bool],
+) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
         }
     }
-    let widths: Vec<usize> =
-        cells.iter().map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0)).collect();
-    let numeric: Vec<bool> = columns.iter().map(|c| c.dtype().is_primitive_numeric() || c.dtype().is_decimal()).collect();
-    for i in 0..=df.height() {
-        let line: Vec<String> = (0..columns.len())
-            .map(|j| {
-                if numeric[j] && i > 0 {
-                    format!("{:>w$}", cells[j][i], w = widths[j])
-                } else {
-                    format!("{:<w$}", cells[j][i], w = widths[j])
-                }
-            })
+    let line = |cells: &[String], align: bool| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .zip(right.iter().chain(std::iter::repeat(&false)))
+            .map(|((c, w), r)| if align && *r { format!("{c:>w$}") } else { format!("{c:<w$}") })
             .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-        if i == 0 {
-            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-            writeln!(out, "{}", rule.join("  "))?;
-        }
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(headers, false))?;
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    writeln!(out, "{}", line(&rule, false))?;
+    for row in rows {
+        writeln!(out, "{}", line(row, true))?;
     }
     Ok(())
 }

@@ -85,8 +85,7 @@ fn group_of(by: Option<&str>) -> Expr {
 }
 
 fn sums(suffix: &str) -> Vec<Expr> {
-    let mut out: Vec<Expr> =
-        FLOWS.iter().map(|f| col(*f).sum().alias(format!("{f}_{suffix}"))).collect();
+    let mut out: Vec<Expr> = FLOWS.iter().map(|f| col(*f).sum().alias(format!("{f}_{suffix}"))).collect();
     out.push(col("delta").sum().alias(format!("delta_{suffix}")));
     out
 }
@@ -98,6 +97,11 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
     }
     let (first, last) = sources.range()?;
     let life = Lifecycle::plan(sources, None, Attributes::UserAnd(by))?;
+    Ok((daily_from(&life, by, first, last)?, first, last))
+}
+
+/// The daily series of a planned lifecycle, over `first..=last`.
+pub(crate) fn daily_from(life: &Lifecycle, by: Option<&str>, first: NaiveDate, last: NaiveDate) -> Result<DataFrame> {
     let owners = lifecycle::owners(life.base.clone(), vec![group_of(by)]).cache();
     // groups as dense integers (few of them), so every key below is an integer
     let group_ids = owners
@@ -106,13 +110,13 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         .unique_stable(None, UniqueKeepStrategy::First)
         .with_row_index("group_idx", None)
         .cache();
-    let owners = owners
-        .join(group_ids.clone(), [col(GROUP)], [col(GROUP)], JoinArgs::new(JoinType::Inner))
-        .select([col("sub_idx"), col("user_idx"), col("group_idx")]);
-    let states = life
-        .states()?
-        .join(owners, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
-        .cache();
+    let owners = owners.join(group_ids.clone(), [col(GROUP)], [col(GROUP)], JoinArgs::new(JoinType::Inner)).select([
+        col("sub_idx"),
+        col("user_idx"),
+        col("group_idx"),
+    ]);
+    let states =
+        life.states()?.join(owners, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner)).cache();
     let subscription_level = states
         .clone()
         .group_by([col("group_idx"), col("day")])
@@ -143,11 +147,11 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
 
     let mut frame = spine;
     for (level, agg) in [("subscriptions", subscription_level), ("subscribers", subscriber_level)] {
-        let opening = agg
-            .clone()
-            .filter(col("day").lt(lit(first)))
-            .group_by([col(GROUP)])
-            .agg([col(format!("delta_{level}")).sum().alias(format!("opening_{level}"))]);
+        let opening =
+            agg.clone()
+                .filter(col("day").lt(lit(first)))
+                .group_by([col(GROUP)])
+                .agg([col(format!("delta_{level}")).sum().alias(format!("opening_{level}"))]);
         frame = frame
             .join(
                 agg.filter(col("day").gt_eq(lit(first))),
@@ -168,10 +172,7 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
     for level in ["subscriptions", "subscribers"] {
         actives.push(
             (col(format!("opening_{level}"))
-                + col(format!("delta_{level}"))
-                    .cum_sum(false)
-                    .over([col(GROUP)])
-                    .ctx("planning actives")?)
+                + col(format!("delta_{level}")).cum_sum(false).over([col(GROUP)]).ctx("planning actives")?)
             .alias(format!("active_{level}")),
         );
     }
@@ -182,8 +183,7 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         .sort([GROUP, "day"], SortMultipleOptions::default())
         .with_columns(actives)
         .select(select);
-    let df = lf.collect().ctx("computing the daily series")?;
-    Ok((df, first, last))
+    lf.collect().ctx("computing the daily series")
 }
 
 fn check_period(from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate) -> Result<()> {
@@ -212,12 +212,10 @@ pub(crate) fn series(
         let periods: Vec<NaiveDate> =
             from.iter_days().take_while(|d| *d <= to).map(|d| grain.period_start(d)).collect();
         let dates: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
-        let map = DataFrame::new(
-            dates.len(),
-            vec![Column::new("date".into(), dates), Column::new("period".into(), periods)],
-        )
-        .ctx("building periods")?
-        .lazy();
+        let map =
+            DataFrame::new(dates.len(), vec![Column::new("date".into(), dates), Column::new("period".into(), periods)])
+                .ctx("building periods")?
+                .lazy();
         let mut aggs: Vec<Expr> = Vec::new();
         for name in &SERIES_COLUMNS[1..] {
             if name.starts_with("active_") {
@@ -241,19 +239,11 @@ pub(crate) fn series(
     if let Some(by) = by {
         order.push(by.into());
     }
-    lf.select(select)
-        .sort(order, SortMultipleOptions::default())
-        .collect()
-        .ctx("shaping the series")
+    lf.select(select).sort(order, SortMultipleOptions::default()).collect().ctx("shaping the series")
 }
 
 /// Cancellation rates over `from..=to`: Σ cancelled / (Σ active / n), null when Σ active is 0.
-pub(crate) fn rate(
-    sources: &LakeSources,
-    from: NaiveDate,
-    to: NaiveDate,
-    by: Option<&str>,
-) -> Result<Vec<RateRow>> {
+pub(crate) fn rate(sources: &LakeSources, from: NaiveDate, to: NaiveDate, by: Option<&str>) -> Result<Vec<RateRow>> {
     let (df, first, last) = daily(sources, by)?;
     check_period(from, to, first, last)?;
     let days = (to - from).num_days() + 1;
@@ -284,9 +274,7 @@ pub(crate) fn rate(
         .collect();
     let (sub_cancels, sub_active) = (get("cancelled_subscriptions")?, get("active_subscriptions")?);
     let (usr_cancels, usr_active) = (get("cancelled_subscribers")?, get("active_subscribers")?);
-    let ratio = |cancels: i64, active: i64| {
-        (active != 0).then(|| cancels as f64 / (active as f64 / days as f64))
-    };
+    let ratio = |cancels: i64, active: i64| (active != 0).then(|| cancels as f64 / (active as f64 / days as f64));
     Ok((0..groups.len())
         .map(|i| RateRow {
             group: by.map(|_| groups[i].clone()),
@@ -313,9 +301,42 @@ pub(crate) fn active(sources: &LakeSources, as_of: Option<NaiveDate>, by: Option
         select.push(col(GROUP).alias(by));
     }
     select.extend([col("active_subscriptions"), col("active_subscribers")]);
-    df.lazy()
-        .filter(col("date").eq(lit(day)))
-        .select(select)
-        .collect()
-        .ctx("reading actives")
+    df.lazy().filter(col("date").eq(lit(day))).select(select).collect().ctx("reading actives")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a test date")
+    }
+
+    #[test]
+    fn periods_start_on_monday_and_the_first_of_the_month() {
+        assert_eq!(Grain::Week.period_start(d("2023-05-07")), d("2023-05-01")); // Sunday
+        assert_eq!(Grain::Week.period_start(d("2023-05-08")), d("2023-05-08")); // Monday
+        assert_eq!(Grain::Month.period_start(d("2024-02-29")), d("2024-02-01"));
+        assert_eq!(Grain::Day.period_start(d("2024-02-29")), d("2024-02-29"));
+    }
+
+    #[test]
+    fn periods_must_lie_inside_the_lake() {
+        let (first, last) = (d("2023-05-01"), d("2023-05-31"));
+        assert!(check_period(d("2023-05-01"), d("2023-05-31"), first, last).is_ok());
+        assert!(matches!(
+            check_period(d("2023-04-30"), d("2023-05-02"), first, last),
+            Err(QueryError::OutsideRange { .. })
+        ));
+        assert!(matches!(
+            check_period(d("2023-05-03"), d("2023-05-02"), first, last),
+            Err(QueryError::EmptyPeriod { .. })
+        ));
+    }
+
+    #[test]
+    fn by_accepts_subscription_attributes_only() {
+        assert!(check_by("product").is_ok());
+        assert!(matches!(check_by("email_address"), Err(QueryError::UnknownColumn { .. })));
+    }
 }

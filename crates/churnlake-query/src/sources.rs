@@ -29,8 +29,7 @@ impl LakeSources {
             .map(|e| e.source_name.clone())
             .collect();
         for table in ["subscriptions", "cancellations", "subscriber_events"] {
-            let files: Vec<String> =
-                manifest.files_of(table).iter().map(|rel| lake.uri(rel)).collect();
+            let files: Vec<String> = manifest.files_of(table).iter().map(|rel| lake.uri(rel)).collect();
             let prefix = lake.uri(&format!("{RAW_DIR}/{table}/"));
             sources.hive_start.insert(table.to_owned(), prefix.len());
             sources.files.insert(table.to_owned(), files);
@@ -54,10 +53,7 @@ impl LakeSources {
             ],
         )
         .ctx("ranking source files")?;
-        Ok(df
-            .lazy()
-            .group_by([col(columns::SOURCE_FILE)])
-            .agg([col("file_rank").max()]))
+        Ok(df.lazy().group_by([col(columns::SOURCE_FILE)]).agg([col("file_rank").max()]))
     }
 
     /// Scans a raw table (with its `data_date` partition), selecting `wanted` columns.
@@ -66,10 +62,8 @@ impl LakeSources {
         let files = self.files.get(table).cloned().unwrap_or_default();
         let select: Vec<Expr> = wanted.iter().map(|(name, _)| col(*name)).collect();
         if files.is_empty() {
-            let columns: Vec<Column> = wanted
-                .iter()
-                .map(|(name, dtype)| Column::full_null((*name).into(), 0, dtype))
-                .collect();
+            let columns: Vec<Column> =
+                wanted.iter().map(|(name, dtype)| Column::full_null((*name).into(), 0, dtype)).collect();
             let df = DataFrame::new_infer_height(columns).ctx("building an empty table")?;
             return Ok(df.lazy());
         }
@@ -85,10 +79,8 @@ impl LakeSources {
             ..Default::default()
         };
         let paths: Vec<PlRefPath> = files.into_iter().map(PlRefPath::new).collect();
-        let lf = LazyFrame::scan_parquet_sources(ScanSources::Paths(paths.into()), args)
-            .ctx("scanning the lake")?;
-        let casts: Vec<Expr> =
-            wanted.iter().map(|(name, dtype)| col(*name).cast(dtype.clone())).collect();
+        let lf = LazyFrame::scan_parquet_sources(ScanSources::Paths(paths.into()), args).ctx("scanning the lake")?;
+        let casts: Vec<Expr> = wanted.iter().map(|(name, dtype)| col(*name).cast(dtype.clone())).collect();
         Ok(lf.select(select).with_columns(casts))
     }
 }

@@ -62,9 +62,12 @@ fn current_states(life: &Lifecycle) -> Result<LazyFrame> {
 }
 
 pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    let life = Lifecycle::plan(sources, as_of, Attributes::All)?;
+    subscriptions_from(&Lifecycle::plan(sources, as_of, Attributes::All)?, only)
+}
+
+pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
     let is = |kind: i32| col("kind").eq(lit(kind));
-    let counts = effective_events(&life).group_by([col("sub_idx")]).agg([
+    let counts = effective_events(life).group_by([col("sub_idx")]).agg([
         col("own_date").filter(is(CANCELLED)).max().alias("max_cancel_date"),
         col("own_date").filter(is(REACTIVATED)).max().alias("max_reactivation_date"),
         is(CANCELLED).cast(DataType::Int64).sum().alias("cancel_count"),
@@ -76,7 +79,7 @@ pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, onl
         .clone()
         .filter(col("created_date").lt_eq(lit(life.as_of)))
         .join(counts, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Left))
-        .join(current_states(&life)?, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Left))
+        .join(current_states(life)?, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Left))
         .with_columns([
             col("cancel_count").fill_null(lit(0i64)),
             col("reactivation_count").fill_null(lit(0i64)),
@@ -90,20 +93,22 @@ pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, onl
 }
 
 pub(crate) fn subscribers(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    let life = Lifecycle::plan(sources, as_of, Attributes::UserAnd(None))?;
+    subscribers_from(&Lifecycle::plan(sources, as_of, Attributes::UserAnd(None))?, only)
+}
+
+pub(crate) fn subscribers_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
     let owners = lifecycle::owners(
         life.base.clone().filter(col("created_date").lt_eq(lit(life.as_of))),
         vec![col("created_date")],
     )
     .cache();
-    let by_user = |lf: LazyFrame| {
-        lf.join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
-    };
+    let by_user =
+        |lf: LazyFrame| lf.join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner));
     let current = lifecycle::subscriber_states(by_user(life.states()?), &["user_idx"])?
         .filter(last_of_run(&["user_idx"]))
         .select([col("user_idx"), col("active_subscriptions"), col("active")]);
     // METRICS.md: the latest cancel date of their subscriptions, once all are inactive
-    let latest_cancel = by_user(effective_events(&life).filter(col("kind").eq(lit(CANCELLED))))
+    let latest_cancel = by_user(effective_events(life).filter(col("kind").eq(lit(CANCELLED))))
         .group_by([col("user_idx")])
         .agg([col("own_date").max().alias("latest_cancel_date")]);
     let owned = owners.clone().group_by([col("user_idx")]).agg([

@@ -75,6 +75,21 @@ pub struct OutputArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Arguments of the entity tables (`subscriptions`, `subscribers`).
+#[derive(Debug, Args, Clone)]
+pub struct EntityArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// The day (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Keep only active or inactive ones.
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Ingest daily report drops into the lake (idempotent: re-running is always safe).
@@ -157,28 +172,9 @@ pub enum Command {
         format: Format,
     },
     /// One row per subscription, as it stood at the end of a day.
-    Subscriptions {
-        #[command(flatten)]
-        lake: LakeArg,
-        /// The day (default: the last data date).
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum)]
-        status: Option<StatusArg>,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Subscriptions(EntityArgs),
     /// One row per subscriber, as they stood at the end of a day.
-    Subscribers {
-        #[command(flatten)]
-        lake: LakeArg,
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum)]
-        status: Option<StatusArg>,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Subscribers(EntityArgs),
     /// Active subscriptions and subscribers at the end of a day.
     Active {
         #[command(flatten)]

@@ -18,10 +18,8 @@ use crate::{Outcome, UserError, render};
 pub fn run(cli: Cli) -> Result<Outcome> {
     let settings = Settings::load(cli.global.config.as_deref())?;
     let quiet = cli.global.quiet;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let ctx = Ctx { settings, quiet, runtime };
     match cli.command {
         Command::Ingest { source, lake, format, dry_run, jobs, crash_at } => {
@@ -29,11 +27,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             let lake = ctx.open_lake(lake.lake.as_deref())?;
             let report = ctx.ingest(&source, &lake, &opts)?;
             print_ingest_summary(&report, format, quiet)?;
-            Ok(if report.failed > 0 || report.rows_quarantined > 0 {
-                Outcome::DataProblem
-            } else {
-                Outcome::Ok
-            })
+            Ok(if report.failed > 0 || report.rows_quarantined > 0 { Outcome::DataProblem } else { Outcome::Ok })
         }
         Command::Drops { lake, output } => {
             let lake = ctx.open_lake(lake.lake.as_deref())?;
@@ -63,16 +57,16 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             print_rates(&rows, by.as_deref(), format)?;
             Ok(Outcome::Ok)
         }
-        Command::Subscriptions { lake, as_of, status, output } => {
-            let metrics = ctx.metrics(lake.lake.as_deref())?;
-            let mut df = metrics.subscriptions(as_of, status.map(status_name))?;
-            emit(&mut df, &output)?;
+        Command::Subscriptions(args) => {
+            let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+            let mut df = metrics.subscriptions(args.as_of, args.status.map(status_name))?;
+            emit(&mut df, &args.output)?;
             Ok(Outcome::Ok)
         }
-        Command::Subscribers { lake, as_of, status, output } => {
-            let metrics = ctx.metrics(lake.lake.as_deref())?;
-            let mut df = metrics.subscribers(as_of, status.map(status_name))?;
-            emit(&mut df, &output)?;
+        Command::Subscribers(args) => {
+            let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+            let mut df = metrics.subscribers(args.as_of, args.status.map(status_name))?;
+            emit(&mut df, &args.output)?;
             Ok(Outcome::Ok)
         }
         Command::Active { lake, as_of, by, format } => {
@@ -127,12 +121,7 @@ impl Ctx {
         Ok(Metrics::new(LakeSources::new(&lake, &manifest)))
     }
 
-    fn ingest(
-        &self,
-        source: &str,
-        lake: &Lake,
-        opts: &churnlake_ingest::IngestOptions,
-    ) -> Result<IngestReport> {
+    fn ingest(&self, source: &str, lake: &Lake, opts: &churnlake_ingest::IngestOptions) -> Result<IngestReport> {
         let location = Location::parse(source)?;
         let progress = Bar::new(self.quiet);
         let report = self
@@ -147,11 +136,7 @@ impl Ctx {
     fn build(&self, lake: &Lake) -> Result<Vec<String>> {
         let manifest = self.runtime.block_on(Manifest::load(lake))?;
         let metrics = Metrics::new(LakeSources::new(lake, &manifest));
-        let tables = [
-            ("subscriptions", metrics.subscriptions(None, None)?),
-            ("subscribers", metrics.subscribers(None, None)?),
-            ("series", metrics.series(None, None, None, Grain::Day)?),
-        ];
+        let tables = metrics.derived_tables()?;
         let mut written = Vec::new();
         for (name, mut df) in tables {
             let mut bytes = Vec::new();
@@ -173,9 +158,9 @@ impl Bar {
             return Bar(None);
         }
         let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg}",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg}")
+        {
             bar.set_style(style);
         }
         Bar(Some(bar))
@@ -212,8 +197,7 @@ fn emit(df: &mut DataFrame, output: &OutputArgs) -> Result<()> {
     };
     match &output.out {
         Some(path) => {
-            let mut file = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
+            let mut file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
             write_frame(df, format, &mut file)?;
             file.flush()?;
         }
@@ -265,8 +249,17 @@ fn print_ingest_summary(report: &IngestReport, format: Format, quiet: bool) -> R
 }
 
 const DROP_HEADERS: [&str; 11] = [
-    "source_name", "kind", "data_date", "stamp", "status", "rows_read", "rows_written",
-    "rows_quarantined", "size", "content_hash", "ingested_at",
+    "source_name",
+    "kind",
+    "data_date",
+    "stamp",
+    "status",
+    "rows_read",
+    "rows_written",
+    "rows_quarantined",
+    "size",
+    "content_hash",
+    "ingested_at",
 ];
 
 fn print_drops(entries: &[ManifestEntry], output: &OutputArgs) -> Result<()> {
@@ -326,9 +319,17 @@ fn print_rates(rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()>
             writeln!(out)?;
         }
         _ => {
-            let mut headers = vec!["from", "to", "days", "subscription_cancels", "average_active_subscriptions",
-                "subscription_cancellation_rate", "subscriber_cancels", "average_active_subscribers",
-                "subscriber_cancellation_rate"];
+            let mut headers = vec![
+                "from",
+                "to",
+                "days",
+                "subscription_cancels",
+                "average_active_subscriptions",
+                "subscription_cancellation_rate",
+                "subscriber_cancels",
+                "average_active_subscribers",
+                "subscriber_cancellation_rate",
+            ];
             if let Some(by) = by {
                 headers.insert(0, by);
             }
@@ -341,10 +342,18 @@ fn print_rates(rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()>
                         r.days.to_string(),
                         r.subscription_cancels.to_string(),
                         format!("{:.3}", r.average_active_subscriptions),
-                        if format == Format::Csv { opt(r.subscription_cancellation_rate) } else { render::percent(r.subscription_cancellation_rate) },
+                        if format == Format::Csv {
+                            opt(r.subscription_cancellation_rate)
+                        } else {
+                            render::percent(r.subscription_cancellation_rate)
+                        },
                         r.subscriber_cancels.to_string(),
                         format!("{:.3}", r.average_active_subscribers),
-                        if format == Format::Csv { opt(r.subscriber_cancellation_rate) } else { render::percent(r.subscriber_cancellation_rate) },
+                        if format == Format::Csv {
+                            opt(r.subscriber_cancellation_rate)
+                        } else {
+                            render::percent(r.subscriber_cancellation_rate)
+                        },
                     ];
                     if by.is_some() {
                         row.insert(0, r.group.clone().unwrap_or_default());

@@ -6,27 +6,8 @@ use anyhow::Result;
 
 /// A table of text cells, aligned, with a rule under the header.
 pub fn table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| -> String {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    writeln!(out, "{}", line(headers.iter().map(|h| (*h).to_owned()).collect()))?;
-    writeln!(out, "{}", line(widths.iter().map(|w| "-".repeat(*w)).collect()))?;
-    for row in rows {
-        writeln!(out, "{}", line(row.clone()))?;
-    }
+    let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    churnlake_query::write_text_table(out, &headers, rows, &[])?;
     Ok(())
 }
 

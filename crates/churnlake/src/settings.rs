@@ -51,11 +51,10 @@ impl Settings {
         };
         let config = match &path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading configuration {}", p.display()))?;
-                toml::from_str(&text).map_err(|e| {
-                    UserError(format!("configuration {} is not valid: {e}", p.display()))
-                })?
+                let text =
+                    std::fs::read_to_string(p).with_context(|| format!("reading configuration {}", p.display()))?;
+                toml::from_str(&text)
+                    .map_err(|e| UserError(format!("configuration {} is not valid: {e}", p.display())))?
             }
             None => ConfigFile::default(),
         };
@@ -64,9 +63,7 @@ impl Settings {
 
     /// The lake: flag or $CHURNLAKE_LAKE (clap merges those), else the config, else the default.
     pub fn lake(&self, flag: Option<&str>) -> String {
-        flag.map(str::to_owned)
-            .or_else(|| self.config.lake.clone())
-            .unwrap_or_else(|| DEFAULT_LAKE.to_owned())
+        flag.map(str::to_owned).or_else(|| self.config.lake.clone()).unwrap_or_else(|| DEFAULT_LAKE.to_owned())
     }
 
     /// The ingest options: defaults, then configuration, then flags.
@@ -80,7 +77,7 @@ impl Settings {
         let cfg = &self.config.ingest;
         let mut patterns = cfg.patterns.clone();
         if !cfg.replace_default_patterns {
-            patterns.extend(opts.patterns.drain(..));
+            patterns.append(&mut opts.patterns);
         }
         opts.patterns = patterns;
         if let Some(days) = cfg.data_date_offset_days {
@@ -100,9 +97,7 @@ impl Settings {
 /// Options passed to object stores: the usual credential variables of each cloud.
 pub fn store_options() -> Vec<(String, String)> {
     std::env::vars()
-        .filter(|(k, _)| {
-            ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix))
-        })
+        .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix)))
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect()
 }

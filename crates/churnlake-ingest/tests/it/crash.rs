@@ -22,15 +22,9 @@ async fn crash_child() {
         return;
     };
     let parts: Vec<&str> = spec.split('\n').collect();
-    let [source, lake, point] = parts.as_slice() else {
-        panic!("bad spec {spec}")
-    };
+    let [source, lake, point] = parts.as_slice() else { panic!("bad spec {spec}") };
     let point: CrashPoint = point.parse().expect("a crash point");
-    let options = IngestOptions {
-        crash_at: Some(point),
-        parallelism: 1,
-        ..options()
-    };
+    let options = IngestOptions { crash_at: Some(point), parallelism: 1, ..options() };
     let outcome = try_run(Path::new(source), Path::new(lake), &options).await;
     panic!("the ingest should have aborted at {point}, it returned {outcome:?}");
 }
@@ -58,13 +52,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     };
     entries
         .map(|e| e.expect("an entry").path())
-        .flat_map(|path| {
-            if path.is_dir() {
-                files_under(&path)
-            } else {
-                vec![path]
-            }
-        })
+        .flat_map(|path| if path.is_dir() { files_under(&path) } else { vec![path] })
         .collect()
 }
 
@@ -76,63 +64,27 @@ async fn a_crash_then_a_rerun_leaves_the_clean_lake() {
     run(drops.path(), clean.path(), &options()).await;
     let (files, entries) = (data_files(clean.path()), manifest(clean.path()));
 
-    for point in [
-        "after-staging:1",
-        "after-staging:6",
-        "after-publish:4",
-        "after-manifest:1",
-        "after-manifest:12",
-    ] {
+    for point in ["after-staging:1", "after-staging:6", "after-publish:4", "after-manifest:1", "after-manifest:12"] {
         let lake = TempDir::new().expect("a temporary lake");
-        let spec = [drops.path(), lake.path()]
-            .map(|p| p.to_string_lossy().into_owned())
-            .join("\n");
+        let spec = [drops.path(), lake.path()].map(|p| p.to_string_lossy().into_owned()).join("\n");
         let status = Command::new(std::env::current_exe().expect("this test binary"))
-            .args([
-                "crash::crash_child",
-                "--exact",
-                "--ignored",
-                "--test-threads=1",
-            ])
+            .args(["crash::crash_child", "--exact", "--ignored", "--test-threads=1"])
             .env(CHILD_ENV, format!("{spec}\n{point}"))
             .output()
             .expect("the child runs")
             .status;
-        assert_eq!(
-            status.code(),
-            None,
-            "{point}: the child was killed by its abort ({status})"
-        );
-        assert!(
-            lake.path().join("_lock").exists(),
-            "{point}: the dead ingest's lock is left"
-        );
+        assert_eq!(status.code(), None, "{point}: the child was killed by its abort ({status})");
+        assert!(lake.path().join("_lock").exists(), "{point}: the dead ingest's lock is left");
         if point.starts_with("after-staging") {
-            assert!(
-                !files_under(&lake.path().join("_staging")).is_empty(),
-                "{point}: staged files"
-            );
+            assert!(!files_under(&lake.path().join("_staging")).is_empty(), "{point}: staged files");
         }
-        assert_ne!(
-            data_files(lake.path()).len() + manifest(lake.path()).len(),
-            files.len() + entries.len()
-        );
+        assert_ne!(data_files(lake.path()).len() + manifest(lake.path()).len(), files.len() + entries.len());
 
         let report = run(drops.path(), lake.path(), &options()).await;
         assert_eq!(report.failed, 1, "{point}: only the broken header fails");
-        assert_eq!(
-            data_files(lake.path()),
-            files,
-            "{point}: raw and quarantine bytes"
-        );
+        assert_eq!(data_files(lake.path()), files, "{point}: raw and quarantine bytes");
         assert_eq!(manifest(lake.path()), entries, "{point}: manifest");
-        assert!(
-            files_under(&lake.path().join("_staging")).is_empty(),
-            "{point}: staging cleared"
-        );
-        assert!(
-            !lake.path().join("_lock").exists(),
-            "{point}: lock released"
-        );
+        assert!(files_under(&lake.path().join("_staging")).is_empty(), "{point}: staging cleared");
+        assert!(!lake.path().join("_lock").exists(), "{point}: lock released");
     }
 }

@@ -29,17 +29,9 @@ async fn every_file_accounts_for_every_row() {
     assert_eq!(report.files.len(), 4);
     for file in &report.files {
         let entry = file.entry.as_ref().expect("recorded");
-        assert_eq!(
-            entry.rows_read,
-            entry.rows_written + entry.rows_quarantined,
-            "{}",
-            file.name
-        );
+        assert_eq!(entry.rows_read, entry.rows_written + entry.rows_quarantined, "{}", file.name);
     }
-    assert_eq!(
-        report.rows_read,
-        report.rows_written + report.rows_quarantined
-    );
+    assert_eq!(report.rows_read, report.rows_written + report.rows_quarantined);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,36 +40,17 @@ async fn bad_values_and_wrong_widths_are_quarantined_row_by_row() {
     let (lake, report) = ingested().await;
     let entry = entry(&report, name);
     assert_eq!(outcome(&report, name).status, Outcome::Ingested);
-    assert_eq!(
-        (entry.rows_read, entry.rows_written, entry.rows_quarantined),
-        (5, 1, 4)
-    );
-    assert_eq!(
-        column(
-            &read_output(lake.path(), entry, "subscriptions"),
-            "subscription_id"
-        ),
-        ["500101"]
-    );
+    assert_eq!((entry.rows_read, entry.rows_written, entry.rows_quarantined), (5, 1, 4));
+    assert_eq!(column(&read_output(lake.path(), entry, "subscriptions"), "subscription_id"), ["500101"]);
 
     let batch = quarantined(&lake, &report, name);
     assert_eq!(column(&batch, "source_line"), ["3", "4", "5", "6"]);
-    assert_eq!(
-        column(&batch, "column"),
-        ["Create Date", "null", "Price", "Subscription ID"]
-    );
-    assert_eq!(
-        column(&batch, "value"),
-        ["05/32/2023", "null", "12.505", ""]
-    );
+    assert_eq!(column(&batch, "column"), ["Create Date", "null", "Price", "Subscription ID"]);
+    assert_eq!(column(&batch, "value"), ["05/32/2023", "null", "12.505", ""]);
     let reasons = column(&batch, "reason");
     assert!(reasons[0].starts_with("not a date"), "{}", reasons[0]);
     assert_eq!(reasons[1], "expected 4 fields (as in the header), found 3");
-    assert!(
-        reasons[2].contains("more than 2 decimal places"),
-        "{}",
-        reasons[2]
-    );
+    assert!(reasons[2].contains("more than 2 decimal places"), "{}", reasons[2]);
     assert_eq!(reasons[3], "required value is empty");
     assert_eq!(
         column(&batch, "raw_record"),
@@ -88,26 +61,10 @@ async fn bad_values_and_wrong_widths_are_quarantined_row_by_row() {
             ",10105,05/09/2023,1.00",
         ]
     );
-    assert!(
-        column(&batch, "report_kind")
-            .iter()
-            .all(|k| k == "subscriptions")
-    );
-    assert!(
-        column(&batch, "drop_stamp")
-            .iter()
-            .all(|s| s == "2023-05-10T06:00:00")
-    );
-    let path = &entry
-        .outputs
-        .iter()
-        .find(|o| o.table == "quarantine")
-        .expect("a quarantine file")
-        .path;
-    assert!(
-        path.starts_with("quarantine/data_date=2023-05-09/subscriptions-"),
-        "{path}"
-    );
+    assert!(column(&batch, "report_kind").iter().all(|k| k == "subscriptions"));
+    assert!(column(&batch, "drop_stamp").iter().all(|s| s == "2023-05-10T06:00:00"));
+    let path = &entry.outputs.iter().find(|o| o.table == "quarantine").expect("a quarantine file").path;
+    assert!(path.starts_with("quarantine/data_date=2023-05-09/subscriptions-"), "{path}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,33 +74,15 @@ async fn a_missing_subscription_id_column_fails_the_file_and_keeps_its_rows() {
     let file = outcome(&report, name);
     assert_eq!(file.status, Outcome::Failed);
     let error = file.error.as_deref().expect("an error");
-    assert!(
-        error.contains(name) && error.contains("Subscription ID"),
-        "{error}"
-    );
-    assert!(
-        error.contains("Sub ID,Email,Cancel Date"),
-        "the header found: {error}"
-    );
+    assert!(error.contains(name) && error.contains("Subscription ID"), "{error}");
+    assert!(error.contains("Sub ID,Email,Cancel Date"), "the header found: {error}");
     let entry = entry(&report, name);
     assert_eq!(entry.status, FileStatus::Failed);
-    assert_eq!(
-        (entry.rows_read, entry.rows_written, entry.rows_quarantined),
-        (2, 0, 2)
-    );
+    assert_eq!((entry.rows_read, entry.rows_written, entry.rows_quarantined), (2, 0, 2));
     let batch = quarantined(&lake, &report, name);
     assert_eq!(column(&batch, "source_line"), ["2", "3"]);
-    assert_eq!(
-        column(&batch, "column"),
-        ["Subscription ID", "Subscription ID"]
-    );
-    assert_eq!(
-        column(&batch, "raw_record"),
-        [
-            "500201,a@example.com,05/09/2023",
-            "500202,b@example.com,05/09/2023"
-        ]
-    );
+    assert_eq!(column(&batch, "column"), ["Subscription ID", "Subscription ID"]);
+    assert_eq!(column(&batch, "raw_record"), ["500201,a@example.com,05/09/2023", "500202,b@example.com,05/09/2023"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,25 +97,13 @@ async fn binary_garbage_is_quarantined_whole() {
     assert!(!entry.outputs.iter().any(|o| o.table == "subscriber_events"));
     let batch = quarantined(&lake, &report, name);
     // Rows of another width say so; a 5-field row of garbage names the value that failed.
-    for (reason, column) in column(&batch, "reason")
-        .iter()
-        .zip(column(&batch, "column"))
-    {
-        assert!(
-            reason.starts_with("expected 5 or 6 fields") || column != "null",
-            "{reason}"
-        );
+    for (reason, column) in column(&batch, "reason").iter().zip(column(&batch, "column")) {
+        assert!(reason.starts_with("expected 5 or 6 fields") || column != "null", "{reason}");
     }
     assert!(column(&batch, "column").contains(&"event_code".to_owned()));
     assert!(column(&batch, "raw_record").iter().all(|r| !r.is_empty()));
-    let lines: Vec<u64> = column(&batch, "source_line")
-        .iter()
-        .map(|l| l.parse().expect("a number"))
-        .collect();
-    assert!(
-        lines.windows(2).all(|w| w[0] <= w[1]) && lines[0] == 1,
-        "{lines:?}"
-    );
+    let lines: Vec<u64> = column(&batch, "source_line").iter().map(|l| l.parse().expect("a number")).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]) && lines[0] == 1, "{lines:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,26 +111,17 @@ async fn a_quote_left_open_at_the_end_of_the_file() {
     let name = "acme_subscription_05112023060000.csv";
     let (lake, report) = ingested().await;
     let entry = entry(&report, name);
-    assert_eq!(
-        (entry.rows_read, entry.rows_written, entry.rows_quarantined),
-        (2, 1, 1)
-    );
+    assert_eq!((entry.rows_read, entry.rows_written, entry.rows_quarantined), (2, 1, 1));
     let batch = quarantined(&lake, &report, name);
     assert_eq!(column(&batch, "source_line"), ["3"]);
     assert!(column(&batch, "reason")[0].contains("unterminated quoted field"));
-    assert_eq!(
-        column(&batch, "raw_record"),
-        ["500302,10302,\"Never closed\n500303,10303,Price"]
-    );
+    assert_eq!(column(&batch, "raw_record"), ["500302,10302,\"Never closed\n500303,10303,Price"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_files_are_retried_and_the_rest_is_left_alone() {
     let (lake, _first) = ingested().await;
     let second = run(&fixture("broken"), lake.path(), &crate::support::options()).await;
-    assert_eq!(
-        outcome(&second, "acme_cancelled_subscriptions_05102023060000.csv").status,
-        Outcome::Failed
-    );
+    assert_eq!(outcome(&second, "acme_cancelled_subscriptions_05102023060000.csv").status, Outcome::Failed);
     assert_eq!((second.already_present, second.failed), (3, 1));
 }

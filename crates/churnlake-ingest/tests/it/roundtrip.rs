@@ -42,13 +42,11 @@ const HEADERS: [&str; 8] = [
 ];
 
 fn date() -> impl Strategy<Value = NaiveDate> {
-    (1990..2040i32, 1..=12u32, 1..=28u32)
-        .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("a valid date"))
+    (1990..2040i32, 1..=12u32, 1..=28u32).prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("a valid date"))
 }
 
 fn time() -> impl Strategy<Value = NaiveTime> {
-    (0..24u32, 0..60u32, 0..60u32)
-        .prop_map(|(h, m, s)| NaiveTime::from_hms_opt(h, m, s).expect("a valid time"))
+    (0..24u32, 0..60u32, 0..60u32).prop_map(|(h, m, s)| NaiveTime::from_hms_opt(h, m, s).expect("a valid time"))
 }
 
 fn row() -> impl Strategy<Value = Row> {
@@ -62,31 +60,22 @@ fn row() -> impl Strategy<Value = Row> {
         proptest::option::of(any::<i32>()),
         proptest::option::of(any::<bool>()),
     )
-        .prop_map(
-            |(id, email, create_date, create_time, cancel, price_cents, quantity, within_24h)| {
-                Row {
-                    subscription_id: id,
-                    email,
-                    create_date,
-                    create_time,
-                    cancel,
-                    price_cents,
-                    quantity,
-                    within_24h,
-                }
-            },
-        )
+        .prop_map(|(id, email, create_date, create_time, cancel, price_cents, quantity, within_24h)| Row {
+            subscription_id: id,
+            email,
+            create_date,
+            create_time,
+            cancel,
+            price_cents,
+            quantity,
+            within_24h,
+        })
 }
 
 fn spelling() -> impl Strategy<Value = Spelling> {
-    (0..3usize, 0..5usize, 0..6usize, 0..4usize).prop_map(
-        |(date_style, time_style, money_style, flag_style)| Spelling {
-            date_style,
-            time_style,
-            money_style,
-            flag_style,
-        },
-    )
+    (0..3usize, 0..5usize, 0..6usize, 0..4usize).prop_map(|(date_style, time_style, money_style, flag_style)| {
+        Spelling { date_style, time_style, money_style, flag_style }
+    })
 }
 
 fn spell_date(date: NaiveDate, style: usize) -> String {
@@ -101,30 +90,14 @@ fn spell_date(date: NaiveDate, style: usize) -> String {
 fn spell_date_time(date: NaiveDate, time: NaiveTime, spelling: &Spelling) -> String {
     let at = date.and_time(time);
     match spelling.time_style {
-        0 => format!(
-            "{} {}",
-            spell_date(date, spelling.date_style),
-            time.format("%H:%M:%S")
-        ),
-        1 => format!(
-            "{}T{}",
-            spell_date(date, spelling.date_style),
-            time.format("%H:%M:%S")
-        ),
+        0 => format!("{} {}", spell_date(date, spelling.date_style), time.format("%H:%M:%S")),
+        1 => format!("{}T{}", spell_date(date, spelling.date_style), time.format("%H:%M:%S")),
         2 => at.format("%m%d%Y%H%M%S").to_string(),
         3 => at.and_utc().timestamp().to_string(),
         _ if time.format("%S").to_string() == "00" => {
-            format!(
-                "{} {}",
-                spell_date(date, spelling.date_style),
-                time.format("%-H:%M")
-            )
+            format!("{} {}", spell_date(date, spelling.date_style), time.format("%-H:%M"))
         }
-        _ => format!(
-            "{} {}",
-            spell_date(date, spelling.date_style),
-            time.format("%H:%M:%S")
-        ),
+        _ => format!("{} {}", spell_date(date, spelling.date_style), time.format("%H:%M:%S")),
     }
 }
 
@@ -148,10 +121,7 @@ fn spell_money(cents: i64, style: usize) -> String {
         2 => format!("${sign}{whole}.{fraction:02}0"),
         3 if fraction == 0 => format!("{sign}{whole}"),
         3 if fraction % 10 == 0 => format!("{sign}{whole}.{}", fraction / 10),
-        4 => format!(
-            "{sign}{} €",
-            grouped.replace(',', " ") + &format!(".{fraction:02}")
-        ),
+        4 => format!("{sign}{} €", grouped.replace(',', " ") + &format!(".{fraction:02}")),
         _ => format!("{sign}£{grouped}.{fraction:02}"),
     }
 }
@@ -173,22 +143,10 @@ fn spell_flag(flag: bool, style: usize) -> &'static str {
 fn cells(row: &Row, spelling: &Spelling) -> [String; 8] {
     // The creation time goes in Create Time (bare or full) or on the Create Date itself.
     let (create_date, create_time) = match (row.create_time, spelling.time_style % 3) {
-        (None, _) => (
-            spell_date(row.create_date, spelling.date_style),
-            String::new(),
-        ),
-        (Some(time), 0) => (
-            spell_date(row.create_date, spelling.date_style),
-            time.format("%H:%M:%S").to_string(),
-        ),
-        (Some(time), 1) => (
-            String::new(),
-            spell_date_time(row.create_date, time, spelling),
-        ),
-        (Some(time), _) => (
-            spell_date_time(row.create_date, time, spelling),
-            String::new(),
-        ),
+        (None, _) => (spell_date(row.create_date, spelling.date_style), String::new()),
+        (Some(time), 0) => (spell_date(row.create_date, spelling.date_style), time.format("%H:%M:%S").to_string()),
+        (Some(time), 1) => (String::new(), spell_date_time(row.create_date, time, spelling)),
+        (Some(time), _) => (spell_date_time(row.create_date, time, spelling), String::new()),
     };
     let cancel = match row.cancel {
         None => String::new(),
@@ -201,49 +159,22 @@ fn cells(row: &Row, spelling: &Spelling) -> [String; 8] {
         create_date,
         create_time,
         cancel,
-        row.price_cents
-            .map(|c| spell_money(c, spelling.money_style))
-            .unwrap_or_default(),
+        row.price_cents.map(|c| spell_money(c, spelling.money_style)).unwrap_or_default(),
         row.quantity.map(|q| q.to_string()).unwrap_or_default(),
-        row.within_24h
-            .map(|f| spell_flag(f, spelling.flag_style).to_owned())
-            .unwrap_or_default(),
+        row.within_24h.map(|f| spell_flag(f, spelling.flag_style).to_owned()).unwrap_or_default(),
     ]
 }
 
-fn csv_text(
-    rows: &[Row],
-    order: &[usize],
-    spelling: &Spelling,
-    quote_all: bool,
-    crlf: bool,
-    upper: bool,
-) -> Vec<u8> {
+fn csv_text(rows: &[Row], order: &[usize], spelling: &Spelling, quote_all: bool, crlf: bool, upper: bool) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
-        .quote_style(if quote_all {
-            csv::QuoteStyle::Always
-        } else {
-            csv::QuoteStyle::Necessary
-        })
-        .terminator(if crlf {
-            csv::Terminator::CRLF
-        } else {
-            csv::Terminator::Any(b'\n')
-        })
+        .quote_style(if quote_all { csv::QuoteStyle::Always } else { csv::QuoteStyle::Necessary })
+        .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
         .from_writer(Vec::new());
-    let header = order.iter().map(|&i| {
-        if upper {
-            HEADERS[i].to_uppercase()
-        } else {
-            HEADERS[i].to_lowercase()
-        }
-    });
+    let header = order.iter().map(|&i| if upper { HEADERS[i].to_uppercase() } else { HEADERS[i].to_lowercase() });
     writer.write_record(header).expect("a header");
     for row in rows {
         let cells = cells(row, spelling);
-        writer
-            .write_record(order.iter().map(|&i| &cells[i]))
-            .expect("a record");
+        writer.write_record(order.iter().map(|&i| &cells[i])).expect("a record");
     }
     writer.into_inner().expect("flushed")
 }
@@ -262,11 +193,7 @@ fn or_null(value: Option<String>) -> String {
 
 fn money_text(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:02}",
-        cents.unsigned_abs() / 100,
-        cents.unsigned_abs() % 100
-    )
+    format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100)
 }
 
 proptest! {

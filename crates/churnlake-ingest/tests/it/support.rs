@@ -14,25 +14,16 @@ use churnlake_lake::{Lake, Location, ManifestEntry};
 
 /// A fixture directory under `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 pub fn open_lake(dir: &Path) -> Lake {
-    Lake::open(
-        Location::Local(dir.to_path_buf()),
-        std::iter::empty::<(&str, String)>(),
-    )
-    .expect("the lake opens")
+    Lake::open(Location::Local(dir.to_path_buf()), std::iter::empty::<(&str, String)>()).expect("the lake opens")
 }
 
 /// Default options with a fixed parallelism.
 pub fn options() -> IngestOptions {
-    IngestOptions {
-        parallelism: 3,
-        ..IngestOptions::default()
-    }
+    IngestOptions { parallelism: 3, ..IngestOptions::default() }
 }
 
 pub async fn try_run(
@@ -45,24 +36,15 @@ pub async fn try_run(
 }
 
 pub async fn run(source: &Path, lake_dir: &Path, options: &IngestOptions) -> IngestReport {
-    try_run(source, lake_dir, options)
-        .await
-        .expect("the ingest runs")
+    try_run(source, lake_dir, options).await.expect("the ingest runs")
 }
 
 pub fn outcome<'r>(report: &'r IngestReport, name: &str) -> &'r FileOutcome {
-    report
-        .files
-        .iter()
-        .find(|f| f.name == name)
-        .unwrap_or_else(|| panic!("no outcome for {name}"))
+    report.files.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("no outcome for {name}"))
 }
 
 pub fn entry<'r>(report: &'r IngestReport, name: &str) -> &'r ManifestEntry {
-    outcome(report, name)
-        .entry
-        .as_ref()
-        .unwrap_or_else(|| panic!("no entry for {name}"))
+    outcome(report, name).entry.as_ref().unwrap_or_else(|| panic!("no entry for {name}"))
 }
 
 /// The rows a file wrote to `table` (`quarantine` included).
@@ -79,10 +61,7 @@ pub fn read_output(lake_dir: &Path, entry: &ManifestEntry, table: &str) -> Recor
 
 pub fn read_parquet(path: &Path) -> RecordBatch {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .expect("a Parquet file")
-        .build()
-        .expect("a reader");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).expect("a Parquet file").build().expect("a reader");
     let schema = reader.schema();
     let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().expect("readable batches");
     concat_batches(&schema, &batches).expect("one batch")
@@ -91,14 +70,10 @@ pub fn read_parquet(path: &Path) -> RecordBatch {
 /// A column's values as text (`null` for nulls): dates `2023-05-01`, timestamps
 /// `2023-05-01T09:12:40`, money `1234.50`.
 pub fn column(batch: &RecordBatch, name: &str) -> Vec<String> {
-    let array = batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"));
+    let array = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
     let options = FormatOptions::default().with_null("null");
     let formatter = ArrayFormatter::try_new(array.as_ref(), &options).expect("a formatter");
-    (0..array.len())
-        .map(|row| formatter.value(row).to_string())
-        .collect()
+    (0..array.len()).map(|row| formatter.value(row).to_string()).collect()
 }
 
 /// Every file under `raw/` and `quarantine/`, by lake-relative path.
@@ -119,11 +94,7 @@ fn collect_files(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>)
         if path.is_dir() {
             collect_files(root, &path, files);
         } else {
-            let relative = path
-                .strip_prefix(root)
-                .expect("under the root")
-                .to_string_lossy()
-                .into_owned();
+            let relative = path.strip_prefix(root).expect("under the root").to_string_lossy().into_owned();
             files.insert(relative, std::fs::read(&path).expect("readable"));
         }
     }
@@ -143,13 +114,7 @@ pub fn manifest(lake_dir: &Path) -> BTreeMap<String, serde_json::Value> {
         let object = value.as_object_mut().expect("an object");
         object.remove("ingested_at");
         object.remove("source_path");
-        entries.insert(
-            path.file_name()
-                .expect("a name")
-                .to_string_lossy()
-                .into_owned(),
-            value,
-        );
+        entries.insert(path.file_name().expect("a name").to_string_lossy().into_owned(), value);
     }
     entries
 }

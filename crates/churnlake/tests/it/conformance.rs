@@ -6,11 +6,8 @@ use crate::support::{bin, repo};
 #[test]
 fn conformance_suite_passes() {
     let runner = repo().join("tests/conformance/run.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&runner)
-        .arg(bin())
-        .output()
-        .expect("bash runs the conformance suite");
+    let out =
+        std::process::Command::new("bash").arg(&runner).arg(bin()).output().expect("bash runs the conformance suite");
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}");
     assert!(out.status.success(), "conformance failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -31,5 +28,9 @@ fn vendored_suite_matches_shared_copy() {
         .arg(repo().join("tests/conformance"))
         .output()
         .expect("diff runs");
-    assert!(out.status.success(), "tests/conformance differs from the shared suite:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "tests/conformance differs from the shared suite:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

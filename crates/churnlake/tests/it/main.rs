@@ -3,7 +3,8 @@
 
 mod conformance;
 mod crash;
+mod hive;
+mod snapshots;
 mod support;
 mod truth;
 mod worked_examples;
-mod snapshots;

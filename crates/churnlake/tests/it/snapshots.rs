@@ -21,11 +21,7 @@ fn settings(lake: &str) -> insta::Settings {
 }
 
 fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if "\\.+*?()|[]{}^$".contains(c) { vec!['\\', c] } else { vec![c] }
-        })
-        .collect()
+    text.chars().flat_map(|c| if "\\.+*?()|[]{}^$".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
 }
 
 #[test]
@@ -59,6 +55,9 @@ fn explain_shows_anomalies() {
     let settings = settings(&lake);
     settings.bind(|| {
         insta::assert_snapshot!("explain_500092", run_ok(&["explain", "500092", "--lake", &lake], &[0]));
-        insta::assert_snapshot!("explain_500092_json", run_ok(&["explain", "500092", "--lake", &lake, "--format", "json"], &[0]));
+        insta::assert_snapshot!(
+            "explain_500092_json",
+            run_ok(&["explain", "500092", "--lake", &lake, "--format", "json"], &[0])
+        );
     });
 }

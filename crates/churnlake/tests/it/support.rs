@@ -48,12 +48,9 @@ pub fn path(p: &Path) -> &str {
 /// CSV text → header and rows of cells.
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-    let header: Vec<String> =
-        reader.headers().expect("a CSV header").iter().map(|s| s.trim().to_owned()).collect();
-    let rows = reader
-        .records()
-        .map(|r| r.expect("a CSV record").iter().map(|s| s.trim().to_owned()).collect())
-        .collect();
+    let header: Vec<String> = reader.headers().expect("a CSV header").iter().map(|s| s.trim().to_owned()).collect();
+    let rows =
+        reader.records().map(|r| r.expect("a CSV record").iter().map(|s| s.trim().to_owned()).collect()).collect();
     (header, rows)
 }
 

@@ -58,23 +58,41 @@ fn check_scenario(opts: &GenerateOptions) {
 }
 
 const SERIES_COLUMNS: [&str; 9] = [
-    "date", "active_subscriptions", "new_subscriptions", "cancelled_subscriptions",
-    "reactivated_subscriptions", "active_subscribers", "new_subscribers", "cancelled_subscribers",
+    "date",
+    "active_subscriptions",
+    "new_subscriptions",
+    "cancelled_subscriptions",
+    "reactivated_subscriptions",
+    "active_subscribers",
+    "new_subscribers",
+    "cancelled_subscribers",
     "reactivated_subscribers",
 ];
 const SERIES_BY_PRODUCT: [&str; 10] = [
-    "date", "product", "active_subscriptions", "new_subscriptions", "cancelled_subscriptions",
-    "reactivated_subscriptions", "active_subscribers", "new_subscribers", "cancelled_subscribers",
+    "date",
+    "product",
+    "active_subscriptions",
+    "new_subscriptions",
+    "cancelled_subscriptions",
+    "reactivated_subscriptions",
+    "active_subscribers",
+    "new_subscribers",
+    "cancelled_subscribers",
     "reactivated_subscribers",
 ];
 const SUBSCRIPTION_COLUMNS: [&str; 9] = [
-    "subscription_id", "user_id", "created_date", "max_cancel_date", "max_reactivation_date",
-    "cancel_count", "reactivation_count", "current_status", "product",
+    "subscription_id",
+    "user_id",
+    "created_date",
+    "max_cancel_date",
+    "max_reactivation_date",
+    "cancel_count",
+    "reactivation_count",
+    "current_status",
+    "product",
 ];
-const SUBSCRIBER_COLUMNS: [&str; 6] = [
-    "user_id", "first_created_date", "subscriptions", "active_subscriptions", "current_status",
-    "cancelled_date",
-];
+const SUBSCRIBER_COLUMNS: [&str; 6] =
+    ["user_id", "first_created_date", "subscriptions", "active_subscriptions", "current_status", "cancelled_date"];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10, failure_persistence: None, ..ProptestConfig::default() })]

@@ -33,16 +33,13 @@ fn write_drops(dir: &Path, new: [u32; 3], cancels: [u32; 3]) {
             next_cancel += 1;
         }
         std::fs::write(dir.join(format!("acme_subscription_{stamp}.csv")), subs).expect("write");
-        std::fs::write(dir.join(format!("acme_cancelled_subscriptions_{stamp}.csv")), cancelled)
-            .expect("write");
+        std::fs::write(dir.join(format!("acme_cancelled_subscriptions_{stamp}.csv")), cancelled).expect("write");
     }
 }
 
 fn rate(lake: &Path) -> serde_json::Value {
-    let out = run_ok(
-        &["rate", "--lake", path(lake), "--from", "2022-01-01", "--to", "2022-01-03", "--format", "json"],
-        &[0],
-    );
+    let out =
+        run_ok(&["rate", "--lake", path(lake), "--from", "2022-01-01", "--to", "2022-01-03", "--format", "json"], &[0]);
     serde_json::from_str(&out).expect("rate prints JSON")
 }
 
