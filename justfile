@@ -20,6 +20,10 @@ demo:
 conformance: build
     bash tests/conformance/run.sh target/release/churnlake
 
+# queries/*.sql on DuckDB must equal churnlake's native output (scenario + conformance cases)
+crosscheck: build
+    bash scripts/crosscheck.sh
+
 # formatting and lints
 lint:
     cargo fmt --all --check

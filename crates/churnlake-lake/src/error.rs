@@ -3,7 +3,7 @@
 /// Errors reading or writing the lake.
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
-    #[error("invalid lake location `{location}`: {reason}")]
+    #[error("invalid location `{location}`: {reason}")]
     Location { location: String, reason: String },
     #[error("storage error at `{path}`: {source}")]
     Store {

@@ -23,6 +23,16 @@ pub enum QueryError {
     UnknownColumn { column: String, choices: String },
     #[error("no subscription `{0}` in the lake")]
     UnknownSubscription(String),
+    #[error("SQL statement `{statement}…`: {source}")]
+    Sql {
+        statement: String,
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    #[error("the SQL script has no statement")]
+    EmptyScript,
+    #[error("the SQL uses {{{{{0}}}}} but no `--param {0}=VALUE` was given")]
+    MissingParam(String),
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
 }

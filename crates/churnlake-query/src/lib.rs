@@ -10,6 +10,7 @@ mod lifecycle;
 mod output;
 mod series;
 mod sources;
+mod sql;
 mod tables;
 
 pub use error::{QueryError, Result};
@@ -86,6 +87,12 @@ impl Metrics {
                     .map_err(|source| QueryError::Polars { context: "shaping the series", source })?,
             ),
         ])
+    }
+
+    /// Runs a SQL script over every lake table (see `queries/`); returns the last
+    /// statement's result. `{{name}}` placeholders take `params`.
+    pub fn sql(&self, script: &str, params: &[(String, String)]) -> Result<DataFrame> {
+        sql::run(&self.sources, script, params)
     }
 
     /// A subscription's events in order, with sources, states and anomalies.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use churnlake_lake::{Lake, Manifest, RAW_DIR, columns};
+use churnlake_lake::{Lake, Manifest, QUARANTINE_DIR, RAW_DIR, ReportKind, columns};
 use polars::prelude::*;
 
 use crate::error::{Context, QueryError, Result};
@@ -15,6 +15,8 @@ pub struct LakeSources {
     /// Per table, the length of `<lake>/raw/<table>/`: where Hive parsing starts.
     hive_start: BTreeMap<String, usize>,
     range: Option<(NaiveDate, NaiveDate)>,
+    /// Derived tables that exist: (name, address).
+    derived: Vec<(String, String)>,
     /// Source file names in "newest row" order (data date, drop stamp, name): METRICS.md.
     file_order: Vec<String>,
 }
@@ -28,13 +30,23 @@ impl LakeSources {
             .filter(|e| e.outputs.iter().any(|o| o.rows > 0))
             .map(|e| e.source_name.clone())
             .collect();
-        for table in ["subscriptions", "cancellations", "subscriber_events"] {
+        let tables = ReportKind::ALL.iter().map(|k| (k.as_str(), format!("{RAW_DIR}/{k}/")));
+        for (table, dir) in tables.chain([("quarantine", format!("{QUARANTINE_DIR}/"))]) {
             let files: Vec<String> = manifest.files_of(table).iter().map(|rel| lake.uri(rel)).collect();
-            let prefix = lake.uri(&format!("{RAW_DIR}/{table}/"));
-            sources.hive_start.insert(table.to_owned(), prefix.len());
+            sources.hive_start.insert(table.to_owned(), lake.uri(&dir).len());
             sources.files.insert(table.to_owned(), files);
         }
         sources
+    }
+
+    /// Adds the derived tables that exist (name, address), for `churnlake sql`.
+    pub fn with_derived(mut self, derived: Vec<(String, String)>) -> LakeSources {
+        self.derived = derived;
+        self
+    }
+
+    pub(crate) fn derived(&self) -> &[(String, String)] {
+        &self.derived
     }
 
     pub fn range(&self) -> Result<(NaiveDate, NaiveDate)> {
@@ -82,5 +94,33 @@ impl LakeSources {
         let lf = LazyFrame::scan_parquet_sources(ScanSources::Paths(paths.into()), args).ctx("scanning the lake")?;
         let casts: Vec<Expr> = wanted.iter().map(|(name, dtype)| col(*name).cast(dtype.clone())).collect();
         Ok(lf.select(select).with_columns(casts))
+    }
+
+    /// Scans a raw table whose files may differ in columns (orders, inventory, crm
+    /// subscriptions): every column of the first file, null where another file lacks it.
+    /// `None` when the table has no files.
+    pub(crate) fn scan_loose(&self, table: &str) -> Result<Option<LazyFrame>> {
+        let files = self.files.get(table).cloned().unwrap_or_default();
+        if files.is_empty() {
+            return Ok(None);
+        }
+        self.scan_files(table, files, true).map(Some)
+    }
+
+    fn scan_files(&self, table: &str, files: Vec<String>, allow_missing_columns: bool) -> Result<LazyFrame> {
+        let hive_schema = Schema::from_iter([Field::new(columns::DATA_DATE.into(), DataType::Date)]);
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions {
+                enabled: Some(true),
+                hive_start_idx: self.hive_start.get(table).copied().unwrap_or(0),
+                schema: Some(Arc::new(hive_schema)),
+                try_parse_dates: true,
+            },
+            glob: false,
+            allow_missing_columns,
+            ..Default::default()
+        };
+        let paths: Vec<PlRefPath> = files.into_iter().map(PlRefPath::new).collect();
+        LazyFrame::scan_parquet_sources(ScanSources::Paths(paths.into()), args).ctx("scanning the lake")
     }
 }

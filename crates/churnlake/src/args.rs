@@ -194,6 +194,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Run SQL over the lake (raw tables, quarantine, derived tables, calendar) with polars.
+    Sql {
+        /// SQL text, or files of it run in order (e.g. queries/lifecycle.sql queries/daily_series.sql).
+        #[arg(required = true, value_name = "QUERY_OR_FILE")]
+        scripts: Vec<String>,
+        #[command(flatten)]
+        lake: LakeArg,
+        /// Replace {{NAME}} in the SQL by VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Write the subscription, subscriber and series tables to LAKE/derived/ (atomically).
     Build {
         #[command(flatten)]

@@ -84,6 +84,32 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
+        Command::Sql { scripts, lake, params, output } => {
+            let params = params
+                .iter()
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                        .ok_or_else(|| UserError(format!("--param `{p}`: expected NAME=VALUE")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let script = scripts
+                .iter()
+                .map(|s| {
+                    if Path::new(s).is_file() {
+                        std::fs::read_to_string(s).with_context(|| format!("reading {s}"))
+                    } else {
+                        Ok(s.clone())
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?
+                .join(";\n");
+            let lake = ctx.open_lake(lake.lake.as_deref())?;
+            let metrics = ctx.metrics_with_derived(&lake)?;
+            let mut df = metrics.sql(&script, &params)?;
+            emit(&mut df, &output)?;
+            Ok(Outcome::Ok)
+        }
         Command::Build { lake } => {
             let lake = ctx.open_lake(lake.lake.as_deref())?;
             let written = ctx.build(&lake)?;
@@ -119,6 +145,20 @@ impl Ctx {
         let lake = self.open_lake(flag)?;
         let manifest = self.runtime.block_on(Manifest::load(&lake))?;
         Ok(Metrics::new(LakeSources::new(&lake, &manifest)))
+    }
+
+    /// Metrics whose SQL context also sees the derived tables that exist.
+    fn metrics_with_derived(&self, lake: &Lake) -> Result<Metrics> {
+        use churnlake_lake::object_store::ObjectStoreExt;
+        let manifest = self.runtime.block_on(Manifest::load(lake))?;
+        let mut derived = Vec::new();
+        for name in ["subscriptions", "subscribers", "series"] {
+            let rel = derived_path(name);
+            if self.runtime.block_on(lake.store().head(&lake.path(&rel))).is_ok() {
+                derived.push((format!("derived_{name}"), lake.uri(&rel)));
+            }
+        }
+        Ok(Metrics::new(LakeSources::new(lake, &manifest).with_derived(derived)))
     }
 
     fn ingest(&self, source: &str, lake: &Lake, opts: &churnlake_ingest::IngestOptions) -> Result<IngestReport> {

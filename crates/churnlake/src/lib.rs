@@ -69,6 +69,9 @@ fn is_input_problem(err: &anyhow::Error) -> bool {
                         | QueryError::EmptyPeriod { .. }
                         | QueryError::UnknownColumn { .. }
                         | QueryError::UnknownSubscription(_)
+                        | QueryError::MissingParam(_)
+                        | QueryError::EmptyScript
+                        | QueryError::Sql { .. }
                 )
             )
     })

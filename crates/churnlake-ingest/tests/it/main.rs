@@ -4,6 +4,7 @@
 mod crash;
 mod idempotency;
 mod lock;
+mod object_store;
 mod quarantine;
 mod roundtrip;
 mod support;

@@ -5,6 +5,7 @@ mod conformance;
 mod crash;
 mod hive;
 mod snapshots;
+mod sql;
 mod support;
 mod truth;
 mod worked_examples;
