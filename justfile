@@ -24,6 +24,14 @@ conformance: build
 crosscheck: build
     bash scripts/crosscheck.sh
 
+# the same queries on Spark SQL (pyspark local mode, Java 17) against a generated scenario
+crosscheck-spark: build
+    python3 -c "import pyspark" 2>/dev/null || python3 -m pip install --quiet pyspark
+    rm -rf target/crosscheck-spark
+    target/release/churnlake generate --out target/crosscheck-spark --start 2023-01-01 --days 150 --subs-per-day 15 --seed 11 >/dev/null
+    target/release/churnlake ingest target/crosscheck-spark/drops --lake target/crosscheck-spark/lake -q
+    python3 scripts/crosscheck_spark.py target/crosscheck-spark/lake
+
 # formatting and lints
 lint:
     cargo fmt --all --check

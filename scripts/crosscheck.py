@@ -18,7 +18,6 @@ import io
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import time
