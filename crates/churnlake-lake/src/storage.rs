@@ -120,6 +120,18 @@ impl Lake {
         Ok(Lake { store, root, location })
     }
 
+    /// Opens an existing lake for reading: a missing local directory is an error, not
+    /// an empty lake.
+    pub fn open_existing<I, K, V>(location: Location, options: I) -> Result<Lake>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let (store, root) = location.open(false, options)?;
+        Ok(Lake { store, root, location })
+    }
+
     /// A lake over an existing store (tests use `InMemory`).
     pub fn with_store(store: Arc<dyn ObjectStore>, root: Path, location: Location) -> Lake {
         Lake { store, root, location }

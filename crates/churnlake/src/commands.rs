@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(if report.failed > 0 || report.rows_quarantined > 0 { Outcome::DataProblem } else { Outcome::Ok })
         }
         Command::Drops { lake, output } => {
-            let lake = ctx.open_lake(lake.lake.as_deref())?;
+            let lake = ctx.read_lake(lake.lake.as_deref())?;
             let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
             print_drops(&manifest.entries, &output)?;
             Ok(Outcome::Ok)
@@ -104,14 +104,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 })
                 .collect::<Result<Vec<_>>>()?
                 .join(";\n");
-            let lake = ctx.open_lake(lake.lake.as_deref())?;
+            let lake = ctx.read_lake(lake.lake.as_deref())?;
             let metrics = ctx.metrics_with_derived(&lake)?;
             let mut df = metrics.sql(&script, &params)?;
             emit(&mut df, &output)?;
             Ok(Outcome::Ok)
         }
         Command::Build { lake } => {
-            let lake = ctx.open_lake(lake.lake.as_deref())?;
+            let lake = ctx.read_lake(lake.lake.as_deref())?;
             let written = ctx.build(&lake)?;
             for path in written {
                 eprintln!("wrote {path}");
@@ -141,8 +141,14 @@ impl Ctx {
         Ok(Lake::open(location, store_options())?)
     }
 
+    /// The lake for reading: it must exist.
+    fn read_lake(&self, flag: Option<&str>) -> Result<Lake> {
+        let location = Location::parse(&self.settings.lake(flag))?;
+        Ok(Lake::open_existing(location, store_options())?)
+    }
+
     fn metrics(&self, flag: Option<&str>) -> Result<Metrics> {
-        let lake = self.open_lake(flag)?;
+        let lake = self.read_lake(flag)?;
         let manifest = self.runtime.block_on(Manifest::load(&lake))?;
         Ok(Metrics::new(LakeSources::new(&lake, &manifest)))
     }
