@@ -157,44 +157,45 @@ def main():
 
 
 def check(engine, lake, binary):
-    started = time.time()
     con, first, last = connect(lake)
     if engine == "duckdb":
-        run_query = lambda name, params=None: run_duckdb(con, name, params)  # noqa: E731
         print(f"DuckDB {duckdb.__version__} on {lake} ({first}..{last})")
-    else:
-        run_query = lambda name, params=None: run_polars(binary, lake, name, params)  # noqa: E731
-        print(f"polars SQL (churnlake sql) on {lake} ({first}..{last})")
+        return compare_all(engine, lambda name, params=None: run_duckdb(con, name, params), lake, binary, first, last)
+    print(f"polars SQL (churnlake sql) on {lake} ({first}..{last})")
+    return compare_all(engine, lambda name, params=None: run_polars(binary, lake, name, params), lake, binary, first, last)
+
+
+def compare_all(engine, run_query, lake, binary, first, last):
+    """Runs every query through `run_query(name, params) -> (header, rows)` and compares
+    each result with churnlake's native output. True when all match."""
+    started = time.time()
     ok = True
-
-    header, rows = run_query("daily_series.sql")
-    native = csv_rows(churnlake(binary, "series", "--lake", lake, "--format", "csv"), header)
-    ok &= compare("daily_series.sql = churnlake series", rows, native)
-
-    header, rows = run_query("subscription_status.sql")
-    native = csv_rows(churnlake(binary, "subscriptions", "--lake", lake, "--format", "csv"), header)
-    ok &= compare("subscription_status.sql = churnlake subscriptions", rows, native)
-
-    header, rows = run_query("subscriber_status.sql")
-    native = csv_rows(churnlake(binary, "subscribers", "--lake", lake, "--format", "csv"), header)
-    ok &= compare("subscriber_status.sql = churnlake subscribers", rows, native)
+    for name, command in [
+        ("daily_series.sql", "series"),
+        ("subscription_status.sql", "subscriptions"),
+        ("subscriber_status.sql", "subscribers"),
+    ]:
+        header, rows = run_query(name)
+        native = csv_rows(churnlake(binary, command, "--lake", lake, "--format", "csv"), header)
+        ok &= compare(f"{name} = churnlake {command}", rows, native)
 
     active = json.loads(churnlake(binary, "active", "--lake", lake, "--format", "json"))[0]
     for name, key in [("active_subscriptions.sql", "active_subscriptions"), ("active_subscribers.sql", "active_subscribers")]:
         _, rows = run_query(name)
         ok &= compare(f"{name} = churnlake active", rows, [[str(active[key])]])
 
+    first, last = str(first), str(last)
     last_day = dt.date.fromisoformat(last)
     periods = [(first, last), (max(first, str(last_day - dt.timedelta(days=29))), last), (first, first)]
     for start, end in periods:
         header, rows = run_query("cancellation_rate.sql", {"from": start, "to": end})
-        duck = dict(zip(header, rows[0]))
+        got = dict(zip(header, rows[0]))
         native = json.loads(churnlake(binary, "rate", "--lake", lake, "--from", start, "--to", end, "--format", "json"))
-        diffs = [k for k in header if not close(duck[k] if duck[k] not in ("", None) else None, native[k])]
+        diffs = [k for k in header if not close(got[k] if got[k] not in ("", None) else None, native[k])]
         label = f"cancellation_rate.sql {start}..{end} = churnlake rate"
         if diffs:
             ok = False
-            print(f"FAIL {label}: " + ", ".join(f"{k}: DuckDB {duck[k]}, churnlake {native[k]}" for k in diffs))
+            print(f"FAIL {label}: " + ", ".join(f"{k}: {engine} {got[k]}, churnlake {native[k]}" for k in diffs))
         else:
             print(f"ok   {label}")
 

@@ -12,16 +12,13 @@ Needs: python3, pyspark, Java 17.
 """
 
 import argparse
-import datetime as dt
-import json
 import os
 import sys
-import time
 
 from pyspark.sql import SparkSession
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crosscheck import QUERIES, TABLES, churnlake, compare, close, csv_rows, statements  # noqa: E402
+from crosscheck import QUERIES, TABLES, compare_all, statements  # noqa: E402
 
 
 def manifest_range(spark, lake):
@@ -47,7 +44,6 @@ def main():
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    started = time.time()
     for table, columns in TABLES.items():
         base = os.path.join(lake, "raw", table)
         if os.path.isdir(base):
@@ -72,33 +68,7 @@ def main():
         rows = [["" if v is None else str(v) for v in row] for row in df.collect()]
         return df.columns, rows
 
-    ok = True
-    header, rows = run("daily_series.sql")
-    ok &= compare("daily_series.sql = churnlake series", rows,
-                  csv_rows(churnlake(binary, "series", "--lake", lake, "--format", "csv"), header))
-    header, rows = run("subscription_status.sql")
-    ok &= compare("subscription_status.sql = churnlake subscriptions", rows,
-                  csv_rows(churnlake(binary, "subscriptions", "--lake", lake, "--format", "csv"), header))
-    header, rows = run("subscriber_status.sql")
-    ok &= compare("subscriber_status.sql = churnlake subscribers", rows,
-                  csv_rows(churnlake(binary, "subscribers", "--lake", lake, "--format", "csv"), header))
-    active = json.loads(churnlake(binary, "active", "--lake", lake, "--format", "json"))[0]
-    for name, key in [("active_subscriptions.sql", "active_subscriptions"), ("active_subscribers.sql", "active_subscribers")]:
-        _, rows = run(name)
-        ok &= compare(f"{name} = churnlake active", rows, [[str(active[key])]])
-    last_day = dt.date.fromisoformat(str(last))
-    for start, end in [(str(first), str(last)), (str(max(dt.date.fromisoformat(str(first)), last_day - dt.timedelta(days=29))), str(last))]:
-        header, rows = run("cancellation_rate.sql", {"from": start, "to": end})
-        got = dict(zip(header, rows[0]))
-        native = json.loads(churnlake(binary, "rate", "--lake", lake, "--from", start, "--to", end, "--format", "json"))
-        diffs = [k for k in header if not close(got[k] if got[k] != "" else None, native[k])]
-        label = f"cancellation_rate.sql {start}..{end} = churnlake rate"
-        if diffs:
-            ok = False
-            print(f"FAIL {label}: " + ", ".join(f"{k}: Spark {got[k]}, churnlake {native[k]}" for k in diffs))
-        else:
-            print(f"ok   {label}")
-    print(f"spark: {'all queries match' if ok else 'DIFFERENCES FOUND'} ({time.time() - started:.1f} s)")
+    ok = compare_all("spark", run, lake, binary, first, last)
     spark.stop()
     return 0 if ok else 1
 
