@@ -79,19 +79,7 @@ impl LakeSources {
             let df = DataFrame::new_infer_height(columns).ctx("building an empty table")?;
             return Ok(df.lazy());
         }
-        let hive_schema = Schema::from_iter([Field::new(columns::DATA_DATE.into(), DataType::Date)]);
-        let args = ScanArgsParquet {
-            hive_options: HiveOptions {
-                enabled: Some(true),
-                hive_start_idx: self.hive_start.get(table).copied().unwrap_or(0),
-                schema: Some(Arc::new(hive_schema)),
-                try_parse_dates: true,
-            },
-            glob: false,
-            ..Default::default()
-        };
-        let paths: Vec<PlRefPath> = files.into_iter().map(PlRefPath::new).collect();
-        let lf = LazyFrame::scan_parquet_sources(ScanSources::Paths(paths.into()), args).ctx("scanning the lake")?;
+        let lf = self.scan_files(table, files, false)?;
         let casts: Vec<Expr> = wanted.iter().map(|(name, dtype)| col(*name).cast(dtype.clone())).collect();
         Ok(lf.select(select).with_columns(casts))
     }

@@ -112,7 +112,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Build { lake } => {
             let lake = ctx.read_lake(lake.lake.as_deref())?;
-            let written = ctx.build(&lake)?;
+            let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
+            let written = ctx.build(&lake, &Metrics::new(LakeSources::new(&lake, &manifest)))?;
             for path in written {
                 eprintln!("wrote {path}");
             }
@@ -179,9 +180,7 @@ impl Ctx {
     }
 
     /// Writes the derived tables; returns their addresses.
-    fn build(&self, lake: &Lake) -> Result<Vec<String>> {
-        let manifest = self.runtime.block_on(Manifest::load(lake))?;
-        let metrics = Metrics::new(LakeSources::new(lake, &manifest));
+    fn build(&self, lake: &Lake, metrics: &Metrics) -> Result<Vec<String>> {
         let tables = metrics.derived_tables()?;
         let mut written = Vec::new();
         for (name, mut df) in tables {
@@ -469,10 +468,10 @@ fn demo(ctx: &Ctx, dir: &Path) -> Result<Outcome> {
     let report = ctx.ingest(&summary.drops_dir.to_string_lossy(), &lake, &opts)?;
     print_ingest_summary(&report, Format::Table, ctx.quiet)?;
     eprintln!("3/4 building the derived tables");
-    let written = ctx.build(&lake)?;
-    eprintln!("4/4 summary");
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
     let metrics = Metrics::new(LakeSources::new(&lake, &manifest));
+    let written = ctx.build(&lake, &metrics)?;
+    eprintln!("4/4 summary");
     let (first, last) = metrics.range()?;
     let mut active = metrics.active(None, None)?;
     let from = last.checked_sub_days(Days::new(29)).unwrap_or(first).max(first);
