@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Context, QueryError, Result};
-use crate::lifecycle::{Attributes, CANCELLED, CREATED, Lifecycle, REACTIVATED};
+use crate::lifecycle::{Attributes, CANCELLED, CREATED, Lifecycle, Lineage, REACTIVATED};
 use crate::sources::LakeSources;
 
 /// One applied event.
@@ -78,7 +78,7 @@ fn date_of(days: Option<i32>) -> NaiveDate {
 }
 
 pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Explanation> {
-    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(None))?;
+    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(None), Lineage::Keep)?;
     let base = life
         .base
         .clone()

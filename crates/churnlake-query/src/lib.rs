@@ -76,7 +76,9 @@ impl Metrics {
     /// one read of the lake.
     pub fn derived_tables(&self) -> Result<Vec<(&'static str, DataFrame)>> {
         let (first, last) = self.sources.range()?;
-        let life = lifecycle::Lifecycle::plan(&self.sources, None, lifecycle::Attributes::All)?.materialize()?;
+        let life =
+            lifecycle::Lifecycle::plan(&self.sources, None, lifecycle::Attributes::All, lifecycle::Lineage::Drop)?
+                .materialize()?;
         Ok(vec![
             ("subscriptions", tables::subscriptions_from(&life, None)?),
             ("subscribers", tables::subscribers_from(&life, None)?),

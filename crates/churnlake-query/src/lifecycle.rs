@@ -69,9 +69,17 @@ fn timestamp() -> DataType {
     DataType::Datetime(TimeUnit::Milliseconds, None)
 }
 
+/// Whether events keep the file and line they came from (`explain` shows them; the
+/// tables and the series do not need them, and leaving them out saves memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lineage {
+    Keep,
+    Drop,
+}
+
 /// Report rows (subscription and cancellation reports together), oldest first: sorted by
 /// one integer key, the source file's rank (data date, stamp, name) and the line.
-fn report_rows(sources: &LakeSources, attributes: Attributes) -> Result<LazyFrame> {
+fn report_rows(sources: &LakeSources, attributes: Attributes, lineage: Lineage) -> Result<LazyFrame> {
     let mut wanted: Vec<(&str, DataType)> = vec![
         (c::SUBSCRIPTION_ID, DataType::String),
         (c::CREATE_DATE, DataType::Date),
@@ -85,22 +93,27 @@ fn report_rows(sources: &LakeSources, attributes: Attributes) -> Result<LazyFram
     let subs = sources.scan("subscriptions", &wanted)?;
     let cancels = sources.scan("cancellations", &wanted)?;
     let rows = concat([subs, cancels], UnionArgs::default()).ctx("combining the reports")?;
-    Ok(rows
+    let mut rows = rows
         .join(sources.file_ranks()?, [col(c::SOURCE_FILE)], [col(c::SOURCE_FILE)], JoinArgs::new(JoinType::Left))
         .with_column((col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE)).alias("row_order"))
-        .sort(["row_order"], SortMultipleOptions::default()))
+        .drop(cols(["file_rank"]));
+    if lineage == Lineage::Drop {
+        rows = rows.drop(cols([c::SOURCE_FILE, c::SOURCE_LINE]));
+    }
+    Ok(rows.sort(["row_order"], SortMultipleOptions::default()))
 }
 
 /// Code-9 subscriber events (all of them, mapped or not).
-fn reactivation_rows(sources: &LakeSources) -> Result<LazyFrame> {
-    let wanted: Vec<(&str, DataType)> = vec![
+fn reactivation_rows(sources: &LakeSources, lineage: Lineage) -> Result<LazyFrame> {
+    let mut wanted: Vec<(&str, DataType)> = vec![
         (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
         (c::EVENT_CODE, DataType::Int32),
         (c::EVENT_DATE, DataType::Date),
         (c::EVENT_AT, timestamp()),
-        (c::SOURCE_FILE, DataType::String),
-        (c::SOURCE_LINE, DataType::Int64),
     ];
+    if lineage == Lineage::Keep {
+        wanted.extend([(c::SOURCE_FILE, DataType::String), (c::SOURCE_LINE, DataType::Int64)]);
+    }
     Ok(sources.scan("subscriber_events", &wanted)?.filter(col(c::EVENT_CODE).eq(lit(9))))
 }
 
@@ -127,6 +140,18 @@ pub(crate) fn flows() -> [Expr; 4] {
     ]
 }
 
+/// The running sum of `value` within each run of equal `keys` (the frame is sorted by
+/// them): the global running sum minus its value just before the run began. Same result
+/// as `cum_sum().over(keys)`, without building a group per key (millions of subscribers).
+pub(crate) fn running_sum(value: &str, keys: &[&str]) -> Expr {
+    let total = col(value).cum_sum(false);
+    let before_run = when(first_of_run(keys))
+        .then(total.clone() - col(value))
+        .otherwise(lit(NULL).cast(DataType::Int64))
+        .fill_null_with_strategy(FillNullStrategy::Forward(None));
+    total - before_run
+}
+
 /// `previous`: the state at the end of the entity's previous day with a row (null: absent);
 /// the frame is sorted by `keys` then day.
 pub(crate) fn previous_state(keys: &[&str]) -> Expr {
@@ -139,26 +164,37 @@ pub(crate) fn previous_state(keys: &[&str]) -> Expr {
 /// Everything the tables and series need, planned once.
 pub(crate) struct Lifecycle {
     /// One row per subscription: `sub_idx, subscription_id, created_date, first_drop_date,
-    /// last_drop_date, created_source_file, created_source_line` and attributes.
+    /// last_drop_date` (with lineage: `created_source_file, created_source_line`) and attributes.
     pub base: LazyFrame,
-    /// Distinct cancellation and reactivation events: `sub_idx, kind, own_date, at,
-    /// source_file, source_line`.
+    /// Distinct cancellation and reactivation events: `sub_idx, kind, own_date, at` (with
+    /// lineage: `source_file, source_line`).
     pub events: LazyFrame,
     pub as_of: NaiveDate,
 }
 
 impl Lifecycle {
-    pub(crate) fn plan(sources: &LakeSources, as_of: Option<NaiveDate>, attributes: Attributes) -> Result<Lifecycle> {
+    pub(crate) fn plan(
+        sources: &LakeSources,
+        as_of: Option<NaiveDate>,
+        attributes: Attributes,
+        lineage: Lineage,
+    ) -> Result<Lifecycle> {
         let (_, last) = sources.range()?;
-        let rows = report_rows(sources, attributes)?.cache();
+        let rows = report_rows(sources, attributes, lineage)?.cache();
 
         let mut aggs = vec![
             col(c::CREATE_DATE).min().alias("created_date"),
             col(c::DATA_DATE).min().alias("first_drop_date"),
             col(c::DATA_DATE).max().alias("last_drop_date"),
-            col(c::SOURCE_FILE).first().alias("created_source_file"),
-            col(c::SOURCE_LINE).first().alias("created_source_line"),
         ];
+        // the first row that shows the subscription, and the first row of each event
+        let first_source = match lineage {
+            Lineage::Keep => vec![col(c::SOURCE_FILE).first(), col(c::SOURCE_LINE).first()],
+            Lineage::Drop => vec![],
+        };
+        aggs.extend(
+            first_source.iter().zip(["created_source_file", "created_source_line"]).map(|(e, n)| e.clone().alias(n)),
+        );
         aggs.extend(attributes.wanted().iter().map(|(name, _)| col(*name).last_non_null().alias(*name)));
         // group_by_stable: groups in order of first appearance in the sorted rows, so the
         // dense `sub_idx` is the same in every query over the same lake
@@ -181,14 +217,13 @@ impl Lifecycle {
             .join(ids.clone(), [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
             .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]);
 
-        let first_source = [col(c::SOURCE_FILE).first(), col(c::SOURCE_LINE).first()];
         let cancelled = rows
             .filter(col(c::CANCEL_DATE).is_not_null())
             .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
             .group_by([col("sub_idx"), col(c::CANCEL_DATE).alias("own_date")])
-            .agg([vec![col(c::CANCELLED_AT).max().alias("at")], first_source.to_vec()].concat())
+            .agg([vec![col(c::CANCELLED_AT).max().alias("at")], first_source.clone()].concat())
             .with_column(lit(CANCELLED).alias("kind"));
-        let reactivated = reactivation_rows(sources)?
+        let reactivated = reactivation_rows(sources, lineage)?
             .join(
                 public_map,
                 [col(c::PUBLIC_SUBSCRIPTION_ID)],
@@ -196,9 +231,12 @@ impl Lifecycle {
                 JoinArgs::new(JoinType::Inner),
             )
             .group_by([col("sub_idx"), col(c::EVENT_DATE).alias("own_date")])
-            .agg([vec![col(c::EVENT_AT).max().alias("at")], first_source.to_vec()].concat())
+            .agg([vec![col(c::EVENT_AT).max().alias("at")], first_source.clone()].concat())
             .with_column(lit(REACTIVATED).alias("kind"));
-        let order = [col("sub_idx"), col("kind"), col("own_date"), col("at"), col(c::SOURCE_FILE), col(c::SOURCE_LINE)];
+        let mut order = vec![col("sub_idx"), col("kind"), col("own_date"), col("at")];
+        if lineage == Lineage::Keep {
+            order.extend([col(c::SOURCE_FILE), col(c::SOURCE_LINE)]);
+        }
         let events = concat([cancelled.select(order.clone()), reactivated.select(order)], UnionArgs::default())
             .ctx("combining the lifecycle events")?
             .cache();
@@ -272,8 +310,7 @@ impl Lifecycle {
 /// changes; the subscriber is active while it is positive. `states` must carry the
 /// `keys` columns beside the subscription states.
 pub(crate) fn subscriber_states(states: LazyFrame, keys: &[&str]) -> Result<LazyFrame> {
-    let partition: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
-    let mut group: Vec<Expr> = partition.clone();
+    let mut group: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     group.push(col("day"));
     let mut order: Vec<PlSmallStr> = keys.iter().map(|k| PlSmallStr::from(*k)).collect();
     order.push("day".into());
@@ -281,13 +318,7 @@ pub(crate) fn subscriber_states(states: LazyFrame, keys: &[&str]) -> Result<Lazy
         .group_by(group)
         .agg([col("delta").sum().alias("subscription_delta")])
         .sort(order, SortMultipleOptions::default())
-        .with_column(
-            col("subscription_delta")
-                .cum_sum(false)
-                .over(&partition)
-                .ctx("planning active subscriptions per subscriber")?
-                .alias("active_subscriptions"),
-        )
+        .with_column(running_sum("subscription_delta", keys).alias("active_subscriptions"))
         .with_column(col("active_subscriptions").gt(lit(0)).alias("active"))
         .with_column(previous_state(keys))
         .with_columns(flows()))
@@ -305,4 +336,28 @@ pub(crate) fn owners(base: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
     let mut select = vec![col("sub_idx"), col(c::USER_ID), col("user_idx")];
     select.extend(extra);
     with_user.join(users, [col(c::USER_ID)], [col(c::USER_ID)], JoinArgs::new(JoinType::Inner)).select(select)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_sum_restarts_at_each_run_of_keys() -> std::result::Result<(), PolarsError> {
+        let df = df!(
+            "user" => [1u32, 1, 1, 2, 2, 3, 4, 4],
+            "day" => [1i32, 2, 5, 1, 3, 2, 1, 2],
+            "delta" => [1i64, 1, -1, 1, -1, 1, 1, 0],
+        )?;
+        let out = df
+            .lazy()
+            .with_column(running_sum("delta", &["user"]).alias("running"))
+            .with_column(col("delta").cum_sum(false).over([col("user")])?.alias("expected"))
+            .collect()?;
+        let running: Vec<Option<i64>> = out.column("running")?.i64()?.iter().collect();
+        assert_eq!(running, [1, 2, 1, 1, 0, 1, 1, 1].map(Some).to_vec());
+        let expected: Vec<Option<i64>> = out.column("expected")?.i64()?.iter().collect();
+        assert_eq!(running, expected);
+        Ok(())
+    }
 }

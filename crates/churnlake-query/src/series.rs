@@ -10,7 +10,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Context, QueryError, Result};
-use crate::lifecycle::{self, ATTRIBUTES, Attributes, Lifecycle};
+use crate::lifecycle::{self, ATTRIBUTES, Attributes, Lifecycle, Lineage};
 use crate::sources::LakeSources;
 
 /// The series' columns, in order (with `--by X`, X comes right after `date`).
@@ -96,7 +96,7 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(by))?;
+    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(by), Lineage::Drop)?;
     Ok((daily_from(&life, by, first, last)?, first, last))
 }
 
@@ -171,9 +171,8 @@ pub(crate) fn daily_from(life: &Lifecycle, by: Option<&str>, first: NaiveDate, l
     let mut actives: Vec<Expr> = Vec::new();
     for level in ["subscriptions", "subscribers"] {
         actives.push(
-            (col(format!("opening_{level}"))
-                + col(format!("delta_{level}")).cum_sum(false).over([col(GROUP)]).ctx("planning actives")?)
-            .alias(format!("active_{level}")),
+            (col(format!("opening_{level}")) + lifecycle::running_sum(&format!("delta_{level}"), &[GROUP]))
+                .alias(format!("active_{level}")),
         );
     }
     let mut select = vec![col(GROUP), col("day").alias("date")];

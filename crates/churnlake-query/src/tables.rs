@@ -5,7 +5,7 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::error::{Context, Result};
-use crate::lifecycle::{self, Attributes, CANCELLED, Lifecycle, REACTIVATED, last_of_run};
+use crate::lifecycle::{self, Attributes, CANCELLED, Lifecycle, Lineage, REACTIVATED, last_of_run};
 use crate::sources::LakeSources;
 
 /// Columns of the subscription table, in order.
@@ -62,7 +62,7 @@ fn current_states(life: &Lifecycle) -> Result<LazyFrame> {
 }
 
 pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    subscriptions_from(&Lifecycle::plan(sources, as_of, Attributes::All)?, only)
+    subscriptions_from(&Lifecycle::plan(sources, as_of, Attributes::All, Lineage::Drop)?, only)
 }
 
 pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
@@ -93,7 +93,7 @@ pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result
 }
 
 pub(crate) fn subscribers(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    subscribers_from(&Lifecycle::plan(sources, as_of, Attributes::UserAnd(None))?, only)
+    subscribers_from(&Lifecycle::plan(sources, as_of, Attributes::UserAnd(None), Lineage::Drop)?, only)
 }
 
 pub(crate) fn subscribers_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
