@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark on a generated preset (`just bench`):
+
+  1. ingest of every drop: `churnlake ingest` vs DuckDB reading the same CSVs and
+     writing Parquet (scripts/bench_peers.py duckdb-ingest);
+  2. full recompute of the daily series and of a one-year cancellation rate:
+     churnlake native vs queries/*.sql on DuckDB vs the same SQL on Python polars,
+     all on the same lake;
+  3. peak resident memory of each (`/usr/bin/time -f %M`, one process per job).
+
+Each job runs RUNS times; the medians and the ratios to churnlake are printed, every
+peer result is compared with churnlake's (series row by row, rate value by value) and
+the series with the generator's ground truth, and the table is written into
+BENCHMARKS.md between the `bench:begin` / `bench:end` markers with the machine and the
+commands.
+
+    scripts/bench.py [--preset large] [--runs 3] [--work target/bench] [--no-write]
+                     [--skip ENGINE ...]   (duckdb, polars: leave a peer out)
+"""
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+import crosscheck  # noqa: E402  (shares the comparison routines)
+
+PEERS = os.path.join(HERE, "bench_peers.py")
+
+
+def timed(cmd, log):
+    """Runs `cmd` under /usr/bin/time; returns (wall seconds, peak RSS MiB)."""
+    stats = log + ".time"
+    with open(log, "w") as err:
+        done = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", stats, *cmd], stdout=subprocess.DEVNULL, stderr=err)
+    if done.returncode not in (0, 1) or not os.path.exists(stats):  # churnlake ingest: 1 = rows quarantined
+        sys.exit(f"failed ({done.returncode}): {' '.join(cmd)}\n{open(log).read()[-3000:]}")
+    wall, rss = open(stats).read().split()[-2:]
+    return float(wall), int(rss) / 1024
+
+
+class Bench:
+    def __init__(self, runs, work):
+        self.runs, self.work, self.rows = runs, work, []
+
+    def measure(self, step, engine, cmd, before=None, shown=None):
+        walls, rsss = [], []
+        for i in range(self.runs):
+            if before:
+                before()
+            wall, rss = timed(cmd, os.path.join(self.work, f"{step}-{engine}.log"))
+            walls.append(wall)
+            rsss.append(rss)
+            print(f"  {step:<7} {engine:<16} run {i + 1}: {wall:7.2f} s  {rss:7.0f} MiB", flush=True)
+        row = {
+            "step": step, "engine": engine, "walls": walls, "wall": statistics.median(walls),
+            "rss": statistics.median(rsss), "command": shown or " ".join(cmd),
+        }
+        self.rows.append(row)
+        return row
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return rows[0], [[c.strip() for c in r] for r in rows[1:]]
+
+
+def same_series(label, path, reference):
+    header, rows = read_csv(path)
+    ref_header, ref_rows = read_csv(reference)
+    if header != ref_header:
+        print(f"FAIL {label}: columns {header} != {ref_header}")
+        return False
+    return crosscheck.compare(label, rows, ref_rows)
+
+
+def same_rate(label, path, native):
+    header, rows = read_csv(path)
+    got = dict(zip(header, rows[0]))
+    diffs = [k for k in header if not crosscheck.close(got[k] or None, native[k])]
+    for k in diffs:
+        print(f"FAIL {label}: {k}: {got[k]} != churnlake {native[k]}")
+    if not diffs:
+        print(f"ok   {label}")
+    return not diffs
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 1024 / 1024
+    except (OSError, StopIteration):
+        mem = 0
+    versions = {}
+    for name, cmd in [("rustc", ["rustc", "--version"])]:
+        try:
+            versions[name] = subprocess.run(cmd, capture_output=True, text=True).stdout.split()[1]
+        except (OSError, IndexError):
+            versions[name] = "?"
+    import duckdb
+    import polars
+
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return (
+        f"{os.cpu_count()} vCPU ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}; "
+        f"churnlake {commit.stdout.strip() or '?'} (release build), rustc {versions['rustc']}, "
+        f"DuckDB {duckdb.__version__}, Python polars {polars.__version__}, Python {platform.python_version()}"
+    )
+
+
+def table(bench, preset, info, year):
+    by = {(r["step"], r["engine"]): r for r in bench.rows}
+    lines = [
+        f"`scripts/bench.py --preset {preset} --runs {bench.runs}` (= `just bench`), "
+        f"{dt.date.today().isoformat()}: {info}.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "| step | engine | median wall | runs (s) | median peak RSS | time vs churnlake | RSS vs churnlake | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in bench.rows:
+        base = by.get((r["step"], "churnlake"))
+        ratio = f"{r['wall'] / base['wall']:.1f}× slower" if base and r is not base else "—"
+        mem = f"{r['rss'] / base['rss']:.1f}×" if base and r is not base else "—"
+        runs = " / ".join(f"{w:.1f}" for w in r["walls"])
+        lines.append(
+            f"| {r['step']} | {r['engine']} | {r['wall']:.2f} s | {runs} | {r['rss']:,.0f} MiB | {ratio} | {mem} "
+            f"| {r.get('note', '')} |"
+        )
+    lines += ["", "Commands (DROPS, LAKE and OUT under the work directory):", ""]
+    lines += [f"- {r['step']} / {r['engine']}: `{r['command']}`" for r in bench.rows]
+    lines += ["", f"The one-year rate covers {year[0]} … {year[1]}."]
+    return "\n".join(lines)
+
+
+def write_benchmarks(text):
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    doc = open(path, encoding="utf-8").read()
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    if begin in doc and end in doc:
+        doc = doc[: doc.index(begin) + len(begin)] + "\n" + text + "\n" + doc[doc.index(end) :]
+    else:
+        doc += f"\n## Side by side (`just bench`)\n\n{begin}\n{text}\n{end}\n"
+    open(path, "w", encoding="utf-8").write(doc)
+    print(f"wrote {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="large")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--work", default=os.path.join(ROOT, "target", "bench"))
+    parser.add_argument("--bin", default=os.environ.get("CHURNLAKE_BIN", os.path.join(ROOT, "target", "release", "churnlake")))
+    parser.add_argument("--skip", nargs="*", default=[], choices=["duckdb", "polars"])
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    work, binary = os.path.abspath(args.work), os.path.abspath(args.bin)
+    os.makedirs(work, exist_ok=True)
+    data = os.path.join(work, args.preset)
+    drops, lake = os.path.join(data, "drops"), os.path.join(work, "lake")
+    if not os.path.isdir(drops):
+        print(f"generating the {args.preset} preset into {data}", flush=True)
+        subprocess.run([binary, "generate", "--preset", args.preset, "--out", data], check=True, stdout=subprocess.DEVNULL)
+    files = [os.path.join(d, f) for d, _, fs in os.walk(drops) for f in fs]
+    size = sum(os.path.getsize(f) for f in files)
+    info = f"the `{args.preset}` preset, {len(files):,} drop files, {size / 1e6:,.0f} MB of CSV"
+    print(f"{info}; {os.cpu_count()} cores; {args.runs} runs per job", flush=True)
+    bench = Bench(args.runs, work)
+    py = sys.executable
+
+    def fresh(path):
+        return lambda: shutil.rmtree(path, ignore_errors=True)
+
+    # 1. ingest
+    ingest = bench.measure("ingest", "churnlake", [binary, "ingest", drops, "--lake", lake, "-q"], fresh(lake),
+                           "churnlake ingest DROPS --lake LAKE -q  (fresh lake each run)")
+    throughput = lambda r: f"{size / 1e6 / r['wall']:.1f} MB/s, {len(files) / r['wall']:.0f} files/s"  # noqa: E731
+    ingest["note"] = throughput(ingest)
+    if "duckdb" not in args.skip:
+        out = os.path.join(work, "duckdb-parquet")
+        peer = bench.measure("ingest", "duckdb", [py, PEERS, "duckdb-ingest", drops, out], fresh(out),
+                             "python3 scripts/bench_peers.py duckdb-ingest DROPS OUT")
+        detail = open(os.path.join(work, "ingest-duckdb.log")).read().strip().splitlines()[-1]
+        print("  " + detail)
+        peer["note"] = throughput(peer) + "; " + detail.split(";", 1)[-1].strip()
+
+    # 2. series and one-year rate on the lake churnlake wrote
+    first, last = crosscheck.manifest_range(lake)
+    last_day = dt.date.fromisoformat(last)
+    year = (max(first, (last_day - dt.timedelta(days=364)).isoformat()), last)
+    series = {e: os.path.join(work, f"series-{e}.csv") for e in ("churnlake", "duckdb", "polars")}
+    rates = {e: os.path.join(work, f"rate-{e}.csv") for e in ("duckdb", "polars")}
+    bench.measure("series", "churnlake", [binary, "series", "--lake", lake, "--format", "csv", "--out", series["churnlake"]],
+                  shown="churnlake series --lake LAKE --format csv --out OUT")
+    rate_cmd = [binary, "rate", "--lake", lake, "--from", year[0], "--to", year[1], "--format", "json"]
+    bench.measure("rate", "churnlake", rate_cmd, shown=f"churnlake rate --lake LAKE --from {year[0]} --to {year[1]} --format json")
+    native_rate = json.loads(subprocess.run(rate_cmd, check=True, capture_output=True, text=True).stdout)
+    for engine in ("duckdb", "polars"):
+        if engine in args.skip:
+            continue
+        bench.measure("series", f"{engine} (SQL)", [py, PEERS, f"{engine}-series", lake, series[engine]],
+                      shown=f"python3 scripts/bench_peers.py {engine}-series LAKE OUT")
+        bench.measure("rate", f"{engine} (SQL)", [py, PEERS, f"{engine}-rate", lake, *year, rates[engine]],
+                      shown=f"python3 scripts/bench_peers.py {engine}-rate LAKE {year[0]} {year[1]} OUT")
+
+    # every result checked before any figure is written
+    print("checks:")
+    ok = True
+    truth = os.path.join(data, "truth", "series.csv")
+    if os.path.exists(truth):
+        ok &= same_series("churnlake series = the generator's ground truth", series["churnlake"], truth)
+    for engine in ("duckdb", "polars"):
+        if engine not in args.skip:
+            ok &= same_series(f"{engine} series = churnlake series", series[engine], series["churnlake"])
+            ok &= same_rate(f"{engine} one-year rate = churnlake rate", rates[engine], native_rate)
+    if not ok:
+        sys.exit("results differ: no figures written")
+
+    text = table(bench, args.preset, info, year)
+    print()
+    print(text)
+    if not args.no_write:
+        write_benchmarks(text)
+
+
+if __name__ == "__main__":
+    main()
