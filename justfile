@@ -37,6 +37,7 @@ lint:
     cargo fmt --all --check
     cargo clippy --release --workspace --all-targets -- -D warnings
 
-# ingest / series / build timings on the large preset (medians of 3 runs), see BENCHMARKS.md
-bench: build
-    bash scripts/bench.sh large 3
+# churnlake vs DuckDB vs Python polars on the large preset (medians of 3 runs) -> BENCHMARKS.md
+bench preset="large" runs="3": build
+    python3 -c "import duckdb, polars" 2>/dev/null || python3 -m pip install --quiet duckdb polars
+    python3 scripts/bench.py --preset {{preset}} --runs {{runs}}

@@ -6,7 +6,8 @@
   2. full recompute of the daily series and of a one-year cancellation rate:
      churnlake native vs queries/*.sql on DuckDB vs the same SQL on Python polars,
      all on the same lake;
-  3. peak resident memory of each (`/usr/bin/time -f %M`, one process per job).
+  3. peak resident memory of each (`/usr/bin/time -f %M`, one process per job);
+  and churnlake's `build` (the three derived tables) for reference.
 
 Each job runs RUNS times; the medians and the ratios to churnlake are printed, every
 peer result is compared with churnlake's (series row by row, rate value by value) and
@@ -207,6 +208,7 @@ def main():
     rates = {e: os.path.join(work, f"rate-{e}.csv") for e in ("duckdb", "polars")}
     bench.measure("series", "churnlake", [binary, "series", "--lake", lake, "--format", "csv", "--out", series["churnlake"]],
                   shown="churnlake series --lake LAKE --format csv --out OUT")
+    bench.measure("build", "churnlake", [binary, "build", "--lake", lake], shown="churnlake build --lake LAKE")
     rate_cmd = [binary, "rate", "--lake", lake, "--from", year[0], "--to", year[1], "--format", "json"]
     bench.measure("rate", "churnlake", rate_cmd, shown=f"churnlake rate --lake LAKE --from {year[0]} --to {year[1]} --format json")
     native_rate = json.loads(subprocess.run(rate_cmd, check=True, capture_output=True, text=True).stdout)

@@ -78,7 +78,7 @@ fn date_of(days: Option<i32>) -> NaiveDate {
 }
 
 pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Explanation> {
-    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(None), Lineage::Keep)?;
+    let life = Lifecycle::compute(sources, None, Attributes::UserAnd(None), Lineage::Keep)?;
     let base = life
         .base
         .clone()

@@ -77,8 +77,7 @@ impl Metrics {
     pub fn derived_tables(&self) -> Result<Vec<(&'static str, DataFrame)>> {
         let (first, last) = self.sources.range()?;
         let life =
-            lifecycle::Lifecycle::plan(&self.sources, None, lifecycle::Attributes::All, lifecycle::Lineage::Drop)?
-                .materialize()?;
+            lifecycle::Lifecycle::compute(&self.sources, None, lifecycle::Attributes::All, lifecycle::Lineage::Drop)?;
         Ok(vec![
             ("subscriptions", tables::subscriptions_from(&life, None)?),
             ("subscribers", tables::subscribers_from(&life, None)?),

@@ -56,9 +56,7 @@ impl Attributes<'_> {
             .iter()
             .filter(|(name, _)| match self {
                 Attributes::All => true,
-                Attributes::UserAnd(by) => {
-                    *name == c::USER_ID || *name == c::PUBLIC_SUBSCRIPTION_ID || Some(*name) == by
-                }
+                Attributes::UserAnd(by) => *name == c::USER_ID || Some(*name) == by,
             })
             .cloned()
             .collect()
@@ -93,14 +91,44 @@ fn report_rows(sources: &LakeSources, attributes: Attributes, lineage: Lineage) 
     let subs = sources.scan("subscriptions", &wanted)?;
     let cancels = sources.scan("cancellations", &wanted)?;
     let rows = concat([subs, cancels], UnionArgs::default()).ctx("combining the reports")?;
-    let mut rows = rows
-        .join(sources.file_ranks()?, [col(c::SOURCE_FILE)], [col(c::SOURCE_FILE)], JoinArgs::new(JoinType::Left))
-        .with_column((col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE)).alias("row_order"))
-        .drop(cols(["file_rank"]));
+    let mut rows = with_row_order(sources, rows)?;
     if lineage == Lineage::Drop {
         rows = rows.drop(cols([c::SOURCE_FILE, c::SOURCE_LINE]));
     }
     Ok(rows.sort(["row_order"], SortMultipleOptions::default()))
+}
+
+/// `public_subscription_id → sub_idx` from every report row that has both (the newest
+/// row wins), computed apart from the report rows so that the long public ids are never
+/// part of the wide, sorted row set.
+fn public_map(sources: &LakeSources, ids: LazyFrame) -> Result<LazyFrame> {
+    let wanted: Vec<(&str, DataType)> = vec![
+        (c::SUBSCRIPTION_ID, DataType::String),
+        (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
+        (c::SOURCE_FILE, DataType::String),
+        (c::SOURCE_LINE, DataType::Int64),
+    ];
+    let rows = concat(
+        [sources.scan("subscriptions", &wanted)?, sources.scan("cancellations", &wanted)?],
+        UnionArgs::default(),
+    )
+    .ctx("combining the reports")?
+    .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null());
+    Ok(with_row_order(sources, rows)?
+        .select([col(c::PUBLIC_SUBSCRIPTION_ID), col(c::SUBSCRIPTION_ID), col("row_order")])
+        .sort(["row_order"], SortMultipleOptions::default())
+        .group_by([col(c::PUBLIC_SUBSCRIPTION_ID)])
+        .agg([col(c::SUBSCRIPTION_ID).last()])
+        .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
+        .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]))
+}
+
+/// Adds `row_order` (file rank << 32 | line) to report rows carrying `source_file, source_line`.
+fn with_row_order(sources: &LakeSources, rows: LazyFrame) -> Result<LazyFrame> {
+    Ok(rows
+        .join(sources.file_ranks()?, [col(c::SOURCE_FILE)], [col(c::SOURCE_FILE)], JoinArgs::new(JoinType::Left))
+        .with_column((col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE)).alias("row_order"))
+        .drop(cols(["file_rank"])))
 }
 
 /// Code-9 subscriber events (all of them, mapped or not).
@@ -161,7 +189,7 @@ pub(crate) fn previous_state(keys: &[&str]) -> Expr {
         .alias("previous")
 }
 
-/// Everything the tables and series need, planned once.
+/// Everything the tables and series need, computed once from the lake.
 pub(crate) struct Lifecycle {
     /// One row per subscription: `sub_idx, subscription_id, created_date, first_drop_date,
     /// last_drop_date` (with lineage: `created_source_file, created_source_line`) and attributes.
@@ -173,14 +201,18 @@ pub(crate) struct Lifecycle {
 }
 
 impl Lifecycle {
-    pub(crate) fn plan(
+    /// Reads the lake and computes the subscriptions and their events, one stage at a time so
+    /// that each stage's rows are freed before the next is read: the report rows give the
+    /// subscriptions and the cancellations, then the public-id map gives the reactivations.
+    /// Peak memory is that of the largest stage, not of all of them together.
+    pub(crate) fn compute(
         sources: &LakeSources,
         as_of: Option<NaiveDate>,
         attributes: Attributes,
         lineage: Lineage,
     ) -> Result<Lifecycle> {
         let (_, last) = sources.range()?;
-        let rows = report_rows(sources, attributes, lineage)?.cache();
+        let rows = report_rows(sources, attributes, lineage)?.collect().ctx("reading the report rows")?;
 
         let mut aggs = vec![
             col(c::CREATE_DATE).min().alias("created_date"),
@@ -200,54 +232,48 @@ impl Lifecycle {
         // dense `sub_idx` is the same in every query over the same lake
         let base = rows
             .clone()
+            .lazy()
             .group_by_stable([col(c::SUBSCRIPTION_ID)])
             .agg(aggs)
             // a subscription whose rows carry no Create Date exists from its first drop
             .with_column(coalesce(&[col("created_date"), col("first_drop_date")]).alias("created_date"))
             .with_row_index("sub_idx", None)
-            .cache();
-        let ids = base.clone().select([col(c::SUBSCRIPTION_ID), col("sub_idx")]);
+            .collect()
+            .ctx("computing the subscriptions")?;
+        let ids = base.clone().lazy().select([col(c::SUBSCRIPTION_ID), col("sub_idx")]);
 
-        // public id -> subscription, from every report row that has both (newest wins)
-        let public_map = rows
-            .clone()
-            .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null())
-            .group_by([col(c::PUBLIC_SUBSCRIPTION_ID)])
-            .agg([col(c::SUBSCRIPTION_ID).last()])
-            .join(ids.clone(), [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
-            .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]);
-
+        let mut order = vec![col("sub_idx"), col("kind"), col("own_date"), col("at")];
+        if lineage == Lineage::Keep {
+            order.extend([col(c::SOURCE_FILE), col(c::SOURCE_LINE)]);
+        }
         let cancelled = rows
+            .lazy()
             .filter(col(c::CANCEL_DATE).is_not_null())
-            .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
+            .join(ids.clone(), [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
             .group_by([col("sub_idx"), col(c::CANCEL_DATE).alias("own_date")])
             .agg([vec![col(c::CANCELLED_AT).max().alias("at")], first_source.clone()].concat())
-            .with_column(lit(CANCELLED).alias("kind"));
+            .with_column(lit(CANCELLED).alias("kind"))
+            .select(order.clone())
+            .collect()
+            .ctx("computing the cancellations")?;
+        // the report rows are freed here; the reactivations read the lake again
+        let public_map = public_map(sources, ids)?.collect().ctx("mapping public subscription ids")?;
         let reactivated = reactivation_rows(sources, lineage)?
             .join(
-                public_map,
+                public_map.lazy(),
                 [col(c::PUBLIC_SUBSCRIPTION_ID)],
                 [col(c::PUBLIC_SUBSCRIPTION_ID)],
                 JoinArgs::new(JoinType::Inner),
             )
             .group_by([col("sub_idx"), col(c::EVENT_DATE).alias("own_date")])
-            .agg([vec![col(c::EVENT_AT).max().alias("at")], first_source.clone()].concat())
-            .with_column(lit(REACTIVATED).alias("kind"));
-        let mut order = vec![col("sub_idx"), col("kind"), col("own_date"), col("at")];
-        if lineage == Lineage::Keep {
-            order.extend([col(c::SOURCE_FILE), col(c::SOURCE_LINE)]);
-        }
-        let events = concat([cancelled.select(order.clone()), reactivated.select(order)], UnionArgs::default())
-            .ctx("combining the lifecycle events")?
-            .cache();
-        Ok(Lifecycle { base, events, as_of: as_of.unwrap_or(last) })
-    }
-
-    /// Runs the plan once and keeps the results, for several tables from one lake read.
-    pub(crate) fn materialize(self) -> Result<Lifecycle> {
-        let base = self.base.collect().ctx("computing the subscriptions")?;
-        let events = self.events.collect().ctx("computing the lifecycle events")?;
-        Ok(Lifecycle { base: base.lazy(), events: events.lazy(), as_of: self.as_of })
+            .agg([vec![col(c::EVENT_AT).max().alias("at")], first_source].concat())
+            .with_column(lit(REACTIVATED).alias("kind"))
+            .select(order)
+            .collect()
+            .ctx("computing the reactivations")?;
+        let events = concat([cancelled.lazy(), reactivated.lazy()], UnionArgs::default())
+            .ctx("combining the lifecycle events")?;
+        Ok(Lifecycle { base: base.lazy(), events, as_of: as_of.unwrap_or(last) })
     }
 
     /// End-of-day state per subscription and day with events, up to `as_of`, with flows:
@@ -310,15 +336,20 @@ impl Lifecycle {
 /// changes; the subscriber is active while it is positive. `states` must carry the
 /// `keys` columns beside the subscription states.
 pub(crate) fn subscriber_states(states: LazyFrame, keys: &[&str]) -> Result<LazyFrame> {
-    let mut group: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
-    group.push(col("day"));
+    let mut columns: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+    columns.extend([col("day"), col("delta")]);
     let mut order: Vec<PlSmallStr> = keys.iter().map(|k| PlSmallStr::from(*k)).collect();
     order.push("day".into());
+    let mut day_keys = keys.to_vec();
+    day_keys.push("day");
+    // sorted by subscriber and day, the running sum of the subscriptions' changes at the
+    // last row of each (subscriber, day) is the end-of-day count: no group-by needed
     Ok(states
-        .group_by(group)
-        .agg([col("delta").sum().alias("subscription_delta")])
+        .select(columns)
         .sort(order, SortMultipleOptions::default())
-        .with_column(running_sum("subscription_delta", keys).alias("active_subscriptions"))
+        .with_column(running_sum("delta", keys).alias("active_subscriptions"))
+        .filter(last_of_run(&day_keys))
+        .select([cols(keys.iter().copied()).as_expr(), col("day"), col("active_subscriptions")])
         .with_column(col("active_subscriptions").gt(lit(0)).alias("active"))
         .with_column(previous_state(keys))
         .with_columns(flows()))

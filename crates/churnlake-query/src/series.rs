@@ -96,7 +96,7 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    let life = Lifecycle::plan(sources, None, Attributes::UserAnd(by), Lineage::Drop)?;
+    let life = Lifecycle::compute(sources, None, Attributes::UserAnd(by), Lineage::Drop)?;
     Ok((daily_from(&life, by, first, last)?, first, last))
 }
 
@@ -182,7 +182,23 @@ pub(crate) fn daily_from(life: &Lifecycle, by: Option<&str>, first: NaiveDate, l
         .sort([GROUP, "day"], SortMultipleOptions::default())
         .with_columns(actives)
         .select(select);
-    lf.collect().ctx("computing the daily series")
+    collect_profiled(lf, "computing the daily series")
+}
+
+/// Collects `lf`; with `CHURNLAKE_PROFILE=PATH` set, also writes polars' per-node profile
+/// (node, start and end in microseconds since the query began) to PATH as CSV — how the
+/// figures in BENCHMARKS.md were attributed to steps.
+fn collect_profiled(lf: LazyFrame, what: &'static str) -> Result<DataFrame> {
+    let Some(path) = std::env::var_os("CHURNLAKE_PROFILE") else {
+        return lf.collect().ctx(what);
+    };
+    let started = std::time::SystemTime::now();
+    let (df, mut profile) = lf.profile().ctx(what)?;
+    let epoch = started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
+    tracing::info!(path = %path.to_string_lossy(), started_unix = epoch, "writing the query profile");
+    let mut file = std::fs::File::create(&path)?;
+    CsvWriter::new(&mut file).finish(&mut profile).ctx("writing the query profile")?;
+    Ok(df)
 }
 
 fn check_period(from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate) -> Result<()> {

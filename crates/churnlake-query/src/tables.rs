@@ -62,7 +62,7 @@ fn current_states(life: &Lifecycle) -> Result<LazyFrame> {
 }
 
 pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    subscriptions_from(&Lifecycle::plan(sources, as_of, Attributes::All, Lineage::Drop)?, only)
+    subscriptions_from(&Lifecycle::compute(sources, as_of, Attributes::All, Lineage::Drop)?, only)
 }
 
 pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
@@ -93,7 +93,7 @@ pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result
 }
 
 pub(crate) fn subscribers(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    subscribers_from(&Lifecycle::plan(sources, as_of, Attributes::UserAnd(None), Lineage::Drop)?, only)
+    subscribers_from(&Lifecycle::compute(sources, as_of, Attributes::UserAnd(None), Lineage::Drop)?, only)
 }
 
 pub(crate) fn subscribers_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
