@@ -189,7 +189,7 @@ def main():
 
     # 1. ingest
     ingest = bench.measure("ingest", "churnlake", [binary, "ingest", drops, "--lake", lake, "-q"], fresh(lake),
-                           "churnlake ingest DROPS --lake LAKE -q  (fresh lake each run)")
+                           "churnlake ingest DROPS --lake LAKE -q")
     throughput = lambda r: f"{size / 1e6 / r['wall']:.1f} MB/s, {len(files) / r['wall']:.0f} files/s"  # noqa: E731
     ingest["note"] = throughput(ingest)
     if "duckdb" not in args.skip:
