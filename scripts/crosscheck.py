@@ -137,6 +137,18 @@ def compare(label, got, expected):
     return False
 
 
+def compare_rate(label, engine, header, row, native):
+    """One row of cancellation_rate.sql against `churnlake rate --format json`; prints the
+    differing values and returns False on a difference."""
+    got = dict(zip(header, row))
+    diffs = [k for k in header if not close(got[k] if got[k] not in ("", None) else None, native[k])]
+    if diffs:
+        print(f"FAIL {label}: " + ", ".join(f"{k}: {engine} {got[k]}, churnlake {native[k]}" for k in diffs))
+    else:
+        print(f"ok   {label}")
+    return not diffs
+
+
 def close(a, b):
     if a is None or b is None:
         return a is None and b is None
@@ -189,15 +201,8 @@ def compare_all(engine, run_query, lake, binary, first, last):
     periods = [(first, last), (max(first, str(last_day - dt.timedelta(days=29))), last), (first, first)]
     for start, end in periods:
         header, rows = run_query("cancellation_rate.sql", {"from": start, "to": end})
-        got = dict(zip(header, rows[0]))
         native = json.loads(churnlake(binary, "rate", "--lake", lake, "--from", start, "--to", end, "--format", "json"))
-        diffs = [k for k in header if not close(got[k] if got[k] not in ("", None) else None, native[k])]
-        label = f"cancellation_rate.sql {start}..{end} = churnlake rate"
-        if diffs:
-            ok = False
-            print(f"FAIL {label}: " + ", ".join(f"{k}: {engine} {got[k]}, churnlake {native[k]}" for k in diffs))
-        else:
-            print(f"ok   {label}")
+        ok &= compare_rate(f"cancellation_rate.sql {start}..{end} = churnlake rate", engine, header, rows[0], native)
 
     print(f"{engine}: {'all queries match' if ok else 'DIFFERENCES FOUND'} ({time.time() - started:.1f} s)")
     return ok

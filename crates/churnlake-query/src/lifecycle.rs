@@ -88,10 +88,7 @@ fn report_rows(sources: &LakeSources, attributes: Attributes, lineage: Lineage) 
         (c::SOURCE_LINE, DataType::Int64),
     ];
     wanted.extend(attributes.wanted());
-    let subs = sources.scan("subscriptions", &wanted)?;
-    let cancels = sources.scan("cancellations", &wanted)?;
-    let rows = concat([subs, cancels], UnionArgs::default()).ctx("combining the reports")?;
-    let mut rows = with_row_order(sources, rows)?;
+    let mut rows = with_row_order(sources, both_reports(sources, &wanted)?)?;
     if lineage == Lineage::Drop {
         rows = rows.drop(cols([c::SOURCE_FILE, c::SOURCE_LINE]));
     }
@@ -108,12 +105,7 @@ fn public_map(sources: &LakeSources, ids: LazyFrame) -> Result<LazyFrame> {
         (c::SOURCE_FILE, DataType::String),
         (c::SOURCE_LINE, DataType::Int64),
     ];
-    let rows = concat(
-        [sources.scan("subscriptions", &wanted)?, sources.scan("cancellations", &wanted)?],
-        UnionArgs::default(),
-    )
-    .ctx("combining the reports")?
-    .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null());
+    let rows = both_reports(sources, &wanted)?.filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null());
     Ok(with_row_order(sources, rows)?
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col(c::SUBSCRIPTION_ID), col("row_order")])
         .sort(["row_order"], SortMultipleOptions::default())
@@ -121,6 +113,12 @@ fn public_map(sources: &LakeSources, ids: LazyFrame) -> Result<LazyFrame> {
         .agg([col(c::SUBSCRIPTION_ID).last()])
         .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]))
+}
+
+/// The subscription and cancellation reports' rows together, `wanted` columns.
+fn both_reports(sources: &LakeSources, wanted: &[(&str, DataType)]) -> Result<LazyFrame> {
+    let reports = [sources.scan("subscriptions", wanted)?, sources.scan("cancellations", wanted)?];
+    concat(reports, UnionArgs::default()).ctx("combining the reports")
 }
 
 /// Adds `row_order` (file rank << 32 | line) to report rows carrying `source_file, source_line`.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use churnlake_generate::{GenerateOptions, Preset, generate};
+use churnlake_query::{SERIES_COLUMNS, SUBSCRIBER_COLUMNS};
 use proptest::prelude::*;
 
 use crate::support::{assert_flow_identity, assert_same_rows, ingest, path, project, run_ok};
@@ -47,30 +48,20 @@ fn check_scenario(opts: &GenerateOptions) {
     let subs = run_ok(&["subscriptions", "--lake", lake, "--format", "csv"], &[0]);
     assert_same_rows(
         &format!("subscription table differs (seed {})", opts.seed),
-        &project(&subs, &SUBSCRIPTION_COLUMNS),
-        &project(&read(&truth.join("subscriptions.csv")), &SUBSCRIPTION_COLUMNS),
+        &project(&subs, &TRUTH_SUBSCRIPTION_COLUMNS),
+        &project(&read(&truth.join("subscriptions.csv")), &TRUTH_SUBSCRIPTION_COLUMNS),
     );
 
     let users = run_ok(&["subscribers", "--lake", lake, "--format", "csv"], &[0]);
     assert_same_rows(
         &format!("subscriber table differs (seed {})", opts.seed),
-        &project(&users, &SUBSCRIBER_COLUMNS),
-        &project(&read(&truth.join("subscribers.csv")), &SUBSCRIBER_COLUMNS),
+        &project(&users, SUBSCRIBER_COLUMNS),
+        &project(&read(&truth.join("subscribers.csv")), SUBSCRIBER_COLUMNS),
     );
 }
 
-const SERIES_COLUMNS: [&str; 9] = [
-    "date",
-    "active_subscriptions",
-    "new_subscriptions",
-    "cancelled_subscriptions",
-    "reactivated_subscriptions",
-    "active_subscribers",
-    "new_subscribers",
-    "cancelled_subscribers",
-    "reactivated_subscribers",
-];
-const SUBSCRIPTION_COLUMNS: [&str; 9] = [
+/// The subscription columns the generator's truth carries (a subset of the table's).
+const TRUTH_SUBSCRIPTION_COLUMNS: [&str; 9] = [
     "subscription_id",
     "user_id",
     "created_date",
@@ -81,8 +72,6 @@ const SUBSCRIPTION_COLUMNS: [&str; 9] = [
     "current_status",
     "product",
 ];
-const SUBSCRIBER_COLUMNS: [&str; 6] =
-    ["user_id", "first_created_date", "subscriptions", "active_subscriptions", "current_status", "cancelled_date"];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10, failure_persistence: None, ..ProptestConfig::default() })]
