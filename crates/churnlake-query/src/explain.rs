@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{Attributes, CANCELLED, CREATED, Lifecycle, Lineage, REACTIVATED};
+use crate::passes::Part;
 use crate::sources::LakeSources;
 
 /// One applied event.
@@ -78,7 +79,9 @@ fn date_of(days: Option<i32>) -> NaiveDate {
 }
 
 pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Explanation> {
-    let life = Lifecycle::compute(sources, None, Attributes::UserAnd(None), Lineage::Keep)?;
+    // only this subscription's rows are read: an explanation costs the same on any lake
+    let part = Part::Subscription(subscription_id.to_owned());
+    let life = Lifecycle::compute(sources, &part, None, Attributes::UserAnd(None), Lineage::Keep)?;
     let base = life
         .base
         .clone()

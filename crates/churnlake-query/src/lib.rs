@@ -8,6 +8,7 @@ mod error;
 mod explain;
 mod lifecycle;
 mod output;
+mod passes;
 mod series;
 mod sources;
 mod sql;
@@ -15,7 +16,8 @@ mod tables;
 
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
-pub use output::{OutputFormat, frame_to_json_rows, write_frame, write_text_table};
+pub use output::{OutputFormat, ParquetParts, frame_to_json_rows, write_frame, write_text_table};
+pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use series::{Grain, RateRow, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
@@ -73,21 +75,39 @@ impl Metrics {
     }
 
     /// The tables `churnlake build` writes (`subscriptions`, `subscribers`, `series`), from
-    /// one read of the lake.
-    pub fn derived_tables(&self) -> Result<Vec<(&'static str, DataFrame)>> {
+    /// one read of the lake, handed to `emit` in parts (one per pass for the first two,
+    /// in that order, then the series) so that no table need be held whole.
+    pub fn derived_tables<E: From<QueryError>>(
+        &self,
+        mut emit: impl FnMut(&'static str, DataFrame) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        use lifecycle::{Attributes, Lifecycle, Lineage};
         let (first, last) = self.sources.range()?;
-        let life =
-            lifecycle::Lifecycle::compute(&self.sources, None, lifecycle::Attributes::All, lifecycle::Lineage::Drop)?;
-        Ok(vec![
-            ("subscriptions", tables::subscriptions_from(&life, None)?),
-            ("subscribers", tables::subscribers_from(&life, None)?),
-            (
-                "series",
-                series::daily_from(&life, None, first, last)?
-                    .drop("group")
-                    .map_err(|source| QueryError::Polars { context: "shaping the series", source })?,
-            ),
-        ])
+        let parts = lifecycle::passes(&self.sources, Attributes::All)?;
+        let passes = parts.len() as u32;
+        let mut subscribers = tables::SubscriberPasses::new(passes)?;
+        let mut series_passes = if passes > 1 { Some(series::SeriesPasses::new(passes, None)?) } else { None };
+        let mut series = None;
+        for (index, part) in parts.iter().enumerate() {
+            let life = Lifecycle::compute(&self.sources, part, None, Attributes::All, Lineage::Drop)?;
+            emit("subscriptions", tables::subscriptions_from(&life, None)?)?;
+            subscribers.add(&life, index as u32)?;
+            match series_passes.as_mut() {
+                Some(passes) => passes.add(&life, index as u32)?,
+                None => series = Some(series::daily_from(&life, None, first, last)?),
+            }
+        }
+        for part in subscribers.finish(None)? {
+            emit("subscribers", part)?;
+        }
+        let series = match (series, series_passes) {
+            (Some(series), _) => series,
+            (None, Some(passes)) => passes.finish(first, last)?,
+            (None, None) => return Err(QueryError::EmptyLake.into()),
+        };
+        let series =
+            series.drop("group").map_err(|source| QueryError::Polars { context: "shaping the series", source })?;
+        emit("series", series)
     }
 
     /// Runs a SQL script over every lake table (see `queries/`); returns the last

@@ -13,11 +13,14 @@
 //! Everything after the first joins runs on dense integer ids (`sub_idx`) and sorted
 //! neighbour comparisons, so years of history cost a few sorts and group-bys.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::error::{Context, Result};
+use crate::passes::{Part, Split, scan_local, stack};
 use crate::sources::LakeSources;
 
 /// Event kinds, in their same-day order when untimed.
@@ -75,9 +78,7 @@ pub(crate) enum Lineage {
     Drop,
 }
 
-/// Report rows (subscription and cancellation reports together), oldest first: sorted by
-/// one integer key, the source file's rank (data date, stamp, name) and the line.
-fn report_rows(sources: &LakeSources, attributes: Attributes, lineage: Lineage) -> Result<LazyFrame> {
+fn report_columns(attributes: Attributes) -> Vec<(&'static str, DataType)> {
     let mut wanted: Vec<(&str, DataType)> = vec![
         (c::SUBSCRIPTION_ID, DataType::String),
         (c::CREATE_DATE, DataType::Date),
@@ -88,49 +89,124 @@ fn report_rows(sources: &LakeSources, attributes: Attributes, lineage: Lineage) 
         (c::SOURCE_LINE, DataType::Int64),
     ];
     wanted.extend(attributes.wanted());
-    let mut rows = with_row_order(sources, both_reports(sources, &wanted)?)?;
-    if lineage == Lineage::Drop {
-        rows = rows.drop(cols([c::SOURCE_FILE, c::SOURCE_LINE]));
-    }
+    wanted
+}
+
+/// Report rows (subscription and cancellation reports together), oldest first: sorted by
+/// one integer key, the source file's rank (data date, stamp, name) and the line.
+fn report_rows(sources: &LakeSources, part: &Part, attributes: Attributes, lineage: Lineage) -> Result<LazyFrame> {
+    let wanted = report_columns(attributes);
+    let rows = match part {
+        Part::Split { index, split } => {
+            // the split files carry `row_order` and every attribute, but no lineage
+            let mut select: Vec<Expr> =
+                wanted.iter().filter(|(name, _)| !is_lineage(name)).map(|(name, _)| col(*name)).collect();
+            select.push(col("row_order"));
+            split.reports(*index)?.select(select)
+        }
+        _ => {
+            let rows = with_row_order(sources, both_reports(sources, part, &wanted)?)?;
+            match lineage {
+                Lineage::Keep => rows,
+                Lineage::Drop => rows.drop(cols([c::SOURCE_FILE, c::SOURCE_LINE])),
+            }
+        }
+    };
     Ok(rows.sort(["row_order"], SortMultipleOptions::default()))
+}
+
+fn is_lineage(name: &str) -> bool {
+    name == c::SOURCE_FILE || name == c::SOURCE_LINE
+}
+
+/// The passes a computation over `attributes` takes: one (`Part::All`) on a lake with
+/// fewer report rows than a pass may read; otherwise the lake is read once, a group of
+/// files at a time, into local files split by subscription bucket (report rows, with
+/// their order key and `attributes`) plus the code-9 events, and each pass reads its own.
+pub(crate) fn passes(sources: &LakeSources, attributes: Attributes) -> Result<Vec<Part>> {
+    let count = sources.passes();
+    if count <= 1 {
+        return Ok(vec![Part::All]);
+    }
+    tracing::info!(passes = count, "splitting the report rows by subscription");
+    let mut split = Split::create(count)?;
+    let mut wanted = report_columns(attributes);
+    if !wanted.iter().any(|(name, _)| *name == c::PUBLIC_SUBSCRIPTION_ID) {
+        wanted.push((c::PUBLIC_SUBSCRIPTION_ID, DataType::String));
+    }
+    let ranks = sources.file_ranks()?;
+    let group = sources.rows_per_group();
+    for table in ["subscriptions", "cancellations"] {
+        let ordered = |lf: LazyFrame| order_rows(lf, ranks.clone()).drop(cols([c::SOURCE_FILE, c::SOURCE_LINE]));
+        sources.for_each_group(
+            table,
+            &wanted,
+            group,
+            |lf| lf,
+            ordered,
+            |df| split.add_reports(df, c::SUBSCRIPTION_ID),
+        )?;
+    }
+    sources.for_each_group(
+        "subscriber_events",
+        &event_columns(Lineage::Drop),
+        group,
+        code_9,
+        |lf| lf,
+        |df| split.add_events(df),
+    )?;
+    let split = Arc::new(split);
+    Ok((0..count).map(|index| Part::Split { index, split: Arc::clone(&split) }).collect())
 }
 
 /// `public_subscription_id → sub_idx` from every report row that has both (the newest
 /// row wins), computed apart from the report rows so that the long public ids are never
 /// part of the wide, sorted row set.
-fn public_map(sources: &LakeSources, ids: LazyFrame) -> Result<LazyFrame> {
-    let wanted: Vec<(&str, DataType)> = vec![
-        (c::SUBSCRIPTION_ID, DataType::String),
-        (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
-        (c::SOURCE_FILE, DataType::String),
-        (c::SOURCE_LINE, DataType::Int64),
-    ];
-    let rows = both_reports(sources, &wanted)?.filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null());
-    Ok(with_row_order(sources, rows)?
+fn public_map(sources: &LakeSources, part: &Part, ids: LazyFrame) -> Result<LazyFrame> {
+    let rows = match part {
+        Part::Split { index, split } => split.reports(*index)?,
+        _ => {
+            let wanted: Vec<(&str, DataType)> = vec![
+                (c::SUBSCRIPTION_ID, DataType::String),
+                (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
+                (c::SOURCE_FILE, DataType::String),
+                (c::SOURCE_LINE, DataType::Int64),
+            ];
+            with_row_order(sources, both_reports(sources, part, &wanted)?)?
+        }
+    };
+    // the subscription id becomes its dense index first, so that only the public id is
+    // text; sorted by public id then row order, the last row of each run is the newest
+    Ok(rows
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col(c::SUBSCRIPTION_ID), col("row_order")])
-        .sort(["row_order"], SortMultipleOptions::default())
-        .group_by([col(c::PUBLIC_SUBSCRIPTION_ID)])
-        .agg([col(c::SUBSCRIPTION_ID).last()])
+        .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null())
         .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
+        .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx"), col("row_order")])
+        .sort([c::PUBLIC_SUBSCRIPTION_ID, "row_order"], SortMultipleOptions::default())
+        .filter(last_of_run(&[c::PUBLIC_SUBSCRIPTION_ID]))
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]))
 }
 
-/// The subscription and cancellation reports' rows together, `wanted` columns.
-fn both_reports(sources: &LakeSources, wanted: &[(&str, DataType)]) -> Result<LazyFrame> {
-    let reports = [sources.scan("subscriptions", wanted)?, sources.scan("cancellations", wanted)?];
-    concat(reports, UnionArgs::default()).ctx("combining the reports")
+/// The subscription and cancellation reports' rows of `part`'s subscriptions, `wanted` columns.
+fn both_reports(sources: &LakeSources, part: &Part, wanted: &[(&str, DataType)]) -> Result<LazyFrame> {
+    // the part's filter goes into the Parquet reader: rows of other parts are never held
+    let [subscriptions, cancellations] = ["subscriptions", "cancellations"]
+        .map(|table| sources.scan_where(table, wanted, |lf| part.apply(lf, c::SUBSCRIPTION_ID)));
+    concat([subscriptions?, cancellations?], UnionArgs::default()).ctx("combining the reports")
 }
 
 /// Adds `row_order` (file rank << 32 | line) to report rows carrying `source_file, source_line`.
 fn with_row_order(sources: &LakeSources, rows: LazyFrame) -> Result<LazyFrame> {
-    Ok(rows
-        .join(sources.file_ranks()?, [col(c::SOURCE_FILE)], [col(c::SOURCE_FILE)], JoinArgs::new(JoinType::Left))
-        .with_column((col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE)).alias("row_order"))
-        .drop(cols(["file_rank"])))
+    Ok(order_rows(rows, sources.file_ranks()?))
 }
 
-/// Code-9 subscriber events (all of them, mapped or not).
-fn reactivation_rows(sources: &LakeSources, lineage: Lineage) -> Result<LazyFrame> {
+fn order_rows(rows: LazyFrame, ranks: LazyFrame) -> LazyFrame {
+    rows.join(ranks, [col(c::SOURCE_FILE)], [col(c::SOURCE_FILE)], JoinArgs::new(JoinType::Left))
+        .with_column((col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE)).alias("row_order"))
+        .drop(cols(["file_rank"]))
+}
+
+fn event_columns(lineage: Lineage) -> Vec<(&'static str, DataType)> {
     let mut wanted: Vec<(&str, DataType)> = vec![
         (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
         (c::EVENT_CODE, DataType::Int32),
@@ -140,7 +216,43 @@ fn reactivation_rows(sources: &LakeSources, lineage: Lineage) -> Result<LazyFram
     if lineage == Lineage::Keep {
         wanted.extend([(c::SOURCE_FILE, DataType::String), (c::SOURCE_LINE, DataType::Int64)]);
     }
-    Ok(sources.scan("subscriber_events", &wanted)?.filter(col(c::EVENT_CODE).eq(lit(9))))
+    wanted
+}
+
+/// Keeps code-9 rows; applied to the files' own columns, before the scan's casts, so that
+/// the reader drops the other codes.
+fn code_9(lf: LazyFrame) -> LazyFrame {
+    lf.filter(col(c::EVENT_CODE).eq(lit(9)))
+}
+
+/// Code-9 subscriber events of `public_map`'s subscriptions (`public_subscription_id,
+/// sub_idx`), with their dates (and lineage). A split part joins the split's event files
+/// one at a time, so only the part's own events are held.
+fn reactivation_rows(sources: &LakeSources, part: &Part, lineage: Lineage, public_map: DataFrame) -> Result<LazyFrame> {
+    let map = public_map.lazy();
+    let mapped = |lf: LazyFrame| {
+        lf.join(
+            map.clone(),
+            [col(c::PUBLIC_SUBSCRIPTION_ID)],
+            [col(c::PUBLIC_SUBSCRIPTION_ID)],
+            JoinArgs::new(JoinType::Inner),
+        )
+    };
+    match part {
+        Part::Split { split, .. } => {
+            let mut frames = Vec::new();
+            for file in split.events() {
+                frames.push(mapped(scan_local(std::slice::from_ref(file))?).collect().ctx("joining reactivations")?);
+            }
+            if frames.is_empty() {
+                let wanted = event_columns(Lineage::Drop);
+                let scan = sources.scan_where("subscriber_events", &wanted, |lf| code_9(lf).filter(lit(false)))?;
+                return Ok(mapped(scan));
+            }
+            stack(frames)
+        }
+        _ => Ok(mapped(sources.scan_where("subscriber_events", &event_columns(lineage), code_9)?)),
+    }
 }
 
 /// True on the last row of each run of equal `keys` (the frame is sorted by them).
@@ -205,12 +317,14 @@ impl Lifecycle {
     /// Peak memory is that of the largest stage, not of all of them together.
     pub(crate) fn compute(
         sources: &LakeSources,
+        part: &Part,
         as_of: Option<NaiveDate>,
         attributes: Attributes,
         lineage: Lineage,
     ) -> Result<Lifecycle> {
         let (_, last) = sources.range()?;
-        let rows = report_rows(sources, attributes, lineage)?.collect().ctx("reading the report rows")?;
+        let rows = report_rows(sources, part, attributes, lineage)?.collect().ctx("reading the report rows")?;
+        tracing::debug!(rows = rows.height(), "lifecycle: report rows read");
 
         let mut aggs = vec![
             col(c::CREATE_DATE).min().alias("created_date"),
@@ -238,6 +352,7 @@ impl Lifecycle {
             .with_row_index("sub_idx", None)
             .collect()
             .ctx("computing the subscriptions")?;
+        tracing::debug!(subscriptions = base.height(), "lifecycle: subscriptions");
         let ids = base.clone().lazy().select([col(c::SUBSCRIPTION_ID), col("sub_idx")]);
 
         let mut order = vec![col("sub_idx"), col("kind"), col("own_date"), col("at")];
@@ -254,21 +369,18 @@ impl Lifecycle {
             .select(order.clone())
             .collect()
             .ctx("computing the cancellations")?;
+        tracing::debug!(cancellations = cancelled.height(), "lifecycle: cancellations");
         // the report rows are freed here; the reactivations read the lake again
-        let public_map = public_map(sources, ids)?.collect().ctx("mapping public subscription ids")?;
-        let reactivated = reactivation_rows(sources, lineage)?
-            .join(
-                public_map.lazy(),
-                [col(c::PUBLIC_SUBSCRIPTION_ID)],
-                [col(c::PUBLIC_SUBSCRIPTION_ID)],
-                JoinArgs::new(JoinType::Inner),
-            )
+        let public_map = public_map(sources, part, ids)?.collect().ctx("mapping public subscription ids")?;
+        tracing::debug!(public_ids = public_map.height(), "lifecycle: public ids mapped");
+        let reactivated = reactivation_rows(sources, part, lineage, public_map)?
             .group_by([col("sub_idx"), col(c::EVENT_DATE).alias("own_date")])
             .agg([vec![col(c::EVENT_AT).max().alias("at")], first_source].concat())
             .with_column(lit(REACTIVATED).alias("kind"))
             .select(order)
             .collect()
             .ctx("computing the reactivations")?;
+        tracing::debug!(reactivations = reactivated.height(), "lifecycle: reactivations");
         let events = concat([cancelled.lazy(), reactivated.lazy()], UnionArgs::default())
             .ctx("combining the lifecycle events")?;
         Ok(Lifecycle { base: base.lazy(), events, as_of: as_of.unwrap_or(last) })

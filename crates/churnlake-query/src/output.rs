@@ -39,6 +39,60 @@ pub fn write_frame(df: &mut DataFrame, format: OutputFormat, out: &mut dyn Write
     }
 }
 
+/// One Parquet file (zstd) written part by part, each part its own row groups, into
+/// memory: how `churnlake build` writes a table computed in passes without holding it whole.
+#[derive(Default)]
+pub struct ParquetParts {
+    buffer: SharedBuffer,
+    writer: Option<polars::io::parquet::write::BatchedWriter<SharedBuffer>>,
+}
+
+impl ParquetParts {
+    pub fn new() -> ParquetParts {
+        ParquetParts::default()
+    }
+
+    /// Appends `df` (every part must have the first part's schema).
+    pub fn write(&mut self, df: &DataFrame) -> Result<()> {
+        if self.writer.is_none() {
+            let writer = ParquetWriter::new(self.buffer.clone())
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(df.schema())
+                .ctx("starting a Parquet file")?;
+            self.writer = Some(writer);
+        }
+        match self.writer.as_mut() {
+            Some(writer) => writer.write_batch(df).ctx("writing Parquet"),
+            None => Ok(()),
+        }
+    }
+
+    /// The file's bytes (`None` when no part was written).
+    pub fn finish(self) -> Result<Option<Vec<u8>>> {
+        let Some(writer) = self.writer else { return Ok(None) };
+        writer.finish().ctx("finishing a Parquet file")?;
+        drop(writer);
+        let mut bytes = self.buffer.0.lock().map_err(|_| std::io::Error::other("a Parquet buffer was poisoned"))?;
+        Ok(Some(std::mem::take(&mut *bytes)))
+    }
+}
+
+/// A `Write` into shared bytes (polars' batched writer owns its writer).
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let mut bytes = self.0.lock().map_err(|_| std::io::Error::other("a Parquet buffer was poisoned"))?;
+        bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn cell(value: &AnyValue) -> String {
     match value {
         AnyValue::Null => String::new(),

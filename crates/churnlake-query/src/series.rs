@@ -9,8 +9,11 @@ use chrono::{Datelike, Days, NaiveDate};
 use polars::prelude::*;
 use serde::Serialize;
 
+use churnlake_lake::columns as c;
+
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{self, ATTRIBUTES, Attributes, Lifecycle, Lineage};
+use crate::passes::{Part, Spill, stack};
 use crate::sources::LakeSources;
 
 /// The series' columns, in order (with `--by X`, X comes right after `date`).
@@ -96,8 +99,19 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    let life = Lifecycle::compute(sources, None, Attributes::UserAnd(by), Lineage::Drop)?;
-    Ok((daily_from(&life, by, first, last)?, first, last))
+    let parts = lifecycle::passes(sources, Attributes::UserAnd(by))?;
+    let passes = parts.len() as u32;
+    if passes == 1 {
+        let life = Lifecycle::compute(sources, &Part::All, None, Attributes::UserAnd(by), Lineage::Drop)?;
+        return Ok((daily_from(&life, by, first, last)?, first, last));
+    }
+    let mut series = SeriesPasses::new(passes, by)?;
+    for (index, part) in parts.iter().enumerate() {
+        tracing::info!(pass = index + 1, of = passes, "series: lifecycle pass");
+        let life = Lifecycle::compute(sources, part, None, Attributes::UserAnd(by), Lineage::Drop)?;
+        series.add(&life, index as u32)?;
+    }
+    Ok((series.finish(first, last)?, first, last))
 }
 
 /// The daily series of a planned lifecycle, over `first..=last`.
@@ -128,12 +142,115 @@ pub(crate) fn daily_from(life: &Lifecycle, by: Option<&str>, first: NaiveDate, l
         .agg(sums("subscribers"))
         .join(group_ids.clone(), [col("group_idx")], [col("group_idx")], JoinArgs::new(JoinType::Inner))
         .cache();
-    let groups_of_subs = group_ids;
+    assemble(subscription_level, subscriber_level, group_ids.select([col(GROUP)]), by, first, last)
+}
 
+/// The series computed pass by pass (see `passes`): each pass adds its subscriptions'
+/// flows per (group, day) and spills `group, user_id, day, delta` by user; the subscriber
+/// level is then computed one user bucket at a time.
+pub(crate) struct SeriesPasses {
+    by: Option<String>,
+    spill: Spill,
+    subscription_level: Vec<DataFrame>,
+    groups: Vec<DataFrame>,
+}
+
+impl SeriesPasses {
+    pub(crate) fn new(passes: u32, by: Option<&str>) -> Result<SeriesPasses> {
+        Ok(SeriesPasses {
+            by: by.map(str::to_owned),
+            spill: Spill::new(passes)?,
+            subscription_level: Vec::new(),
+            groups: Vec::new(),
+        })
+    }
+
+    /// Adds one pass's lifecycle (with the `by` attribute when grouped).
+    pub(crate) fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
+        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())]).select([
+            col("sub_idx"),
+            col(c::USER_ID),
+            col(GROUP),
+        ]);
+        let states = life
+            .states()?
+            .join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
+            .select([
+                col(GROUP),
+                col(c::USER_ID),
+                col("day"),
+                col("new"),
+                col("cancelled"),
+                col("reactivated"),
+                col("delta"),
+            ])
+            .collect()
+            .ctx("computing a pass's states")?;
+        self.subscription_level.push(
+            states
+                .clone()
+                .lazy()
+                .group_by([col(GROUP), col("day")])
+                .agg(sums("subscriptions"))
+                .collect()
+                .ctx("summing a pass's flows")?,
+        );
+        self.groups.push(owners.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any).collect().ctx("grouping")?);
+        let spilled = states.select([GROUP, c::USER_ID, "day", "delta"]).ctx("spilling states")?;
+        self.spill.write(pass, spilled, c::USER_ID)
+    }
+
+    /// The series over `first..=last` from every pass added.
+    pub(crate) fn finish(self, first: NaiveDate, last: NaiveDate) -> Result<DataFrame> {
+        let mut subscriber_level = Vec::new();
+        for bucket in 0..self.spill.count() {
+            let Some(rows) = self.spill.read(bucket)? else { continue };
+            subscriber_level.push(
+                lifecycle::subscriber_states(rows, &[GROUP, c::USER_ID])?
+                    .group_by([col(GROUP), col("day")])
+                    .agg(sums("subscribers"))
+                    .collect()
+                    .ctx("computing subscriber states")?,
+            );
+        }
+        let total = |frames: Vec<DataFrame>, level: &str| -> Result<LazyFrame> {
+            let names: Vec<String> = FLOWS.iter().chain(["delta"].iter()).map(|f| format!("{f}_{level}")).collect();
+            Ok(stack(frames)?
+                .group_by([col(GROUP), col("day")])
+                .agg(names.iter().map(|n| col(n.as_str()).sum()).collect::<Vec<_>>()))
+        };
+        let groups = stack(self.groups)?.unique(None, UniqueKeepStrategy::Any);
+        let subscription_level = total(self.subscription_level, "subscriptions")?;
+        let subscriber_level = if subscriber_level.is_empty() {
+            subscription_level.clone().select([col(GROUP), col("day")]).filter(lit(false)).with_columns(
+                FLOWS
+                    .iter()
+                    .chain(["delta"].iter())
+                    .map(|f| lit(0i64).alias(format!("{f}_subscribers")))
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            total(subscriber_level, "subscribers")?
+        };
+        assemble(subscription_level, subscriber_level, groups, self.by.as_deref(), first, last)
+    }
+}
+
+/// The series from per (group, day) flow sums of both levels (`new_<level>`,
+/// `cancelled_<level>`, `reactivated_<level>`, `delta_<level>`) and every group: each
+/// group on every day of `first..=last`, actives as the opening balance plus running sums.
+fn assemble(
+    subscription_level: LazyFrame,
+    subscriber_level: LazyFrame,
+    groups: LazyFrame,
+    by: Option<&str>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<DataFrame> {
     // the spine: every group on every day of the range, in the same plan (a join on a
     // constant key is the Cartesian product)
     let groups = match by {
-        Some(_) => groups_of_subs.select([col(GROUP)]),
+        Some(_) => groups,
         None => DataFrame::new(1, vec![Column::new(GROUP.into(), [""])]).ctx("building groups")?.lazy(),
     };
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();

@@ -7,6 +7,7 @@ use churnlake_lake::{Lake, Manifest, QUARANTINE_DIR, RAW_DIR, ReportKind, column
 use polars::prelude::*;
 
 use crate::error::{Context, QueryError, Result};
+use crate::passes::{DEFAULT_ROWS_PER_PASS, pass_count};
 
 /// The lake as the queries see it: file addresses per raw table and the data-date range.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +20,12 @@ pub struct LakeSources {
     derived: Vec<(String, String)>,
     /// Source file names in "newest row" order (data date, drop stamp, name): METRICS.md.
     file_order: Vec<String>,
+    /// Rows in the subscription and cancellation reports: what sets the number of passes.
+    report_rows: u64,
+    /// Report rows per pass of the lifecycle (see `passes`); 0 means the default.
+    rows_per_pass: u64,
+    /// Per table, each file's rows (in the order of `files`).
+    file_rows: BTreeMap<String, Vec<u64>>,
 }
 
 impl LakeSources {
@@ -30,11 +37,20 @@ impl LakeSources {
             .filter(|e| e.outputs.iter().any(|o| o.rows > 0))
             .map(|e| e.source_name.clone())
             .collect();
+        sources.report_rows = manifest
+            .ingested()
+            .flat_map(|e| e.outputs.iter())
+            .filter(|o| o.table == ReportKind::Subscriptions.as_str() || o.table == ReportKind::Cancellations.as_str())
+            .map(|o| o.rows)
+            .sum();
         let tables = ReportKind::ALL.iter().map(|k| (k.as_str(), format!("{RAW_DIR}/{k}/")));
         for (table, dir) in tables.chain([("quarantine", format!("{QUARANTINE_DIR}/"))]) {
-            let files: Vec<String> = manifest.files_of(table).iter().map(|rel| lake.uri(rel)).collect();
+            let outputs =
+                manifest.entries.iter().flat_map(|e| e.outputs.iter()).filter(|o| o.table == table && o.rows > 0);
+            let (files, rows): (Vec<String>, Vec<u64>) = outputs.map(|o| (lake.uri(&o.path), o.rows)).unzip();
             sources.hive_start.insert(table.to_owned(), lake.uri(&dir).len());
             sources.files.insert(table.to_owned(), files);
+            sources.file_rows.insert(table.to_owned(), rows);
         }
         sources
     }
@@ -43,6 +59,25 @@ impl LakeSources {
     pub fn with_derived(mut self, derived: Vec<(String, String)>) -> LakeSources {
         self.derived = derived;
         self
+    }
+
+    /// Sets how many report rows one pass of the lifecycle may read (0: the default,
+    /// [`DEFAULT_ROWS_PER_PASS`]). Fewer rows per pass: lower peak memory, more passes.
+    pub fn with_rows_per_pass(mut self, rows: u64) -> LakeSources {
+        self.rows_per_pass = rows;
+        self
+    }
+
+    /// How many passes the lifecycle takes over this lake.
+    pub(crate) fn passes(&self) -> u32 {
+        let per_pass = if self.rows_per_pass == 0 { DEFAULT_ROWS_PER_PASS } else { self.rows_per_pass };
+        pass_count(self.report_rows, per_pass)
+    }
+
+    /// Rows read at once when a pass reads the lake a group of files at a time.
+    pub(crate) fn rows_per_group(&self) -> u64 {
+        let per_pass = if self.rows_per_pass == 0 { DEFAULT_ROWS_PER_PASS } else { self.rows_per_pass };
+        (per_pass / 5).max(1)
     }
 
     pub(crate) fn derived(&self) -> &[(String, String)] {
@@ -71,7 +106,58 @@ impl LakeSources {
     /// Scans a raw table (with its `data_date` partition), selecting `wanted` columns.
     /// A table without files is an empty frame of the same schema.
     pub(crate) fn scan(&self, table: &str, wanted: &[(&str, DataType)]) -> Result<LazyFrame> {
+        self.scan_where(table, wanted, |lf| lf)
+    }
+
+    /// [`LakeSources::scan`] with `filter` applied to the files' own columns, before any
+    /// cast, so that polars pushes it into the Parquet reader (rows it rejects are never held).
+    pub(crate) fn scan_where(
+        &self,
+        table: &str,
+        wanted: &[(&str, DataType)],
+        filter: impl FnOnce(LazyFrame) -> LazyFrame,
+    ) -> Result<LazyFrame> {
         let files = self.files.get(table).cloned().unwrap_or_default();
+        self.scan_files_where(table, files, wanted, filter)
+    }
+
+    /// Reads `table` a group of files at a time (about `rows_per_group` rows each): each
+    /// group goes through `filter` (on the files' own columns) and `shape`, is collected and
+    /// handed to `sink` before the next is read, so memory holds one group's rows — whether
+    /// or not polars can push `filter` into the reader.
+    pub(crate) fn for_each_group(
+        &self,
+        table: &str,
+        wanted: &[(&str, DataType)],
+        rows_per_group: u64,
+        filter: impl Fn(LazyFrame) -> LazyFrame,
+        shape: impl Fn(LazyFrame) -> LazyFrame,
+        mut sink: impl FnMut(DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        let files = self.files.get(table).cloned().unwrap_or_default();
+        let rows = self.file_rows.get(table).cloned().unwrap_or_default();
+        let mut start = 0;
+        while start < files.len() {
+            let mut end = start;
+            let mut group_rows = 0;
+            while let Some(n) = rows.get(end).filter(|n| end == start || group_rows + **n <= rows_per_group) {
+                group_rows += n;
+                end += 1;
+            }
+            let group = files[start..end].to_vec();
+            sink(shape(self.scan_files_where(table, group, wanted, &filter)?).collect().ctx("reading the lake")?)?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn scan_files_where(
+        &self,
+        table: &str,
+        files: Vec<String>,
+        wanted: &[(&str, DataType)],
+        filter: impl FnOnce(LazyFrame) -> LazyFrame,
+    ) -> Result<LazyFrame> {
         let select: Vec<Expr> = wanted.iter().map(|(name, _)| col(*name)).collect();
         if files.is_empty() {
             let columns: Vec<Column> =
@@ -79,7 +165,7 @@ impl LakeSources {
             let df = DataFrame::new_infer_height(columns).ctx("building an empty table")?;
             return Ok(df.lazy());
         }
-        let lf = self.scan_files(table, files, false)?;
+        let lf = filter(self.scan_files(table, files, false)?);
         let casts: Vec<Expr> = wanted.iter().map(|(name, dtype)| col(*name).cast(dtype.clone())).collect();
         Ok(lf.select(select).with_columns(casts))
     }

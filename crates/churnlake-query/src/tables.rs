@@ -6,6 +6,7 @@ use polars::prelude::*;
 
 use crate::error::{Context, Result};
 use crate::lifecycle::{self, Attributes, CANCELLED, Lifecycle, Lineage, REACTIVATED, last_of_run};
+use crate::passes::{Spill, stack};
 use crate::sources::LakeSources;
 
 /// Columns of the subscription table, in order.
@@ -62,7 +63,18 @@ fn current_states(life: &Lifecycle) -> Result<LazyFrame> {
 }
 
 pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    subscriptions_from(&Lifecycle::compute(sources, as_of, Attributes::All, Lineage::Drop)?, only)
+    let mut parts = Vec::new();
+    for part in lifecycle::passes(sources, Attributes::All)? {
+        let life = Lifecycle::compute(sources, &part, as_of, Attributes::All, Lineage::Drop)?;
+        parts.push(subscriptions_from(&life, only)?);
+    }
+    if parts.len() == 1 {
+        return parts.pop().ok_or(crate::QueryError::EmptyLake);
+    }
+    stack(parts)?
+        .sort([c::SUBSCRIPTION_ID], SortMultipleOptions::default())
+        .collect()
+        .ctx("computing the subscription table")
 }
 
 pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
@@ -93,42 +105,104 @@ pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result
 }
 
 pub(crate) fn subscribers(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    subscribers_from(&Lifecycle::compute(sources, as_of, Attributes::UserAnd(None), Lineage::Drop)?, only)
+    let parts = lifecycle::passes(sources, Attributes::UserAnd(None))?;
+    let mut subscribers = SubscriberPasses::new(parts.len() as u32)?;
+    for (index, part) in parts.iter().enumerate() {
+        let life = Lifecycle::compute(sources, part, as_of, Attributes::UserAnd(None), Lineage::Drop)?;
+        subscribers.add(&life, index as u32)?;
+    }
+    let parts = subscribers.finish(only)?;
+    if parts.len() == 1 {
+        return Ok(parts.into_iter().next().unwrap_or_default());
+    }
+    stack(parts)?.sort([c::USER_ID], SortMultipleOptions::default()).collect().ctx("computing the subscriber table")
 }
 
-pub(crate) fn subscribers_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
-    let owners = lifecycle::owners(
-        life.base.clone().filter(col("created_date").lt_eq(lit(life.as_of))),
-        vec![col("created_date")],
-    )
-    .cache();
-    let by_user =
-        |lf: LazyFrame| lf.join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner));
-    let current = lifecycle::subscriber_states(by_user(life.states()?), &["user_idx"])?
-        .filter(last_of_run(&["user_idx"]))
-        .select([col("user_idx"), col("active_subscriptions"), col("active")]);
-    // METRICS.md: the latest cancel date of their subscriptions, once all are inactive
-    let latest_cancel = by_user(effective_events(life).filter(col("kind").eq(lit(CANCELLED))))
-        .group_by([col("user_idx")])
-        .agg([col("own_date").max().alias("latest_cancel_date")]);
-    let owned = owners.clone().group_by([col("user_idx")]).agg([
-        col(c::USER_ID).first(),
-        col("created_date").min().alias("first_created_date"),
-        col("created_date").len().cast(DataType::Int64).alias("subscriptions"),
-    ]);
-    let mut lf = owned
-        .join(current, [col("user_idx")], [col("user_idx")], JoinArgs::new(JoinType::Left))
-        .join(latest_cancel, [col("user_idx")], [col("user_idx")], JoinArgs::new(JoinType::Left))
-        .with_columns([
-            status(col("active")).alias("current_status"),
-            when(col("active"))
-                .then(lit(NULL).cast(DataType::Date))
-                .otherwise(col("latest_cancel_date"))
-                .alias("cancelled_date"),
-        ])
-        .select(SUBSCRIBER_COLUMNS.iter().map(|name| col(*name)).collect::<Vec<_>>());
-    if let Some(wanted) = only {
-        lf = lf.filter(col("current_status").eq(lit(wanted.to_owned())));
+/// The subscriber table, pass by pass: each pass's subscriptions give one row each —
+/// owner (`user_id`), `created_date`, whether it is active at the end of `as_of`, and its
+/// latest effective cancellation (a cancellation dated before the creation takes effect on
+/// it) — kept by user bucket (spilled to disk when there are several passes); each user
+/// bucket then folds into one row per subscriber. METRICS.md: a subscriber is active while
+/// any of their subscriptions is; once none is, their `cancelled_date` is the latest cancel
+/// date among them.
+pub(crate) struct SubscriberPasses {
+    spill: Spill,
+}
+
+impl SubscriberPasses {
+    pub(crate) fn new(passes: u32) -> Result<SubscriberPasses> {
+        Ok(SubscriberPasses { spill: Spill::new(passes)? })
     }
-    lf.sort([c::USER_ID], SortMultipleOptions::default()).collect().ctx("computing the subscriber table")
+
+    pub(crate) fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
+        let latest_cancel = effective_events(life)
+            .filter(col("kind").eq(lit(CANCELLED)))
+            .with_column(
+                when(col("own_date").lt(col("created_date")))
+                    .then(col("created_date"))
+                    .otherwise(col("own_date"))
+                    .alias("effective_date"),
+            )
+            .group_by([col("sub_idx")])
+            .agg([col("effective_date").max().alias("latest_cancel_date")]);
+        let rows = lifecycle::owners(
+            life.base.clone().filter(col("created_date").lt_eq(lit(life.as_of))),
+            vec![col("created_date")],
+        )
+        .join(current_states(life)?, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Left))
+        .join(latest_cancel, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Left))
+        .select([col(c::USER_ID), col("created_date"), col("active").fill_null(lit(false)), col("latest_cancel_date")])
+        .collect()
+        .ctx("computing a pass's subscribers")?;
+        self.spill.write(pass, rows, c::USER_ID)
+    }
+
+    /// One frame per user bucket, each sorted by `user_id`; `only` keeps one status.
+    pub(crate) fn finish(self, only: Option<&str>) -> Result<Vec<DataFrame>> {
+        let mut parts = Vec::new();
+        for bucket in 0..self.spill.count() {
+            let Some(rows) = self.spill.read(bucket)? else { continue };
+            let mut lf = rows
+                .group_by([col(c::USER_ID)])
+                .agg([
+                    col("created_date").min().alias("first_created_date"),
+                    col("created_date").len().cast(DataType::Int64).alias("subscriptions"),
+                    col("active").cast(DataType::Int64).sum().alias("active_subscriptions"),
+                    col("latest_cancel_date").max(),
+                ])
+                .with_column(col("active_subscriptions").gt(lit(0i64)).alias("active"))
+                .with_columns([
+                    status(col("active")).alias("current_status"),
+                    when(col("active"))
+                        .then(lit(NULL).cast(DataType::Date))
+                        .otherwise(col("latest_cancel_date"))
+                        .alias("cancelled_date"),
+                ])
+                .select(SUBSCRIBER_COLUMNS.iter().map(|name| col(*name)).collect::<Vec<_>>());
+            if let Some(wanted) = only {
+                lf = lf.filter(col("current_status").eq(lit(wanted.to_owned())));
+            }
+            parts.push(
+                lf.sort([c::USER_ID], SortMultipleOptions::default())
+                    .collect()
+                    .ctx("computing the subscriber table")?,
+            );
+        }
+        if parts.is_empty() {
+            let columns: Vec<Column> = SUBSCRIBER_COLUMNS
+                .iter()
+                .zip([
+                    DataType::String,
+                    DataType::Date,
+                    DataType::Int64,
+                    DataType::Int64,
+                    DataType::String,
+                    DataType::Date,
+                ])
+                .map(|(name, dtype)| Column::full_null((*name).into(), 0, &dtype))
+                .collect();
+            parts.push(DataFrame::new_infer_height(columns).ctx("building an empty table")?);
+        }
+        Ok(parts)
+    }
 }

@@ -168,8 +168,9 @@ pub enum Command {
         to: NaiveDate,
         #[arg(long, value_name = "COLUMN")]
         by: Option<String>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        /// table, csv or json (one object; an array of them with --by).
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// One row per subscription, as it stood at the end of a day.
     Subscriptions(EntityArgs),
@@ -183,16 +184,17 @@ pub enum Command {
         as_of: Option<NaiveDate>,
         #[arg(long, value_name = "COLUMN")]
         by: Option<String>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Why a subscription counts as it does: its events in order, with sources and anomalies.
     Explain {
         subscription_id: String,
         #[command(flatten)]
         lake: LakeArg,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        /// table or json.
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Run SQL over the lake (raw tables, quarantine, derived tables, calendar) with polars.
     Sql {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use chrono::{Days, NaiveDate};
 use churnlake_ingest::{FileOutcome, IngestReport, Progress};
 use churnlake_lake::{Lake, Location, Manifest, ManifestEntry, derived_path};
-use churnlake_query::{DataFrame, Grain, LakeSources, Metrics, OutputFormat, RateRow, write_frame};
+use churnlake_query::{DataFrame, Grain, LakeSources, Metrics, OutputFormat, ParquetParts, RateRow, write_frame};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{Cli, Command, Format, GrainArg, OutputArgs, PresetArg, StatusArg};
@@ -51,10 +51,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             emit(&mut df, &output)?;
             Ok(Outcome::Ok)
         }
-        Command::Rate { lake, from, to, by, format } => {
+        Command::Rate { lake, from, to, by, output } => {
+            supported("rate", output.format, &[Format::Table, Format::Csv, Format::Json])?;
             let metrics = ctx.metrics(lake.lake.as_deref())?;
             let rows = metrics.rate(from, to, by.as_deref())?;
-            print_rates(&rows, by.as_deref(), format)?;
+            let mut out = open_output(&output)?;
+            print_rates(&mut out, &rows, by.as_deref(), output.format)?;
+            out.flush()?;
             Ok(Outcome::Ok)
         }
         Command::Subscriptions(args) => {
@@ -69,19 +72,22 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             emit(&mut df, &args.output)?;
             Ok(Outcome::Ok)
         }
-        Command::Active { lake, as_of, by, format } => {
+        Command::Active { lake, as_of, by, output } => {
             let metrics = ctx.metrics(lake.lake.as_deref())?;
             let mut df = metrics.active(as_of, by.as_deref())?;
-            emit(&mut df, &OutputArgs { format, out: None })?;
+            emit(&mut df, &output)?;
             Ok(Outcome::Ok)
         }
-        Command::Explain { subscription_id, lake, format } => {
+        Command::Explain { subscription_id, lake, output } => {
+            supported("explain", output.format, &[Format::Table, Format::Json])?;
             let metrics = ctx.metrics(lake.lake.as_deref())?;
             let explanation = metrics.explain(&subscription_id)?;
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&explanation)?),
-                _ => print!("{explanation}"),
+            let mut out = open_output(&output)?;
+            match output.format {
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&explanation)?)?,
+                _ => write!(out, "{explanation}")?,
             }
+            out.flush()?;
             Ok(Outcome::Ok)
         }
         Command::Sql { scripts, lake, params, output } => {
@@ -113,7 +119,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Build { lake } => {
             let lake = ctx.read_lake(lake.lake.as_deref())?;
             let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-            let written = ctx.build(&lake, &Metrics::new(LakeSources::new(&lake, &manifest)))?;
+            let written = ctx.build(&lake, &Metrics::new(ctx.sources(&lake, &manifest)))?;
             for path in written {
                 eprintln!("wrote {path}");
             }
@@ -151,7 +157,12 @@ impl Ctx {
     fn metrics(&self, flag: Option<&str>) -> Result<Metrics> {
         let lake = self.read_lake(flag)?;
         let manifest = self.runtime.block_on(Manifest::load(&lake))?;
-        Ok(Metrics::new(LakeSources::new(&lake, &manifest)))
+        Ok(Metrics::new(self.sources(&lake, &manifest)))
+    }
+
+    /// What the queries read, with the configured report rows per lifecycle pass.
+    fn sources(&self, lake: &Lake, manifest: &Manifest) -> LakeSources {
+        LakeSources::new(lake, manifest).with_rows_per_pass(self.settings.rows_per_pass())
     }
 
     /// Metrics whose SQL context also sees the derived tables that exist.
@@ -165,7 +176,7 @@ impl Ctx {
                 derived.push((format!("derived_{name}"), lake.uri(&rel)));
             }
         }
-        Ok(Metrics::new(LakeSources::new(lake, &manifest).with_derived(derived)))
+        Ok(Metrics::new(self.sources(lake, &manifest).with_derived(derived)))
     }
 
     fn ingest(&self, source: &str, lake: &Lake, opts: &churnlake_ingest::IngestOptions) -> Result<IngestReport> {
@@ -181,11 +192,20 @@ impl Ctx {
 
     /// Writes the derived tables; returns their addresses.
     fn build(&self, lake: &Lake, metrics: &Metrics) -> Result<Vec<String>> {
-        let tables = metrics.derived_tables()?;
+        // each table is written in parts as the passes produce them, then published whole
+        let mut files: Vec<(&'static str, ParquetParts)> = Vec::new();
+        metrics.derived_tables(|name, df| -> Result<()> {
+            if files.last().is_none_or(|(last, _)| *last != name) {
+                files.push((name, ParquetParts::new()));
+            }
+            if let Some((_, file)) = files.last_mut() {
+                file.write(&df)?;
+            }
+            Ok(())
+        })?;
         let mut written = Vec::new();
-        for (name, mut df) in tables {
-            let mut bytes = Vec::new();
-            write_frame(&mut df, OutputFormat::Parquet, &mut bytes)?;
+        for (name, file) in files {
+            let Some(bytes) = file.finish()? else { continue };
             let rel = derived_path(name);
             self.runtime.block_on(lake.put_atomic(&rel, bytes))?;
             written.push(lake.uri(&rel));
@@ -231,6 +251,25 @@ impl Progress for Bar {
             bar.set_message(outcome.name.clone());
         }
     }
+}
+
+/// Refuses a `--format` the command cannot write.
+fn supported(command: &str, format: Format, formats: &[Format]) -> Result<()> {
+    if formats.contains(&format) {
+        return Ok(());
+    }
+    let names: Vec<String> = formats.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
+    Err(UserError(format!("`{command}` writes {}; not {:?}", names.join(", "), format).to_lowercase()).into())
+}
+
+/// `--out PATH`, or stdout.
+fn open_output(output: &OutputArgs) -> Result<Box<dyn Write>> {
+    Ok(match &output.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    })
 }
 
 fn emit(df: &mut DataFrame, output: &OutputArgs) -> Result<()> {
@@ -342,28 +381,33 @@ fn print_drops(entries: &[ManifestEntry], output: &OutputArgs) -> Result<()> {
     }
 }
 
-fn print_rates(rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+fn print_rates(out: &mut dyn Write, rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()> {
     match format {
         Format::Json => {
             let values: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|r| {
-                    let mut v = serde_json::to_value(r)?;
-                    if let (Some(by), Some(obj)) = (by, v.as_object_mut()) {
-                        let group = obj.remove("group").unwrap_or(serde_json::Value::Null);
-                        obj.insert(by.to_owned(), group);
+                    let serde_json::Value::Object(fields) = serde_json::to_value(r)? else {
+                        return Ok(serde_json::Value::Null);
+                    };
+                    // the group column first (named after --by), then the documented keys in order
+                    let mut object = serde_json::Map::new();
+                    if let Some(by) = by {
+                        object.insert(by.to_owned(), fields.get("group").cloned().unwrap_or(serde_json::Value::Null));
                     }
-                    Ok(v)
+                    object.extend(fields.into_iter().filter(|(k, _)| k != "group"));
+                    Ok(serde_json::Value::Object(object))
                 })
                 .collect::<Result<_, serde_json::Error>>()?;
             match (by, values.as_slice()) {
-                (None, [single]) => serde_json::to_writer_pretty(&mut out, single)?,
-                _ => serde_json::to_writer_pretty(&mut out, &values)?,
+                (None, [single]) => serde_json::to_writer_pretty(&mut *out, single)?,
+                _ => serde_json::to_writer_pretty(&mut *out, &values)?,
             }
             writeln!(out)?;
         }
         _ => {
+            // CSV keeps every digit; the terminal table rounds
+            let average = |v: f64| if format == Format::Csv { v.to_string() } else { format!("{v:.3}") };
             let mut headers = vec![
                 "from",
                 "to",
@@ -386,14 +430,14 @@ fn print_rates(rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()>
                         r.to.to_string(),
                         r.days.to_string(),
                         r.subscription_cancels.to_string(),
-                        format!("{:.3}", r.average_active_subscriptions),
+                        average(r.average_active_subscriptions),
                         if format == Format::Csv {
                             opt(r.subscription_cancellation_rate)
                         } else {
                             render::percent(r.subscription_cancellation_rate)
                         },
                         r.subscriber_cancels.to_string(),
-                        format!("{:.3}", r.average_active_subscribers),
+                        average(r.average_active_subscribers),
                         if format == Format::Csv {
                             opt(r.subscriber_cancellation_rate)
                         } else {
@@ -407,9 +451,9 @@ fn print_rates(rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()>
                 })
                 .collect();
             if format == Format::Csv {
-                render::csv(&mut out, &headers, &cells)?;
+                render::csv(out, &headers, &cells)?;
             } else {
-                render::table(&mut out, &headers, &cells)?;
+                render::table(out, &headers, &cells)?;
             }
         }
     }
@@ -469,7 +513,7 @@ fn demo(ctx: &Ctx, dir: &Path) -> Result<Outcome> {
     print_ingest_summary(&report, Format::Table, ctx.quiet)?;
     eprintln!("3/4 building the derived tables");
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-    let metrics = Metrics::new(LakeSources::new(&lake, &manifest));
+    let metrics = Metrics::new(ctx.sources(&lake, &manifest));
     let written = ctx.build(&lake, &metrics)?;
     eprintln!("4/4 summary");
     let (first, last) = metrics.range()?;

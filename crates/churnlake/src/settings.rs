@@ -19,6 +19,16 @@ pub struct ConfigFile {
     pub lake: Option<String>,
     #[serde(default)]
     pub ingest: IngestConfig,
+    #[serde(default)]
+    pub query: QueryConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryConfig {
+    /// Report rows one lifecycle pass may read (default 5,000,000, about 1 GiB at the
+    /// peak); larger lakes are computed in several passes. `$CHURNLAKE_ROWS_PER_PASS` wins.
+    pub rows_per_pass: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +74,16 @@ impl Settings {
     /// The lake: flag or $CHURNLAKE_LAKE (clap merges those), else the config, else the default.
     pub fn lake(&self, flag: Option<&str>) -> String {
         flag.map(str::to_owned).or_else(|| self.config.lake.clone()).unwrap_or_else(|| DEFAULT_LAKE.to_owned())
+    }
+
+    /// Report rows per lifecycle pass: `$CHURNLAKE_ROWS_PER_PASS`, else the configuration,
+    /// else 0 (the query library's default).
+    pub fn rows_per_pass(&self) -> u64 {
+        std::env::var("CHURNLAKE_ROWS_PER_PASS")
+            .ok()
+            .and_then(|v| v.trim().replace('_', "").parse().ok())
+            .or(self.config.query.rows_per_pass)
+            .unwrap_or(0)
     }
 
     /// The ingest options: defaults, then configuration, then flags.

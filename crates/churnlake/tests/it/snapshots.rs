@@ -28,7 +28,7 @@ fn regex_escape(text: &str) -> String {
 fn cli_outputs() {
     let (_dir, lake) = fixture_lake("09-subscriber-two-subscriptions");
     let l = lake.as_str();
-    let cases: [(&str, Vec<&str>); 8] = [
+    let cases: [(&str, Vec<&str>); 11] = [
         ("series_table", vec!["series", "--lake", l]),
         ("series_weekly_csv", vec!["series", "--lake", l, "--grain", "week", "--format", "csv"]),
         ("series_by_product_csv", vec!["series", "--lake", l, "--by", "product", "--format", "csv"]),
@@ -36,6 +36,28 @@ fn cli_outputs() {
         ("subscriptions_as_of", vec!["subscriptions", "--lake", l, "--as-of", "2023-05-03", "--format", "csv"]),
         ("subscribers_table", vec!["subscribers", "--lake", l]),
         ("active_json", vec!["active", "--lake", l, "--format", "json"]),
+        // JSON keys in the documented column order, the group right after `date` (first for rates)
+        (
+            "series_by_product_json",
+            vec!["series", "--lake", l, "--by", "product", "--to", "2023-05-02", "--format", "json"],
+        ),
+        (
+            "rate_by_product_json",
+            vec![
+                "rate",
+                "--lake",
+                l,
+                "--from",
+                "2023-05-01",
+                "--to",
+                "2023-05-05",
+                "--by",
+                "product",
+                "--format",
+                "json",
+            ],
+        ),
+        ("subscribers_json", vec!["subscribers", "--lake", l, "--format", "json"]),
         ("explain_500081", vec!["explain", "500081", "--lake", l]),
     ];
     let settings = settings(l);

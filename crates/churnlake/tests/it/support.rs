@@ -15,17 +15,29 @@ pub fn repo() -> PathBuf {
 
 /// Runs churnlake with `args`, returning its output (whatever the exit code).
 pub fn run(args: &[&str]) -> Output {
+    run_env(args, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(bin())
         .args(args)
         .env_remove("CHURNLAKE_LAKE")
+        .env_remove("CHURNLAKE_ROWS_PER_PASS")
         .env("CHURNLAKE_LOG", "error")
+        .envs(env.iter().copied())
         .output()
         .expect("the churnlake binary runs")
 }
 
 /// Runs churnlake and returns stdout, failing the test (with stderr) unless it exits with one of `codes`.
 pub fn run_ok(args: &[&str], codes: &[i32]) -> String {
-    let out = run(args);
+    run_ok_env(args, &[], codes)
+}
+
+/// [`run_ok`] with extra environment variables.
+pub fn run_ok_env(args: &[&str], env: &[(&str, &str)], codes: &[i32]) -> String {
+    let out = run_env(args, env);
     let code = out.status.code().unwrap_or(-1);
     assert!(
         codes.contains(&code),

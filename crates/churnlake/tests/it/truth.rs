@@ -8,7 +8,7 @@ use churnlake_generate::{GenerateOptions, Preset, generate};
 use churnlake_query::{SERIES_COLUMNS, SUBSCRIBER_COLUMNS};
 use proptest::prelude::*;
 
-use crate::support::{assert_flow_identity, assert_same_rows, ingest, path, project, run_ok};
+use crate::support::{assert_flow_identity, assert_same_rows, ingest, path, project, run_ok, run_ok_env};
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
@@ -18,17 +18,27 @@ fn normalised(text: &str) -> String {
     text.replace("\r\n", "\n").trim_end().to_owned()
 }
 
-/// Generates a scenario, ingests it, and compares every output with the truth.
-fn check_scenario(opts: &GenerateOptions) {
+/// Generates a scenario, ingests it, and compares every output with the truth — in one
+/// pass, and with `rows_per_pass` set, in several (the lake split by subscription).
+fn check_scenario(opts: &GenerateOptions, rows_per_pass: Option<u64>) {
     let summary = generate(opts).expect("generation succeeds");
     let lake = opts.out.join("lake");
     ingest(&summary.drops_dir, &lake);
-    let truth = &summary.truth_dir;
-    let lake = path(&lake);
+    let per_pass = rows_per_pass.map(|n| n.to_string());
+    let mut env = Vec::new();
+    if let Some(n) = &per_pass {
+        env.push(("CHURNLAKE_ROWS_PER_PASS", n.as_str()));
+    }
+    check_lake(opts.seed, &lake, &summary.truth_dir, &env);
+}
+
+fn check_lake(seed: u64, lake: &Path, truth: &Path, env: &[(&str, &str)]) {
+    let lake = path(lake);
+    let run_ok = |args: &[&str], codes: &[i32]| run_ok_env(args, env, codes);
 
     let series = run_ok(&["series", "--lake", lake, "--format", "csv"], &[0]);
     assert_same_rows(
-        &format!("daily series differs (seed {})", opts.seed),
+        &format!("daily series differs (seed {seed})"),
         &project(&series, &SERIES_COLUMNS),
         &project(&read(&truth.join("series.csv")), &SERIES_COLUMNS),
     );
@@ -39,7 +49,7 @@ fn check_scenario(opts: &GenerateOptions) {
         ["date", "product"].into_iter().chain(SERIES_COLUMNS[1..].iter().copied()).collect();
     let by_product = run_ok(&["series", "--lake", lake, "--by", "product", "--format", "csv"], &[0]);
     assert_same_rows(
-        &format!("series by product differs (seed {})", opts.seed),
+        &format!("series by product differs (seed {seed})"),
         &project(&by_product, &by_product_columns),
         &project(&read(&truth.join("series_by_product.csv")), &by_product_columns),
     );
@@ -47,17 +57,29 @@ fn check_scenario(opts: &GenerateOptions) {
 
     let subs = run_ok(&["subscriptions", "--lake", lake, "--format", "csv"], &[0]);
     assert_same_rows(
-        &format!("subscription table differs (seed {})", opts.seed),
+        &format!("subscription table differs (seed {seed})"),
         &project(&subs, &TRUTH_SUBSCRIPTION_COLUMNS),
         &project(&read(&truth.join("subscriptions.csv")), &TRUTH_SUBSCRIPTION_COLUMNS),
     );
 
     let users = run_ok(&["subscribers", "--lake", lake, "--format", "csv"], &[0]);
     assert_same_rows(
-        &format!("subscriber table differs (seed {})", opts.seed),
+        &format!("subscriber table differs (seed {seed})"),
         &project(&users, SUBSCRIBER_COLUMNS),
         &project(&read(&truth.join("subscribers.csv")), SUBSCRIBER_COLUMNS),
     );
+
+    // `build` writes the same three tables (read back through `churnlake sql`)
+    run_ok(&["build", "--lake", lake], &[0]);
+    let derived = |table: &str, key: &str| {
+        run_ok(
+            &["sql", &format!("SELECT * FROM derived_{table} ORDER BY {key}"), "--lake", lake, "--format", "csv"],
+            &[0],
+        )
+    };
+    assert_eq!(derived("series", "date"), series, "derived series differs from `series` (seed {seed})");
+    assert_eq!(derived("subscriptions", "subscription_id"), subs, "derived subscriptions differ (seed {seed})");
+    assert_eq!(derived("subscribers", "user_id"), users, "derived subscribers differ (seed {seed})");
 }
 
 /// The subscription columns the generator's truth carries (a subset of the table's).
@@ -78,14 +100,19 @@ proptest! {
 
     /// Random small histories: every output equals the simulation.
     #[test]
-    fn random_histories_match_the_simulation(seed in any::<u64>(), days in 20u32..80, subs_per_day in 1u32..12) {
+    fn random_histories_match_the_simulation(
+        seed in any::<u64>(),
+        days in 20u32..80,
+        subs_per_day in 1u32..12,
+        rows_per_pass in prop::option::of(100u64..2_000),
+    ) {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut opts = Preset::Demo.options(dir.path().to_path_buf());
         opts.seed = seed;
         opts.days = days;
         opts.subs_per_day = subs_per_day;
         opts.start = NaiveDate::from_ymd_opt(2022, 11, 20).expect("valid date");
-        check_scenario(&opts);
+        check_scenario(&opts, rows_per_pass);
     }
 }
 
@@ -97,5 +124,20 @@ fn a_year_matches_the_simulation() {
     opts.seed = 20_231_101;
     opts.days = 365;
     opts.subs_per_day = 30;
-    check_scenario(&opts);
+    let summary = generate(&opts).expect("generation succeeds");
+    let lake = opts.out.join("lake");
+    ingest(&summary.drops_dir, &lake);
+    check_lake(opts.seed, &lake, &summary.truth_dir, &[]);
+    // the same lake in five passes: split by subscription, subscribers spilled by user
+    let rows: u64 =
+        serde_json::from_str::<serde_json::Value>(&run_ok(&["drops", "--lake", path(&lake), "--format", "json"], &[0]))
+            .expect("drops --format json is JSON")
+            .as_array()
+            .expect("an array of entries")
+            .iter()
+            .filter(|e| e["kind"] == "subscriptions" || e["kind"] == "cancellations")
+            .map(|e| e["rows_written"].as_u64().unwrap_or(0))
+            .sum();
+    let per_pass = rows.div_ceil(5).to_string();
+    check_lake(opts.seed, &lake, &summary.truth_dir, &[("CHURNLAKE_ROWS_PER_PASS", per_pass.as_str())]);
 }
