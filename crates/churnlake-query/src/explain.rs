@@ -26,6 +26,10 @@ pub struct ExplainedEvent {
     pub source_line: i64,
     pub state_after: &'static str,
     pub anomaly: Option<String>,
+    /// The anomalies' kinds (`before_creation`, `reactivation_of_active`,
+    /// `cancellation_of_inactive`), for `churnlake anomalies`.
+    #[serde(skip)]
+    pub kinds: Vec<&'static str>,
 }
 
 /// A subscription's history as the engine sees it.
@@ -66,15 +70,15 @@ impl std::fmt::Display for Explanation {
 }
 
 /// One event as read from the lake, before ordering.
-struct RawEvent {
-    kind: i32,
-    date: NaiveDate,
-    at: Option<NaiveDateTime>,
-    source_file: String,
-    source_line: i64,
+pub(crate) struct RawEvent {
+    pub(crate) kind: i32,
+    pub(crate) date: NaiveDate,
+    pub(crate) at: Option<NaiveDateTime>,
+    pub(crate) source_file: String,
+    pub(crate) source_line: i64,
 }
 
-fn date_of(days: Option<i32>) -> NaiveDate {
+pub(crate) fn date_of(days: Option<i32>) -> NaiveDate {
     days.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)).unwrap_or_default()
 }
 
@@ -147,7 +151,12 @@ pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Ex
 }
 
 /// Orders the events as METRICS.md does and walks them, noting state and anomalies.
-fn apply(subscription_id: &str, created_date: NaiveDate, as_of: NaiveDate, mut raw: Vec<RawEvent>) -> Explanation {
+pub(crate) fn apply(
+    subscription_id: &str,
+    created_date: NaiveDate,
+    as_of: NaiveDate,
+    mut raw: Vec<RawEvent>,
+) -> Explanation {
     let effective = |e: &RawEvent| e.date.max(created_date);
     raw.retain(|e| effective(e) <= as_of);
     // a cancellation and a reactivation on one date go by time only when both carry one
@@ -173,15 +182,19 @@ fn apply(subscription_id: &str, created_date: NaiveDate, as_of: NaiveDate, mut r
     for (n, &i) in order.iter().enumerate() {
         let e = &raw[i];
         let mut anomalies: Vec<String> = Vec::new();
+        let mut kinds = Vec::new();
         if e.kind != CREATED && e.date < created_date {
             anomalies.push(format!("dated before the creation ({created_date}): applied on it"));
+            kinds.push("before_creation");
         }
         if e.kind == REACTIVATED && active {
             anomalies.push("reactivation of an active subscription: no change".into());
+            kinds.push("reactivation_of_active");
         }
         if e.kind == CANCELLED && !active && n > 0 {
             anomalies
                 .push("cancellation of an inactive subscription: no change (a reactivation may be missing)".into());
+            kinds.push("cancellation_of_inactive");
         }
         active = e.kind != CANCELLED;
         events.push(ExplainedEvent {
@@ -197,6 +210,7 @@ fn apply(subscription_id: &str, created_date: NaiveDate, as_of: NaiveDate, mut r
             source_line: e.source_line,
             state_after: if active { "active" } else { "inactive" },
             anomaly: (!anomalies.is_empty()).then(|| anomalies.join("; ")),
+            kinds,
         });
     }
     Explanation {

@@ -4,6 +4,7 @@
 //! table, the subscriber table, the daily series, cancellation rates and per
 //! subscription explanations come out. Nothing here parses CSV or prints.
 
+mod anomalies;
 mod error;
 mod explain;
 mod lifecycle;
@@ -14,6 +15,7 @@ mod sources;
 mod sql;
 mod tables;
 
+pub use anomalies::ANOMALY_COLUMNS;
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
 pub use output::{OutputFormat, ParquetParts, frame_to_json_rows, write_frame, write_text_table};
@@ -114,6 +116,12 @@ impl Metrics {
     /// statement's result. `{{name}}` placeholders take `params`.
     pub fn sql(&self, script: &str, params: &[(String, String)]) -> Result<DataFrame> {
         sql::run(&self.sources, script, params)
+    }
+
+    /// Every lifecycle anomaly of METRICS.md up to `as_of`, one row per anomaly with its
+    /// source file and line (see [`ANOMALY_COLUMNS`]).
+    pub fn anomalies(&self, as_of: Option<NaiveDate>) -> Result<DataFrame> {
+        anomalies::anomalies(&self.sources, as_of)
     }
 
     /// A subscription's events in order, with sources, states and anomalies.

@@ -196,6 +196,18 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// The lifecycle anomalies of METRICS.md with their source file and line: events dated
+    /// before the creation, reactivations of active and cancellations of inactive
+    /// subscriptions, events for unknown public ids.
+    Anomalies {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// Only events that took effect by the end of this day.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<NaiveDate>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Run SQL over the lake (raw tables, quarantine, derived tables, calendar) with polars.
     Sql {
         /// SQL text, or files of it run in order (e.g. queries/lifecycle.sql queries/daily_series.sql).

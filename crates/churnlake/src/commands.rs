@@ -90,6 +90,26 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             out.flush()?;
             Ok(Outcome::Ok)
         }
+        Command::Anomalies { lake, as_of, output } => {
+            let metrics = ctx.metrics(lake.lake.as_deref())?;
+            let mut df = metrics.anomalies(as_of)?;
+            // the counts per kind on stderr, the rows on stdout (or --out)
+            let kinds = df.column("anomaly")?.str()?.clone();
+            let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+            for kind in kinds.iter().flatten() {
+                *counts.entry(kind).or_default() += 1;
+            }
+            if !ctx.quiet {
+                let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+                eprintln!(
+                    "{} anomalies ({})",
+                    df.height(),
+                    if summary.is_empty() { "none".into() } else { summary.join(", ") }
+                );
+            }
+            emit(&mut df, &output)?;
+            Ok(Outcome::Ok)
+        }
         Command::Sql { scripts, lake, params, output } => {
             let params = params
                 .iter()

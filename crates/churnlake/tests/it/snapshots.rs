@@ -77,9 +77,21 @@ fn explain_shows_anomalies() {
     let settings = settings(&lake);
     settings.bind(|| {
         insta::assert_snapshot!("explain_500092", run_ok(&["explain", "500092", "--lake", &lake], &[0]));
+        // the same anomalies, lake-wide, with their sources
+        insta::assert_snapshot!("anomalies_case_10", run_ok(&["anomalies", "--lake", &lake, "--format", "csv"], &[0]));
         insta::assert_snapshot!(
             "explain_500092_json",
             run_ok(&["explain", "500092", "--lake", &lake, "--format", "json"], &[0])
         );
+    });
+}
+
+/// An event for a public id no report row carries is listed as `unknown_id`, with its source.
+#[test]
+fn anomalies_list_unknown_ids() {
+    let (_dir, lake) = fixture_lake("07-only-code-9-known-id-reactivates");
+    let settings = settings(&lake);
+    settings.bind(|| {
+        insta::assert_snapshot!("anomalies_case_07", run_ok(&["anomalies", "--lake", &lake, "--format", "csv"], &[0]));
     });
 }
