@@ -141,3 +141,27 @@ fn a_year_matches_the_simulation() {
     let per_pass = rows.div_ceil(5).to_string();
     check_lake(opts.seed, &lake, &summary.truth_dir, &[("CHURNLAKE_ROWS_PER_PASS", per_pass.as_str())]);
 }
+
+/// `demo` (the README's first command) generates, ingests, builds and summarises; its
+/// headline counts are the truth's last day, and a second run changes nothing.
+#[test]
+fn the_demo_runs_and_its_summary_is_the_truth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = dir.path().join("demo");
+    let first = run_ok(&["demo", "--dir", path(&demo)], &[0]);
+    let truth = read(&demo.join("truth/series.csv"));
+    let last_day = truth.lines().last().expect("a truth series").split(',').collect::<Vec<_>>();
+    let (date, subscriptions, subscribers) = (last_day[0], last_day[1], last_day[5]);
+    let headline = first
+        .lines()
+        .find(|l| l.starts_with(date))
+        .unwrap_or_else(|| panic!("no line for {date} in the demo summary:\n{first}"));
+    let cells: Vec<&str> = headline.split_whitespace().collect();
+    assert_eq!(cells, [date, subscriptions, subscribers], "demo headline differs from the truth");
+    for table in ["subscriptions", "subscribers", "series"] {
+        assert!(demo.join(format!("lake/derived/{table}.parquet")).is_file(), "derived {table} missing");
+    }
+    assert!(first.contains("last 30 days"), "no rates in the demo summary:\n{first}");
+    let second = run_ok(&["demo", "--dir", path(&demo)], &[0]);
+    assert_eq!(first, second, "a second demo run differs");
+}
