@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Generate { out, preset, start, days, subs_per_day, seed } => {
             let summary = generate(&out, preset, start, days, subs_per_day, seed)?;
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&summary)?)?;
             Ok(Outcome::Ok)
         }
         Command::Series { lake, from, to, by, grain, output } => {
@@ -317,7 +317,7 @@ fn emit(df: &mut DataFrame, output: &OutputArgs) -> Result<()> {
 
 fn print_ingest_summary(report: &IngestReport, format: Format, quiet: bool) -> Result<()> {
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(report)?)?;
         return Ok(());
     }
     for outcome in &report.files {

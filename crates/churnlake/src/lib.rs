@@ -39,12 +39,21 @@ pub fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::DataProblem) => ExitCode::from(1),
+        // a reader that stopped early (`churnlake drops | head`) is not a failure
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let user = is_input_problem(&err);
             eprintln!("error: {err:#}");
             ExitCode::from(if user { 1 } else { 2 })
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.to_string().contains("Broken pipe")
+    })
 }
 
 /// True when an error is the input's or the request's fault (exit 1), not an unexpected failure.
@@ -56,6 +65,14 @@ fn is_input_problem(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<UserError>().is_some()
             || e.downcast_ref::<LakeError>().is_some_and(lake_input)
+            || matches!(
+                e.downcast_ref::<churnlake_generate::GenerateError>(),
+                Some(
+                    churnlake_generate::GenerateError::OutputNotEmpty { .. }
+                        | churnlake_generate::GenerateError::InvalidOptions { .. }
+                        | churnlake_generate::GenerateError::UnknownPreset { .. }
+                )
+            )
             || matches!(
                 e.downcast_ref::<IngestError>(),
                 Some(IngestError::Pattern { .. } | IngestError::CrashPoint { .. } | IngestError::List { .. })

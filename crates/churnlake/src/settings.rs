@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use churnlake_ingest::NamePattern;
 use serde::Deserialize;
 
@@ -61,8 +61,8 @@ impl Settings {
         };
         let config = match &path {
             Some(p) => {
-                let text =
-                    std::fs::read_to_string(p).with_context(|| format!("reading configuration {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| UserError(format!("reading configuration {}: {e}", p.display())))?;
                 toml::from_str(&text)
                     .map_err(|e| UserError(format!("configuration {} is not valid: {e}", p.display())))?
             }
