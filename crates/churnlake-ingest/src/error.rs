@@ -40,6 +40,23 @@ pub enum IngestError {
     #[error("{file}, line {line}: the header cannot be read: {reason}")]
     UnreadableHeader { file: String, line: u64, reason: String },
 
+    /// A file with data rows none of which could be typed (all are in the quarantine).
+    #[error(
+        "{file}: none of its {rows} rows could be read as {kind} (all are in the quarantine); \
+         the first, line {line}: {detail}",
+        detail = describe_rejection(.column.as_deref(), .value.as_deref(), reason)
+    )]
+    NothingTyped {
+        file: String,
+        kind: ReportKind,
+        rows: u64,
+        /// The first row's line, and the column, value and reason it was rejected for.
+        line: u64,
+        column: Option<String>,
+        value: Option<String>,
+        reason: String,
+    },
+
     #[error("cannot build the `{table}` rows of `{file}`: {source}")]
     Arrow {
         file: String,
@@ -79,6 +96,21 @@ pub enum IngestError {
 
     #[error("internal error: processing `{file}` stopped: {reason}")]
     Task { file: String, reason: String },
+}
+
+/// A rejected row's column, value and reason (`column "Price", value "12.505": ...`), or
+/// just the reason for a whole-row problem.
+fn describe_rejection(column: Option<&str>, value: Option<&str>, reason: &str) -> String {
+    const LIMIT: usize = 80;
+    let value = value.map(|v| match v.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &v[..cut]),
+        None => v.to_owned(),
+    });
+    match (column, value) {
+        (Some(column), Some(value)) => format!("column `{column}`, value `{value}`: {reason}"),
+        (Some(column), None) => format!("column `{column}`: {reason}"),
+        (None, _) => reason.to_owned(),
+    }
 }
 
 impl From<LakeError> for IngestError {

@@ -2,10 +2,13 @@
 //! wild — 5 fields (public subscription id, merchant user id, email, event code, event
 //! date) or 6, with an undocumented field between the email and the event code.
 //!
-//! The layout is decided per file from its first record whose event code is a small
-//! integer and whose date parses; records of another width are quarantined. A first line
-//! that looks like a header (neither its code nor its date parses, while later lines do)
-//! is skipped and not counted.
+//! A first line is skipped as a header (and not counted as a row) only when its event
+//! code and event date fields are known header names ([`CODE_HEADERS`], [`DATE_HEADERS`],
+//! compared by letters and digits, case ignored); any other line is data, quarantined
+//! when it cannot be typed. The layout is decided per file by majority over the records
+//! whose event code is a small integer and whose date parses where that layout puts them
+//! (a tie goes to the documented 5-field layout); records that do not fit it are
+//! quarantined.
 
 use arrow::error::ArrowError;
 
@@ -14,11 +17,28 @@ use churnlake_lake::{event_label, events_schema};
 
 use crate::parse::{Typed, type_rows};
 use crate::records::Record;
+use crate::report::normalise;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::parse_datetime;
 
 /// Event codes are small: anything above this is a misplaced field, not a code.
 const MAX_EVENT_CODE: i32 = 999;
+
+/// Header names of the event code field (as [`normalise`] spells them).
+const CODE_HEADERS: &[&str] =
+    &["eventcode", "eventid", "event", "code", "eventtype", "eventnumber", "activity", "activitycode", "activityid"];
+/// Header names of the event date field (as [`normalise`] spells them).
+const DATE_HEADERS: &[&str] = &[
+    "eventdate",
+    "date",
+    "eventtime",
+    "eventdatetime",
+    "eventtimestamp",
+    "datetime",
+    "timestamp",
+    "eventat",
+    "activitydate",
+];
 
 /// A file's field layout: 5 or 6 fields, the last two being the event code and date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +48,8 @@ struct Layout {
 
 impl Layout {
     const WIDTHS: [usize; 2] = [5, 6];
+    /// The layout FORMATS.md documents, which wins a tie.
+    const DEFAULT: Layout = Layout { width: 5 };
 
     /// The layout a record shows, when its code and date parse where that layout puts them.
     fn of(record: &Record) -> Option<Layout> {
@@ -60,22 +82,43 @@ fn parse_event_code(text: &str) -> Result<i32, String> {
         .ok_or_else(|| format!("not an event code (a whole number from 0 to {MAX_EVENT_CODE})"))
 }
 
-/// A first record that is not an event while a later one is, and whose code and date
-/// fields are both not values: a header line.
-fn is_header(first: &Record, layout: Layout) -> bool {
-    first.defect.is_none()
-        && first.fields.len() == layout.width
-        && parse_event_code(layout.code(first)).is_err()
-        && parse_datetime(layout.date(first)).is_err()
+/// A header line: a record of 5 or 6 fields whose event code and event date fields are
+/// known header names.
+pub(crate) fn is_header(record: &Record) -> bool {
+    let layout = Layout { width: record.fields.len() };
+    let named = |field: &str, names: &[&str]| names.contains(&normalise(field).as_str());
+    record.defect.is_none()
+        && Layout::WIDTHS.contains(&layout.width)
+        && named(layout.code(record), CODE_HEADERS)
+        && named(layout.date(record), DATE_HEADERS)
+}
+
+/// The layout most records show (a tie goes to [`Layout::DEFAULT`]); `None` when no
+/// record shows one.
+fn majority_layout(records: &[Record]) -> Option<Layout> {
+    let (mut five, mut six) = (0usize, 0usize);
+    for layout in records.iter().filter_map(Layout::of) {
+        if layout.width == 6 {
+            six += 1;
+        } else {
+            five += 1;
+        }
+    }
+    match (five, six) {
+        (0, 0) => None,
+        (five, six) if six > five => Some(Layout { width: 6 }),
+        (five, six) if five > six => Some(Layout { width: 5 }),
+        _ => Some(Layout::DEFAULT),
+    }
 }
 
 /// Types an events file.
 pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, ArrowError> {
-    let layout = records.iter().find_map(Layout::of);
-    let data = match (layout, records.split_first()) {
-        (Some(layout), Some((first, rest))) if is_header(first, layout) => rest,
+    let data = match records.split_first() {
+        Some((first, rest)) if is_header(first) => rest,
         _ => records,
     };
+    let layout = majority_layout(data);
     let table = TableBuilder::new(events_schema())?;
     let mut typed = type_rows(data, table, lineage, |record| type_event(record, layout))?;
     typed.layout = layout.map(Layout::describe);
@@ -129,6 +172,8 @@ fn type_event(record: &Record, layout: Option<Layout>) -> Result<Vec<Value>, Rej
 
 #[cfg(test)]
 mod tests {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
     use chrono::NaiveDateTime;
     use churnlake_lake::ReportKind;
 
@@ -173,6 +218,61 @@ mod tests {
     fn a_first_line_with_a_bad_code_but_a_good_date_is_data() {
         let t = typed("ab01,M-1,a@x.com,nine,05/02/2023\nab02,M-2,b@x.com,9,05/02/2023\n");
         assert_eq!(counts(&t), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_headerless_first_line_whose_code_and_date_are_bad_is_a_quarantined_row() {
+        let t = typed("ab01,M-1,a@x.com,nine,someday\nab02,M-2,b@x.com,9,05/02/2023\n");
+        assert_eq!(counts(&t), (2, 1, 1));
+        let batch = t.quarantine.finish().expect("a batch");
+        let lines = batch.column_by_name(SOURCE_LINE).expect("lineage").as_primitive::<Int64Type>();
+        assert_eq!(lines.value(0), 1);
+    }
+
+    #[test]
+    fn a_header_is_recognised_by_its_names_in_any_spelling() {
+        let t = typed(
+            "PUBLIC_SUBSCRIPTION_ID,merchantUserId,E-mail,EventCode, Event  Date \nab01,M-1,a@x.com,9,2023-05-02\n",
+        );
+        assert_eq!((t.layout.as_deref(), counts(&t)), (Some("5 columns"), (1, 1, 0)));
+        let lines = t.table.finish().expect("a batch");
+        let lines = lines.column_by_name(SOURCE_LINE).expect("lineage").as_primitive::<Int64Type>();
+        assert_eq!(lines.value(0), 2, "the header's line is still counted in line numbers");
+    }
+
+    #[test]
+    fn a_header_only_file_is_an_empty_drop() {
+        for text in [
+            "Public Subscription ID,Merchant User ID,Email,Event Code,Event Date\n",
+            "id,user,email,channel,event,date",
+        ] {
+            let t = typed(text);
+            assert_eq!((t.layout.as_deref(), counts(&t)), (None, (0, 0, 0)), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_layout_is_the_majority_one_and_a_bad_first_row_does_not_decide_it() {
+        // The first row has an unquoted comma in its email: 6 fields that type as 6.
+        let t = typed(concat!(
+            "ab01,M-1,cara, jr@x.com,1,05/01/2023\n",
+            "ab02,M-2,b@x.com,9,05/02/2023\n",
+            "ab03,M-3,c@x.com,5,05/02/2023\n",
+        ));
+        assert_eq!(t.layout.as_deref(), Some("5 columns"));
+        assert_eq!(counts(&t), (3, 2, 1));
+        let batch = t.quarantine.finish().expect("a batch");
+        let reasons = batch.column_by_name(REASON).expect("a reason").as_string::<i32>();
+        assert_eq!(reasons.value(0), "expected 5 fields (this file's layout), found 6");
+    }
+
+    #[test]
+    fn six_columns_win_a_majority_and_a_tie_goes_to_five() {
+        let t =
+            typed("ab01,M-1,a@x.com,X,9,05/02/2023\nab02,M-2,b@x.com,,9,05/02/2023\nab03,M-3,c@x.com,9,05/02/2023\n");
+        assert_eq!((t.layout.as_deref(), counts(&t)), (Some("6 columns"), (3, 2, 1)));
+        let t = typed("ab01,M-1,a@x.com,X,9,05/02/2023\nab03,M-3,c@x.com,9,05/02/2023\n");
+        assert_eq!((t.layout.as_deref(), counts(&t)), (Some("5 columns"), (2, 1, 1)));
     }
 
     #[test]

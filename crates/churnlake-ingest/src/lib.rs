@@ -1,9 +1,10 @@
 //! Daily report drops to the Parquet lake.
 //!
 //! [`ingest`] lists a source of drop files, classifies each by its name ([`classify`]),
-//! skips what the lake's manifest already holds, types every row of the rest (rows that
-//! cannot be typed go to the quarantine with the reason), publishes one Parquet file per
-//! source file and table, and records the file's manifest entry last. The lake's layout,
+//! skips what the lake's manifest already holds (the same file, or a copy of content it
+//! holds: same content and kind, any name or stamp), types every row of the rest (rows
+//! that cannot be typed go to the quarantine with the reason), publishes one Parquet file
+//! per source file and table, and records the file's manifest entry last. The lake's layout,
 //! schemas and manifest are `churnlake_lake`'s; nothing here redefines them.
 
 mod classify;
@@ -12,17 +13,19 @@ mod encode;
 mod error;
 mod events;
 mod generic;
+mod ledger;
 mod options;
 mod outcome;
 mod parse;
 mod records;
 mod report;
 mod run;
+mod sweep;
 mod table;
 mod values;
 
 pub use classify::{Classified, Classifier, classify};
 pub use error::IngestError;
 pub use options::{CrashPoint, CrashStage, IngestOptions, NamePattern};
-pub use outcome::{FileOutcome, IngestReport, NoProgress, Outcome, Progress};
+pub use outcome::{FileOutcome, IngestReport, NoProgress, Outcome, Progress, QuarantinedFile};
 pub use run::ingest;

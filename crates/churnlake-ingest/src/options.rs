@@ -83,7 +83,8 @@ pub enum CrashStage {
     AfterStaging,
     /// The file's outputs are published; its manifest entry is not written.
     AfterPublish,
-    /// The file's manifest entry is written.
+    /// A manifest entry is written: the file's own, or one rewritten when the file, an
+    /// earlier copy of recorded content, takes over from the recorded copy.
     AfterManifest,
 }
 
@@ -113,7 +114,8 @@ impl FromStr for CrashStage {
 
 /// Abort the process (`std::process::abort`) when the `file_index`-th file (1-based, in
 /// the order files reach `stage` during the run) has reached `stage`. Files that write
-/// nothing at a stage do not count for it. Written `after-publish:3`.
+/// nothing at a stage do not count for it; at `after-manifest`, each entry written counts
+/// (a take-over writes several). Written `after-publish:3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrashPoint {
     pub stage: CrashStage,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use churnlake_lake::ManifestEntry;
+use churnlake_lake::{ManifestEntry, QUARANTINE_DIR};
 
 /// What became of one classified source file in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -11,7 +11,8 @@ use churnlake_lake::ManifestEntry;
 pub enum Outcome {
     /// Its rows are in the lake (some may be in quarantine). In a dry run: would be.
     Ingested,
-    /// Same content, kind and data date as another file: recorded, nothing written.
+    /// Same content and kind as another file with data rows (a re-delivery, under any name
+    /// or stamp), which the lake holds: recorded, nothing written.
     Duplicate,
     /// The same name and content is already in the manifest: nothing done.
     AlreadyPresent,
@@ -30,6 +31,18 @@ pub struct FileOutcome {
     /// that could not be read, a second copy of a name and content met in the same run.
     pub entry: Option<ManifestEntry>,
     pub error: Option<String>,
+}
+
+/// A file of this run with rows in the quarantine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedFile {
+    /// The file's name.
+    pub name: String,
+    pub status: Outcome,
+    pub rows_read: u64,
+    pub rows_quarantined: u64,
+    /// Lake-relative path of its quarantine file.
+    pub quarantine: Option<String>,
 }
 
 /// The whole run.
@@ -51,6 +64,9 @@ pub struct IngestReport {
     pub rows_quarantined: u64,
     /// Size of the classified files.
     pub bytes: u64,
+    /// The files parsed by this run that put rows in the quarantine (failed files among
+    /// them), in the order of `files`: what to look at.
+    pub quarantined_files: Vec<QuarantinedFile>,
 }
 
 impl IngestReport {
@@ -63,7 +79,21 @@ impl IngestReport {
                 .filter(|f| matches!(f.status, Outcome::Ingested | Outcome::Failed))
                 .filter_map(|f| f.entry.as_ref())
         };
+        let quarantined_files = files
+            .iter()
+            .filter(|f| matches!(f.status, Outcome::Ingested | Outcome::Failed))
+            .filter_map(|f| Some((f, f.entry.as_ref()?)))
+            .filter(|(_, entry)| entry.rows_quarantined > 0)
+            .map(|(file, entry)| QuarantinedFile {
+                name: file.name.clone(),
+                status: file.status,
+                rows_read: entry.rows_read,
+                rows_quarantined: entry.rows_quarantined,
+                quarantine: entry.outputs.iter().find(|o| o.table == QUARANTINE_DIR).map(|o| o.path.clone()),
+            })
+            .collect();
         IngestReport {
+            quarantined_files,
             ingested: count(Outcome::Ingested),
             duplicate: count(Outcome::Duplicate),
             already_present: count(Outcome::AlreadyPresent),

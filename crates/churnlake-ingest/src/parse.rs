@@ -12,7 +12,7 @@ use churnlake_lake::{OutputFile, QUARANTINE_DIR, ReportKind, quarantine_file_pat
 use crate::IngestError;
 use crate::decode::decode;
 use crate::encode::to_parquet;
-use crate::records::{Record, read_records};
+use crate::records::{Record, read_first_records, read_records};
 use crate::table::{Lineage, Quarantine, Rejection, TableBuilder, Value};
 use crate::{events, generic, report};
 
@@ -107,6 +107,21 @@ impl SourceFile {
     }
 }
 
+/// Whether a file has a data row: a record after the header (or an unreadable first
+/// record) for the header kinds, a record that is not a header line for subscriber events.
+/// Reads two records at most. A file without one (zero bytes, header only) is an empty
+/// drop: it is never a duplicate of another (empty drops of different days look alike).
+pub(crate) fn has_data_rows(kind: ReportKind, bytes: &[u8]) -> bool {
+    let decoded = decode(bytes);
+    let first = read_first_records(&decoded.text, 2);
+    match (kind, first.as_slice()) {
+        (_, []) => false,
+        (ReportKind::SubscriberEvents, [only]) => !events::is_header(only),
+        (_, [only]) => only.defect.is_some(),
+        _ => true,
+    }
+}
+
 /// A Parquet file ready to publish.
 pub(crate) struct EncodedOutput {
     pub file: OutputFile,
@@ -143,6 +158,18 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
 
     let rows_written = typed.table.rows();
     let rows_quarantined = typed.quarantine.rows();
+    let failure = match (typed.failure, typed.quarantine.first()) {
+        (None, Some((line, rejection))) if rows_written == 0 => Some(IngestError::NothingTyped {
+            file: file.name.clone(),
+            kind: file.kind,
+            rows: rows_quarantined,
+            line: *line,
+            column: rejection.column.clone(),
+            value: rejection.value.clone(),
+            reason: rejection.reason.clone(),
+        }),
+        (failure, _) => failure,
+    };
     if typed.rows_read != rows_written + rows_quarantined {
         return Err(IngestError::Accounting {
             file: file.name.clone(),
@@ -184,7 +211,63 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
         rows_read: typed.rows_read,
         rows_written,
         rows_quarantined,
-        failure: typed.failure,
+        failure,
         outputs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn source(kind: ReportKind) -> SourceFile {
+        let data_date = NaiveDate::from_ymd_opt(2023, 5, 1).unwrap_or_default();
+        SourceFile {
+            name: format!("acme_{kind}_20230502.csv"),
+            kind,
+            stamp: data_date.and_time(chrono::NaiveTime::MIN),
+            data_date,
+            content_hash: "0123456789abcdef0123".to_owned(),
+        }
+    }
+
+    #[test]
+    fn data_rows_are_found_as_parsing_counts_them() {
+        use ReportKind::*;
+        let cases: [(ReportKind, &str, bool); 10] = [
+            (Subscriptions, "", false),
+            (Subscriptions, "Subscription ID,Price\r\n\r\n", false),
+            (Subscriptions, "Subscription ID,Price\n1,2.00\n", true),
+            (Subscriptions, "\"Subscription ID,Price\n", true), // an unreadable header is a row
+            (Orders, "Order ID\n", false),
+            (Orders, "Order ID\n\nA-1\n", true),
+            (SubscriberEvents, "Public Subscription ID,User,Email,Event Code,Event Date\n", false),
+            (SubscriberEvents, "ab01,M-1,a@x.com,9,05/02/2023\n", true),
+            (SubscriberEvents, "ab01,M-1,a@x.com,nine,someday\n", true),
+            (SubscriberEvents, "\n\n", false),
+        ];
+        for (kind, text, expected) in cases {
+            assert_eq!(has_data_rows(kind, text.as_bytes()), expected, "{kind}: {text:?}");
+            let parsed = parse_file(&source(kind), text.as_bytes()).expect("parses");
+            assert_eq!(parsed.rows_read > 0, expected, "{kind}: {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_none_of_whose_rows_types_fails_naming_the_file_line_column_and_value() {
+        let text = "Subscription ID,Price\n1,12.505\n2,abc\n";
+        let parsed = parse_file(&source(ReportKind::Subscriptions), text.as_bytes()).expect("parses");
+        assert_eq!((parsed.rows_read, parsed.rows_written, parsed.rows_quarantined), (2, 0, 2));
+        let message = parsed.failure.map(|f| f.to_string()).unwrap_or_default();
+        assert_eq!(
+            message,
+            "acme_subscriptions_20230502.csv: none of its 2 rows could be read as subscriptions (all are in the \
+             quarantine); the first, line 2: column `Price`, value `12.505`: has more than 2 decimal places \
+             (12.505); money is kept to the cent"
+        );
+        let some_typed = parse_file(&source(ReportKind::Subscriptions), b"Subscription ID,Price\n1,1\n2,x\n");
+        assert!(some_typed.expect("parses").failure.is_none(), "one row typed: not a failure");
+    }
 }

@@ -20,11 +20,18 @@ pub(crate) struct Record {
 
 /// Every non-blank record of `text`, in file order.
 pub(crate) fn read_records(text: &str) -> Vec<Record> {
+    read_first_records(text, usize::MAX)
+}
+
+/// The first `limit` non-blank records of `text` (all when there are fewer), read no
+/// further than needed. The last one read is checked for an unterminated quote only when
+/// it is the file's last.
+pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut records = Vec::new();
     let mut row = csv::StringRecord::new();
     let mut lines = LineCounter::default();
-    loop {
+    while records.len() < limit {
         // The reader's position is just past the previous record's first terminator
         // character: the blank lines and the rest of a CRLF before this record are not
         // counted in it, so the start and the line are found from the text.
@@ -56,7 +63,10 @@ pub(crate) fn read_records(text: &str) -> Vec<Record> {
             }
         }
     }
+    let rest = text.get(byte_index(text, reader.position().byte())..).unwrap_or_default();
+    let at_end = records.len() < limit || rest.trim().is_empty();
     if let Some(last) = records.last_mut()
+        && at_end
         && last.defect.is_none()
         && ends_inside_quotes(&last.raw)
     {
@@ -168,6 +178,15 @@ mod tests {
         let records = read_records("a,b\n1,5\" tin\n");
         assert_eq!(records[1].fields, strings(&["1", "5\" tin"]));
         assert_eq!(records[1].defect, None);
+    }
+
+    #[test]
+    fn the_first_records_only() {
+        let text = "a,b\n\n1,\"x\ny\"\n2,z\n";
+        let first: Vec<u64> = read_first_records(text, 2).iter().map(|r| r.line).collect();
+        assert_eq!(first, [1, 3]);
+        assert_eq!(read_first_records(text, 5), read_records(text));
+        assert!(read_first_records("a,\"open\n", 1)[0].defect.is_some());
     }
 
     #[test]

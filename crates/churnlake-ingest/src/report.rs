@@ -1,8 +1,9 @@
 //! The subscription and cancellation reports: header CSVs whose columns are found by
 //! name, in any order, and typed into the lake's `report_schema()`.
 //!
-//! Header names are compared trimmed, with runs of spaces collapsed and case ignored,
-//! against the spellings of FORMATS.md ([`ALIASES`]). How a column is typed follows from
+//! Header names are compared by their lower-case letters and digits only (case, spaces,
+//! punctuation and underscores ignored: `SubscriptionID`, `CANCEL_DATE`,
+//! `Frequency(days)` all match) against the spellings of FORMATS.md ([`ALIASES`]). How a column is typed follows from
 //! its type in the lake schema. Columns the schema does not know are kept as a JSON
 //! object in `extra_columns`. A header without `Subscription ID` fails the file.
 
@@ -21,7 +22,8 @@ use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
 
-/// Header spellings (normalised: lower case, single spaces) and the lake column each fills.
+/// Header spellings (as FORMATS.md writes them; compared through [`normalise`]) and the
+/// lake column each fills.
 const ALIASES: &[(&str, &str)] = &[
     ("subscription id", SUBSCRIPTION_ID),
     ("public subscription id", PUBLIC_SUBSCRIPTION_ID),
@@ -52,6 +54,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("price", PRICE),
     ("discount price", DISCOUNT_PRICE),
     ("24 hour cancel", CANCELLED_WITHIN_24H),
+    ("24 hour cancel (y/blank)", CANCELLED_WITHIN_24H),
     ("cancel date", CANCEL_DATE),
     ("cancel reason", CANCEL_REASON),
     ("orders placed", ORDERS_PLACED),
@@ -65,9 +68,10 @@ const TIMESTAMP_OF: &[(&str, &str)] = &[(CREATE_DATE, CREATED_AT), (CANCEL_DATE,
 /// The header spelling every report must have.
 const SUBSCRIPTION_ID_HEADER: &str = "Subscription ID";
 
-/// How the header was compared: trimmed, single-spaced, lower case.
-fn normalise(header: &str) -> String {
-    header.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+/// How a header is compared: its letters and digits only, in lower case
+/// (`Frequency(days)` → `frequencydays`).
+pub(crate) fn normalise(header: &str) -> String {
+    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 /// What one source column becomes. Indices are positions in `report_schema()`.
@@ -117,7 +121,7 @@ impl ColumnPlan {
                 let normalised = normalise(header);
                 let known = ALIASES
                     .iter()
-                    .find(|(alias, _)| *alias == normalised)
+                    .find(|(alias, _)| normalise(alias) == normalised)
                     .map(|(_, column)| *column)
                     .filter(|column| taken.insert(*column)) // a second spelling of a column is kept as extra
                     .and_then(|column| Some((column, index_of(column)?)));
@@ -323,6 +327,39 @@ mod tests {
         assert_eq!(plan.targets[3], Target::Int(index(REMINDER_DAYS)));
         assert_eq!(plan.targets[4], Target::Extra("Loyalty Tier".into()));
         assert_eq!(plan.subscription_id, Some((1, index(SUBSCRIPTION_ID))));
+    }
+
+    #[test]
+    fn headers_match_whatever_their_punctuation_and_underscores() {
+        let plan = plan("SubscriptionID,CANCEL_DATE,Frequency(days),24 Hour Cancel (Y/blank),extra-data_REPORTING");
+        assert_eq!(plan.targets[0], Target::Text(index(SUBSCRIPTION_ID)));
+        assert_eq!(plan.targets[1], Target::Date { index: index(CANCEL_DATE), timestamp: Some(index(CANCELLED_AT)) });
+        assert_eq!(plan.targets[2], Target::Int(index(FREQUENCY_DAYS)));
+        assert_eq!(plan.targets[3], Target::Flag(index(CANCELLED_WITHIN_24H)));
+        assert_eq!(plan.targets[4], Target::Text(index(EXTRA_DATA_REPORTING)));
+        let values = row(&plan, "7,05/02/2023 10:00,28,1,x").expect("types");
+        assert_eq!(values[index(SUBSCRIPTION_ID)], Value::text("7"));
+        assert_eq!(values[index(CANCELLED_AT)], at("2023-05-02 10:00:00"));
+        assert_eq!(values[index(FREQUENCY_DAYS)], Value::Int(28));
+        assert_eq!(values[index(CANCELLED_WITHIN_24H)], Value::Flag(true));
+    }
+
+    #[test]
+    fn no_two_columns_share_a_normalised_spelling() {
+        let mut seen = std::collections::HashMap::new();
+        for (alias, column) in ALIASES {
+            let normalised = normalise(alias);
+            assert!(!normalised.is_empty(), "{alias}");
+            if let Some(other) = seen.insert(normalised.clone(), *column) {
+                assert_eq!(other, *column, "`{alias}` ({normalised}) names two columns");
+            }
+        }
+        for column in report_schema().fields() {
+            let name = normalise(column.name());
+            if let Some(target) = seen.get(&name) {
+                assert_eq!(target, column.name(), "the lake name `{}` would be read as `{target}`", column.name());
+            }
+        }
     }
 
     #[test]

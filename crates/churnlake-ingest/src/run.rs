@@ -1,29 +1,33 @@
-//! One ingest run: lock the lake, list and classify the drops, decide for each file what
-//! the manifest already holds (the same file, or the same content under another name),
-//! parse and publish the rest with bounded concurrency, record each file's manifest entry
-//! last, release the lock.
+//! One ingest run: lock the lake, put right what an interrupted run left (staged files, a
+//! half-done hand-over between copies, published outputs no entry lists), list and
+//! classify the drops, decide for each file what the manifest already holds (the same
+//! file, or the same content under another name: see [`crate::ledger`]), parse and publish
+//! the rest with bounded concurrency, record each file's manifest entry last, release the
+//! lock.
 //!
-//! Files are taken in (stamp, name) order and decided in that order, so within a run the
-//! canonical copy of repeated content is the earliest one whatever the listing order.
-//! Reading and deciding are ordered; parsing and publishing run `parallelism` at a time,
-//! and at most `parallelism` files' bytes are held at once.
+//! Files are taken in (stamp, name) order and decided in that order; the canonical copy of
+//! repeated content is the earliest by (stamp, name) across runs, so the lake does not
+//! depend on the order files arrive in. Reading and deciding are ordered; parsing and
+//! publishing run `parallelism` at a time, and at most `parallelism` files' bytes are held
+//! at once.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use churnlake_lake::{FileStatus, Lake, Location, Manifest, ManifestEntry, OutputFile, ReportKind, STAGING_DIR};
+use churnlake_lake::{FileStatus, Lake, LakeError, Location, Manifest, ManifestEntry, OutputFile, STAGING_DIR};
 
 use crate::classify::{Classified, Classifier};
+use crate::ledger::{Copy, Decision, HandOver, Ledger};
 use crate::outcome::{FileOutcome, IngestReport, Outcome, Progress};
-use crate::parse::{EncodedOutput, SourceFile, parse_file};
+use crate::parse::{EncodedOutput, SourceFile, has_data_rows, parse_file};
+use crate::sweep::remove_unlisted_outputs;
 use crate::{CrashPoint, CrashStage, IngestError, IngestOptions};
 
 /// Ingests every drop under `source` into `lake`.
@@ -85,6 +89,8 @@ struct Loaded {
 struct Content {
     bytes: Vec<u8>,
     hash: String,
+    /// False for zero-byte and header-only files.
+    has_rows: bool,
 }
 
 /// A loaded file and what to do with it.
@@ -98,12 +104,10 @@ struct Planned {
 enum Plan {
     /// The file could not be read.
     Unreadable(IngestError),
-    Ingest(Content),
-    /// Same content, kind and data date as the entry `of`.
-    Duplicate {
-        of: String,
-        hash: String,
-    },
+    /// Parse and publish it (then hand over from the recorded copy it replaces).
+    Ingest(Content, Option<HandOver>),
+    /// Same content and kind as the canonical copy `of` (an entry id).
+    Duplicate { of: String, hash: String },
     /// Same name and content as an entry of the manifest (`None`: met earlier in this run).
     AlreadyPresent(Option<Box<ManifestEntry>>),
 }
@@ -121,7 +125,11 @@ async fn run(
     progress.start(candidates.len() as u64, bytes);
     tracing::info!(files = candidates.len(), bytes, skipped = skipped.len(), "listed the drops");
 
-    let mut ledger = Ledger::new(&Manifest::load(lake).await?);
+    let manifest = Manifest::load(lake).await?;
+    let (mut ledger, repairs) = Ledger::new(&manifest);
+    if !opts.dry_run {
+        put_right(lake, manifest, repairs).await?;
+    }
     let parallelism = opts.parallelism.max(1);
     let permits = Arc::new(Semaphore::new(parallelism));
     let crash = &CrashHook::new(opts.crash_at);
@@ -205,9 +213,11 @@ async fn load(
     let permit = permits.acquire_owned().await.map_err(|e| task_error(&e))?;
     let content = match read_bytes(store, &candidate.path).await {
         Ok(bytes) => {
+            let kind = candidate.classified.kind;
             let hashing = tokio::task::spawn_blocking(move || {
                 let hash = blake3::hash(&bytes).to_hex().to_string();
-                Content { bytes, hash }
+                let has_rows = has_data_rows(kind, &bytes);
+                Content { bytes, hash, has_rows }
             });
             Ok(hashing.await.map_err(|e| task_error(&e))?)
         }
@@ -220,6 +230,33 @@ async fn read_bytes(store: &Arc<dyn ObjectStore>, path: &Path) -> object_store::
     Ok(store.get(path).await?.bytes().await?.to_vec())
 }
 
+/// Puts right what an interrupted run left, before anything else is written: records the
+/// `repairs` (a hand-over between copies finished), then deletes the data files no entry
+/// lists (outputs published by a run killed before it recorded them).
+async fn put_right(lake: &Lake, manifest: Manifest, repairs: Vec<ManifestEntry>) -> Result<(), IngestError> {
+    for entry in &repairs {
+        tracing::info!(
+            file = %entry.source_name,
+            duplicate_of = entry.duplicate_of.as_deref().unwrap_or_default(),
+            "finishing an interrupted hand-over: recorded as a duplicate of the earliest copy"
+        );
+        Manifest::record(lake, entry)
+            .await
+            .map_err(|source| IngestError::Record { file: entry.source_name.clone(), source: Box::new(source) })?;
+    }
+    let mut entries = manifest.entries;
+    for entry in &mut entries {
+        if let Some(repaired) = repairs.iter().find(|r| r.entry_id == entry.entry_id) {
+            *entry = repaired.clone();
+        }
+    }
+    let removed = remove_unlisted_outputs(lake, &entries).await?;
+    if !removed.is_empty() {
+        tracing::info!(removed = removed.len(), "removed data files no manifest entry lists");
+    }
+    Ok(())
+}
+
 /// Does what the plan says for one file.
 async fn process(
     planned: Planned,
@@ -228,34 +265,68 @@ async fn process(
     crash: &CrashHook,
 ) -> Result<(usize, FileOutcome), IngestError> {
     let Planned { index, candidate, plan, _permit } = planned;
+    let name = candidate.name.as_str();
     let outcome = |status, entry: Option<ManifestEntry>, error: Option<String>| {
         (index, FileOutcome { name: candidate.name.clone(), status, entry, error })
     };
     match plan {
         Plan::Unreadable(error) => {
-            tracing::error!(%error, "cannot read the file");
+            tracing::error!(file = %name, %error, "cannot read the file");
             Ok(outcome(Outcome::Failed, None, Some(error.to_string())))
         }
         Plan::AlreadyPresent(entry) => {
-            tracing::debug!("already in the lake");
+            tracing::debug!(file = %name, "already in the lake");
             Ok(outcome(Outcome::AlreadyPresent, entry.map(|entry| *entry), None))
         }
-        Plan::Ingest(_) if dry_run => Ok(outcome(Outcome::Ingested, None, None)),
+        Plan::Ingest(..) if dry_run => Ok(outcome(Outcome::Ingested, None, None)),
         Plan::Duplicate { .. } if dry_run => Ok(outcome(Outcome::Duplicate, None, None)),
         Plan::Duplicate { of, hash } => {
-            tracing::info!(duplicate_of = %of, "same content as a file already ingested");
+            tracing::info!(file = %name, duplicate_of = %of, "same content as an earlier copy: a duplicate");
             let mut entry = candidate.entry(&hash, FileStatus::Duplicate);
             entry.duplicate_of = Some(of);
             record(lake, &entry, crash).await?;
             Ok(outcome(Outcome::Duplicate, Some(entry), None))
         }
-        Plan::Ingest(content) => {
+        Plan::Ingest(content, hand_over) => {
             let entry = ingest_file(&candidate, content, lake, crash).await?;
+            if let Some(hand_over) = hand_over {
+                take_over(lake, &entry, hand_over, crash).await?;
+            }
             let status = if entry.status == FileStatus::Failed { Outcome::Failed } else { Outcome::Ingested };
             let error = entry.error.clone();
             Ok(outcome(status, Some(entry), error))
         }
     }
+}
+
+/// After `canonical` (a canonically earlier copy) is published and recorded: records the
+/// copy it replaces and that copy's duplicates as its duplicates, then deletes the replaced
+/// copy's outputs that `canonical` did not overwrite (no entry lists them any more). A run
+/// killed in between is finished by the next one ([`Ledger::new`], then the sweep of
+/// unlisted outputs).
+async fn take_over(
+    lake: &Lake,
+    canonical: &ManifestEntry,
+    hand_over: HandOver,
+    crash: &CrashHook,
+) -> Result<(), IngestError> {
+    tracing::info!(
+        file = %canonical.source_name,
+        replaces = %hand_over.replaced,
+        "an earlier copy of recorded content: it becomes the copy the lake holds"
+    );
+    for entry in &hand_over.demoted {
+        record(lake, entry, crash).await?;
+    }
+    let kept: Vec<&str> = canonical.outputs.iter().map(|o| o.path.as_str()).collect();
+    for output in hand_over.old_outputs.iter().filter(|o| !kept.contains(&o.path.as_str())) {
+        let path = lake.path(&output.path);
+        match lake.store().delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => return Err(LakeError::Store { path: path.to_string(), source }.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Parses a file, publishes its outputs and records its entry.
@@ -288,16 +359,18 @@ async fn ingest_file(
     entry.rows_quarantined = parsed.rows_quarantined;
     entry.error = parsed.failure.map(|failure| failure.to_string());
     entry.outputs = outputs;
+    let file = candidate.name.as_str();
     match &entry.error {
         Some(error) => {
-            tracing::error!(%error, rows_quarantined = entry.rows_quarantined, "file failed")
+            tracing::error!(file, %error, rows_quarantined = entry.rows_quarantined, "file failed")
         }
         None if entry.rows_quarantined > 0 => tracing::warn!(
+            file,
             rows_written = entry.rows_written,
             rows_quarantined = entry.rows_quarantined,
             "ingested, with rows in quarantine"
         ),
-        None => tracing::info!(rows_written = entry.rows_written, "ingested"),
+        None => tracing::info!(file, rows_written = entry.rows_written, "ingested"),
     }
     record(lake, &entry, crash).await?;
     Ok(entry)
@@ -382,51 +455,24 @@ impl Candidate {
     }
 }
 
-/// What the lake (and this run so far) already holds, for the manifest rules.
-struct Ledger {
-    /// Entry ids (name + content) recorded as ingested or duplicate, or met in this run.
-    present: HashMap<String, Option<Box<ManifestEntry>>>,
-    /// (content hash, kind, data date) → the entry id of the file that holds that content.
-    canonical: HashMap<(String, ReportKind, NaiveDate), String>,
-}
-
 impl Ledger {
-    fn new(manifest: &Manifest) -> Ledger {
-        let mut ledger = Ledger { present: HashMap::new(), canonical: HashMap::new() };
-        for entry in &manifest.entries {
-            match entry.status {
-                FileStatus::Ingested => {
-                    let key = (entry.content_hash.clone(), entry.kind, entry.data_date);
-                    ledger.canonical.entry(key).or_insert_with(|| entry.entry_id.clone());
-                }
-                FileStatus::Duplicate => {}
-                FileStatus::Failed => continue, // retried
-            }
-            ledger.present.insert(entry.entry_id.clone(), Some(Box::new(entry.clone())));
-        }
-        ledger
-    }
-
     /// Decides what to do with a loaded file; must be called in (stamp, name) order.
     fn plan(&mut self, loaded: Loaded) -> Planned {
         let Loaded { index, candidate, content, permit } = loaded;
         let plan = match content {
             Err(error) => Plan::Unreadable(error),
             Ok(content) => {
-                let id = ManifestEntry::id_for(&candidate.name, &content.hash);
-                let classified = &candidate.classified;
-                let key = (content.hash.clone(), classified.kind, classified.data_date);
-                if let Some(entry) = self.present.get(&id) {
-                    Plan::AlreadyPresent(entry.clone())
-                } else {
-                    self.present.insert(id.clone(), None);
-                    match self.canonical.get(&key) {
-                        Some(of) => Plan::Duplicate { of: of.clone(), hash: content.hash },
-                        None => {
-                            self.canonical.insert(key, id);
-                            Plan::Ingest(content)
-                        }
-                    }
+                let copy = Copy {
+                    name: &candidate.name,
+                    stamp: candidate.classified.stamp,
+                    kind: candidate.classified.kind,
+                    hash: &content.hash,
+                    has_rows: content.has_rows,
+                };
+                match self.decide(&copy) {
+                    Decision::AlreadyPresent(entry) => Plan::AlreadyPresent(entry),
+                    Decision::Duplicate { of } => Plan::Duplicate { of, hash: content.hash },
+                    Decision::Ingest(hand_over) => Plan::Ingest(content, hand_over),
                 }
             }
         };

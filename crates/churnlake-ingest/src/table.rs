@@ -185,15 +185,22 @@ impl Rejection {
 /// The quarantine rows of one source file.
 pub(crate) struct Quarantine {
     table: TableBuilder,
+    /// The first row quarantined: its line and why.
+    first: Option<(u64, Rejection)>,
 }
 
 impl Quarantine {
     pub fn new() -> Result<Quarantine, ArrowError> {
-        Ok(Quarantine { table: TableBuilder::new(quarantine_schema())? })
+        Ok(Quarantine { table: TableBuilder::new(quarantine_schema())?, first: None })
     }
 
     pub fn rows(&self) -> u64 {
         self.table.rows()
+    }
+
+    /// The line of the first row quarantined, and why it was.
+    pub fn first(&self) -> Option<&(u64, Rejection)> {
+        self.first.as_ref()
     }
 
     pub fn push(
@@ -203,6 +210,9 @@ impl Quarantine {
         lineage: &Lineage,
         line: u64,
     ) -> Result<(), ArrowError> {
+        if self.first.is_none() {
+            self.first = Some((line, rejection.clone()));
+        }
         let text_or_null = |text: Option<String>| text.map_or(Value::Null, Value::Text);
         let row = [
             text_or_null(rejection.column),

@@ -71,9 +71,12 @@ pub enum StampStyle {
 pub enum FileStatus {
     /// Every row is in the lake or in quarantine.
     Ingested,
-    /// Same content, kind and data date as a file already ingested: nothing written.
+    /// Same content and kind as the file `duplicate_of` (a re-delivery under any name or
+    /// stamp; the earliest copy by stamp and name is the one ingested): nothing written.
+    /// Files without data rows (zero bytes, header only) are never duplicates.
     Duplicate,
-    /// The file could not be read as its kind (its rows are in quarantine when it could be split into rows).
+    /// The file could not be read as its kind, or it has data rows and none could be typed (its
+    /// rows are in quarantine when it could be split into rows). Retried by every ingest.
     Failed,
 }
 

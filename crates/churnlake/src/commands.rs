@@ -343,6 +343,19 @@ fn print_ingest_summary(report: &IngestReport, format: Format, quiet: bool) -> R
         report.rows_quarantined,
         if report.dry_run { " (dry run: nothing written)" } else { "" },
     )?;
+    for file in report.quarantined_files.iter().take(50) {
+        writeln!(
+            err,
+            "quarantined: {}: {} of {} rows{}",
+            file.name,
+            file.rows_quarantined,
+            file.rows_read,
+            file.quarantine.as_deref().map(|q| format!(" ({q})")).unwrap_or_default()
+        )?;
+    }
+    if report.quarantined_files.len() > 50 {
+        writeln!(err, "... and {} more files with quarantined rows", report.quarantined_files.len() - 50)?;
+    }
     for name in report.skipped.iter().take(20) {
         writeln!(err, "skipped (name matches no pattern): {name}")?;
     }

@@ -1,9 +1,6 @@
 //! Re-running is safe: the same drops give the same lake, whether ingested again, in
-//! another order or in several batches; repeated content is recorded once.
-//!
-//! The batch test keeps the re-delivered copies (same content, kind and data date) in
-//! one batch: across batches the first batch's copy would be canonical, which is right
-//! but differs from the single run's choice.
+//! another order or in several batches; repeated content is recorded once, and the copy
+//! the lake holds is the earliest by (stamp, name) whatever order the copies arrive in.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +9,7 @@ use tempfile::TempDir;
 use churnlake_ingest::Outcome;
 use churnlake_lake::{FileStatus, ManifestEntry};
 
-use crate::support::{data_files, entry, fixture, manifest, options, run};
+use crate::support::{column, data_files, entry, fixture, manifest, options, run};
 
 const REDELIVERED: [&str; 3] = [
     "acme_cancelled_subscriptions_05032023060437.csv",
@@ -48,35 +45,96 @@ fn sorted_manifest_bytes(lake: &Path) -> Vec<Vec<u8>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redelivered_file_is_a_duplicate_of_the_earliest_copy() {
+async fn a_redelivered_file_is_a_duplicate_of_the_earliest_copy_whatever_its_day() {
     let lake = TempDir::new().expect("a temporary lake");
     let report = run(&fixture("redelivered"), lake.path(), &options()).await;
     let [first, second, next_day] = REDELIVERED.map(|name| entry(&report, name).clone());
     assert_eq!(first.status, FileStatus::Ingested);
-    assert_eq!(second.status, FileStatus::Duplicate);
-    assert_eq!(second.duplicate_of.as_deref(), Some(first.entry_id.as_str()));
-    assert!(second.outputs.is_empty() && second.rows_read == 0);
-    assert_eq!(next_day.status, FileStatus::Ingested, "another data date is another day's data");
-    assert_eq!((report.ingested, report.duplicate), (2, 1));
+    for copy in [&second, &next_day] {
+        assert_eq!(copy.status, FileStatus::Duplicate, "{}", copy.source_name);
+        assert_eq!(copy.duplicate_of.as_deref(), Some(first.entry_id.as_str()));
+        assert!(copy.outputs.is_empty() && copy.rows_read == 0);
+    }
+    assert_ne!(next_day.data_date, first.data_date, "re-delivered on another day");
+    assert_eq!((report.ingested, report.duplicate), (1, 2));
 
     let again = run(&fixture("redelivered"), lake.path(), &options()).await;
     assert_eq!(again.already_present, 3, "a recorded duplicate is not looked at again");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_copy_arriving_later_is_a_duplicate_of_the_recorded_file() {
+fn copy_to(dir: &Path, names: &[&str]) {
+    for name in names {
+        std::fs::copy(fixture("redelivered").join(name), dir.join(name)).expect("copied");
+    }
+}
+
+/// The lake after one run over `names`.
+async fn one_run(names: &[&str]) -> TempDir {
     let lake = TempDir::new().expect("a temporary lake");
     let drops = TempDir::new().expect("a drop directory");
-    let copy = |name: &str| {
-        std::fs::copy(fixture("redelivered").join(name), drops.path().join(name)).expect("copied");
-    };
-    copy(REDELIVERED[1]);
+    copy_to(drops.path(), names);
     run(drops.path(), lake.path(), &options()).await;
-    copy(REDELIVERED[0]);
+    lake
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_copy_arriving_later_takes_over_from_the_recorded_one() {
+    let clean = one_run(&REDELIVERED).await;
+    // The latest copy (another data date) first, then the middle one, then the earliest.
+    let lake = TempDir::new().expect("a temporary lake");
+    let mut reports = Vec::new();
+    for name in [REDELIVERED[2], REDELIVERED[1], REDELIVERED[0]] {
+        let drops = TempDir::new().expect("a drop directory");
+        copy_to(drops.path(), &[name]);
+        reports.push(run(drops.path(), lake.path(), &options()).await);
+    }
+    let statuses: Vec<(u64, u64)> = reports.iter().map(|r| (r.ingested, r.duplicate)).collect();
+    assert_eq!(statuses, [(1, 0), (1, 0), (1, 0)], "each earlier copy takes over as it arrives");
+    let hash = entry(&reports[2], REDELIVERED[0]).content_hash.clone();
+    let entries = manifest(lake.path());
+    let recorded = |name: &str| {
+        let entry = &entries[&format!("{}.json", ManifestEntry::id_for(name, &hash))];
+        (entry["status"].clone(), entry["duplicate_of"].clone(), entry["outputs"].as_array().map(Vec::len))
+    };
+    let earliest = serde_json::Value::from(ManifestEntry::id_for(REDELIVERED[0], &hash));
+    assert_eq!(recorded(REDELIVERED[0]), ("ingested".into(), serde_json::Value::Null, Some(1)));
+    for name in &REDELIVERED[1..] {
+        assert_eq!(recorded(name), ("duplicate".into(), earliest.clone(), Some(0)), "{name}");
+    }
+    let files = data_files(lake.path());
+    let paths: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(paths.len(), 1, "the replaced copies' outputs are gone: {paths:?}");
+    assert!(paths[0].starts_with("raw/cancellations/data_date=2023-05-02/"), "{paths:?}");
+    let batch = crate::support::read_parquet(&lake.path().join(paths[0]));
+    assert_eq!(column(&batch, "source_file"), [REDELIVERED[0]]);
+    assert_eq!(column(&batch, "drop_stamp"), ["2023-05-03T06:04:37"]);
+    assert_eq!(files, data_files(clean.path()), "the earliest copy's lineage, as one run writes it");
+    assert_eq!(entries, manifest(clean.path()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_drops_are_never_duplicates() {
+    let lake = TempDir::new().expect("a temporary lake");
+    let drops = TempDir::new().expect("a drop directory");
+    let header = "Subscription ID,User ID,Create Date,Cancel Date,Cancel Reason\r\n";
+    let events_header = "Public Subscription ID,Merchant User ID,Email,Event Code,Event Date\n";
+    for (name, text) in [
+        ("acme_cancelled_subscriptions_20230502.csv", header),
+        ("acme_cancelled_subscriptions_20230503.csv", header),
+        ("acme_cancelled_subscriptions_05032023180000.csv", header), // the same day, sent again
+        ("acme_crm_subscriber_events_20230502.csv", events_header),
+        ("acme_crm_subscriber_events_20230503.csv", events_header),
+        ("acme_orders_20230502.csv", ""),
+        ("acme_orders_20230503.csv", ""),
+    ] {
+        std::fs::write(drops.path().join(name), text).expect("written");
+    }
     let report = run(drops.path(), lake.path(), &options()).await;
-    let earlier = entry(&report, REDELIVERED[0]);
-    assert_eq!(earlier.status, FileStatus::Duplicate, "the recorded file stays canonical");
-    assert_eq!(earlier.duplicate_of, Some(ManifestEntry::id_for(REDELIVERED[1], &earlier.content_hash)));
+    assert_eq!((report.ingested, report.duplicate, report.rows_read), (7, 0, 0));
+    for file in &report.files {
+        let entry = file.entry.as_ref().expect("recorded");
+        assert_eq!((entry.status, entry.rows_quarantined), (FileStatus::Ingested, 0), "{}", file.name);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,13 +152,13 @@ async fn the_same_name_and_content_twice_in_one_listing_is_one_file() {
     assert_eq!(manifest(lake.path()).len(), 1);
 }
 
-/// Every fixture drop (flattened into one directory), with the re-delivered copies as one unit.
+/// Every fixture drop (flattened into one directory), each its own unit: the re-delivered
+/// copies may land in different batches, in any order.
 fn units() -> Vec<Vec<PathBuf>> {
     let mut units: Vec<Vec<PathBuf>> = Vec::new();
-    for dir in ["variants", "broken"] {
+    for dir in ["variants", "broken", "redelivered"] {
         collect(&fixture(dir), &mut |path| units.push(vec![path]));
     }
-    units.push(REDELIVERED.iter().map(|name| fixture("redelivered").join(name)).collect());
     units
 }
 
@@ -127,6 +185,22 @@ fn shuffled<T>(mut items: Vec<T>, seed: u64) -> Vec<T> {
     items
 }
 
+/// The units in `count` batches, in a shuffled order, with the re-delivered copies put in
+/// the batches `copies` (of the earliest, middle and latest copy).
+fn batches(seed: u64, count: usize, copies: [usize; 3]) -> Vec<Vec<PathBuf>> {
+    let (redelivered, rest): (Vec<_>, Vec<_>) =
+        units().into_iter().partition(|unit| unit[0].starts_with(fixture("redelivered")));
+    let rest = shuffled(rest, seed);
+    let mut batches: Vec<Vec<PathBuf>> = rest.chunks(rest.len().div_ceil(count)).map(<[_]>::concat).collect();
+    batches.resize(count, Vec::new());
+    for name in REDELIVERED.iter().zip(copies) {
+        let (name, batch) = name;
+        let unit = redelivered.iter().find(|u| u[0].ends_with(name)).expect("a re-delivered copy");
+        batches[batch].extend(unit.iter().cloned());
+    }
+    batches
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_in_any_order_give_the_same_lake_as_one_run() {
     let clean_lake = TempDir::new().expect("a temporary lake");
@@ -136,12 +210,14 @@ async fn batches_in_any_order_give_the_same_lake_as_one_run() {
     let (files, entries) = (data_files(clean_lake.path()), manifest(clean_lake.path()));
     assert!(files.len() > 10 && entries.len() > 15);
 
-    for (seed, batches) in [(1, 2), (7, 3), (42, 5)] {
+    // The copies of one content split across batches: the earliest last, in reverse, ...
+    for (seed, count, copies) in
+        [(1, 2, [1, 0, 0]), (7, 3, [2, 1, 0]), (42, 5, [3, 4, 1]), (3, 4, [2, 0, 3]), (11, 1, [0; 3])]
+    {
         let lake = TempDir::new().expect("a temporary lake");
-        let units = shuffled(units(), seed);
-        for batch in units.chunks(units.len().div_ceil(batches)) {
+        for batch in batches(seed, count, copies) {
             let drops = TempDir::new().expect("a drop directory");
-            stage(&batch.concat(), drops.path());
+            stage(&batch, drops.path());
             let options = churnlake_ingest::IngestOptions { parallelism: 1 + seed as usize % 4, ..options() };
             run(drops.path(), lake.path(), &options).await;
         }

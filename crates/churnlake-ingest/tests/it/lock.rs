@@ -36,6 +36,6 @@ async fn a_lock_left_by_a_dead_process_is_taken_over() {
     std::fs::write(lake_dir.path().join("_lock"), serde_json::to_vec(&stale).expect("JSON")).expect("a stale lock");
 
     let report = try_run(&fixture("variants"), lake_dir.path(), &options()).await.expect("takes over");
-    assert_eq!(report.ingested, 11);
+    assert_eq!(report.ingested, 13);
     assert!(!lake_dir.path().join("_lock").exists(), "released after the run");
 }

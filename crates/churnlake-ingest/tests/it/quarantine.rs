@@ -86,10 +86,18 @@ async fn a_missing_subscription_id_column_fails_the_file_and_keeps_its_rows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn binary_garbage_is_quarantined_whole() {
+async fn binary_garbage_is_quarantined_whole_and_fails_the_file_by_name() {
     let name = "acme_crm_subscriber_events_05102023060000.csv";
     let (lake, report) = ingested().await;
+    let file = outcome(&report, name);
+    assert_eq!(file.status, Outcome::Failed, "no row could be typed");
+    let error = file.error.as_deref().expect("an error");
+    assert!(error.starts_with(&format!("{name}: none of its 7 rows could be read as subscriber_events")), "{error}");
+    assert!(error.contains("the first, line 1: "), "{error}");
     let entry = entry(&report, name);
+    assert_eq!(entry.status, FileStatus::Failed);
+    assert_eq!(entry.error.as_deref(), Some(error));
+    assert_eq!((entry.rows_read, entry.rows_written, entry.rows_quarantined), (7, 0, 7));
     assert_eq!(entry.encoding.as_deref(), Some("windows-1252"));
     assert_eq!(entry.layout, None);
     assert_eq!(entry.rows_written, 0);
@@ -123,5 +131,103 @@ async fn failed_files_are_retried_and_the_rest_is_left_alone() {
     let (lake, _first) = ingested().await;
     let second = run(&fixture("broken"), lake.path(), &crate::support::options()).await;
     assert_eq!(outcome(&second, "acme_cancelled_subscriptions_05102023060000.csv").status, Outcome::Failed);
-    assert_eq!((second.already_present, second.failed), (3, 1));
+    assert_eq!(outcome(&second, "acme_crm_subscriber_events_05102023060000.csv").status, Outcome::Failed);
+    assert_eq!((second.already_present, second.failed), (2, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_lists_every_file_with_quarantined_rows() {
+    let (_lake, report) = ingested().await;
+    let listed: Vec<(&str, Outcome, u64, u64)> =
+        report.quarantined_files.iter().map(|f| (f.name.as_str(), f.status, f.rows_read, f.rows_quarantined)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("acme_cancelled_subscriptions_05102023060000.csv", Outcome::Failed, 2, 2),
+            ("acme_crm_subscriber_events_05102023060000.csv", Outcome::Failed, 7, 7),
+            ("acme_subscription_05102023060000.csv", Outcome::Ingested, 5, 4),
+            ("acme_subscription_05112023060000.csv", Outcome::Ingested, 2, 1),
+        ]
+    );
+    for file in &report.quarantined_files {
+        let path = file.quarantine.as_deref().expect("a quarantine file");
+        assert!(path.starts_with("quarantine/data_date=2023-05-"), "{path}");
+    }
+    let json = serde_json::to_value(&report).expect("serialises");
+    assert_eq!(json["quarantined_files"][2]["rows_quarantined"], 4);
+}
+
+/// Keeps the warnings and errors, as a subscriber at the default (warn) verbosity sees
+/// them: without the fields of the INFO spans around them.
+#[derive(Clone, Default)]
+struct WarningsSeen {
+    events: std::sync::Arc<std::sync::Mutex<Vec<(tracing::Level, String)>>>,
+}
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={value:?} ", field.name()));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push_str(&format!("{}={value} ", field.name()));
+    }
+}
+
+impl tracing::Subscriber for WarningsSeen {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= tracing::Level::WARN
+    }
+    fn new_span(&self, _span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _span: &tracing::span::Id, _values: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        self.events.lock().expect("not poisoned").push((*event.metadata().level(), fields.0));
+    }
+    fn enter(&self, _span: &tracing::span::Id) {}
+    fn exit(&self, _span: &tracing::span::Id) {}
+}
+
+const LOG_CHILD_ENV: &str = "CHURNLAKE_INGEST_LOG_CHILD";
+
+/// Runs alone in a child process: callsite interest is process-wide, so the scoped
+/// subscriber must not share the process with other tests' logging.
+#[test]
+#[ignore = "run by `warnings_and_errors_name_their_file_at_the_default_verbosity` in a child process"]
+fn warnings_child() {
+    if std::env::var(LOG_CHILD_ENV).is_err() {
+        return;
+    }
+    let seen = WarningsSeen::default();
+    let lake = TempDir::new().expect("a temporary lake");
+    tracing::subscriber::with_default(seen.clone(), || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(run(&fixture("broken"), lake.path(), &options()));
+    });
+    let events = seen.events.lock().expect("not poisoned").clone();
+    let about = |level: tracing::Level, name: &str| {
+        events.iter().any(|(l, fields)| *l == level && fields.contains(&format!("file={name} ")))
+    };
+    assert!(about(tracing::Level::ERROR, "acme_crm_subscriber_events_05102023060000.csv"), "{events:?}");
+    assert!(about(tracing::Level::ERROR, "acme_cancelled_subscriptions_05102023060000.csv"), "{events:?}");
+    assert!(about(tracing::Level::WARN, "acme_subscription_05102023060000.csv"), "{events:?}");
+    assert!(about(tracing::Level::WARN, "acme_subscription_05112023060000.csv"), "{events:?}");
+    assert!(events.iter().all(|(_, fields)| fields.contains("file=")), "{events:?}");
+}
+
+#[test]
+fn warnings_and_errors_name_their_file_at_the_default_verbosity() {
+    let output = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+        .args(["quarantine::warnings_child", "--exact", "--ignored", "--test-threads=1", "--nocapture"])
+        .env(LOG_CHILD_ENV, "1")
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("1 passed"), "{stdout}");
 }

@@ -26,17 +26,18 @@ async fn table(name: &str, table: &str) -> RecordBatch {
 async fn every_variant_is_ingested_without_quarantine() {
     let (_lake, report) = ingested().await;
     assert_eq!(report.skipped, ["notes/README.txt"]);
-    assert_eq!(report.files.len(), 11);
+    assert_eq!(report.files.len(), 13);
     for file in &report.files {
         assert_eq!(file.status, Outcome::Ingested, "{}: {:?}", file.name, file.error);
     }
-    assert_eq!((report.ingested, report.failed, report.rows_quarantined), (11, 0, 0));
+    assert_eq!((report.ingested, report.failed, report.rows_quarantined), (13, 0, 0));
     assert_eq!(report.rows_read, report.rows_written);
-    assert_eq!(report.rows_read, 15);
+    assert_eq!(report.rows_read, 20);
+    assert!(report.quarantined_files.is_empty());
     // by stamp, then name
     let names: Vec<&str> = report.files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names[0], "acme_subscription_04302023060211.csv");
-    assert_eq!(names[10], "acme_subscription_20230505_full.csv");
+    assert_eq!(names[12], "acme_subscription_20230505_full.csv");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,6 +173,52 @@ async fn six_column_events_with_a_header_line() {
     assert_eq!(column(&batch, "source_line"), ["2", "3"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_column_events_without_a_header_line() {
+    let name = "acme_crm_subscriber_events_05042023070000.csv";
+    let (lake, report) = ingested().await;
+    let entry = entry(&report, name);
+    assert_eq!(entry.layout.as_deref(), Some("6 columns"));
+    assert_eq!((entry.rows_read, entry.rows_written, entry.rows_quarantined), (3, 3, 0));
+    assert_eq!(entry.data_date.to_string(), "2023-05-03");
+    let batch = read_output(lake.path(), entry, "subscriber_events");
+    assert_eq!(
+        column(&batch, "public_subscription_id"),
+        ["ab000000000000000000000000500003", "ab000000000000000000000000500004", "ab000000000000000000000000500001"]
+    );
+    assert_eq!(column(&batch, "merchant_user_id"), ["M-10003", "M-10004", "M-10001"]);
+    assert_eq!(column(&batch, "email_address"), ["cara@example.com", "dan@example.com", "ann@example.com"]);
+    assert_eq!(column(&batch, "extra_field"), ["app", "null", "web"]);
+    assert_eq!(column(&batch, "event_code"), ["1", "2", "15"]);
+    assert_eq!(column(&batch, "event_label"), ["subscription started", "order placed", "skipped next shipment"]);
+    assert_eq!(column(&batch, "event_date"), ["2023-05-03", "2023-05-03", "2023-05-03"]);
+    assert_eq!(column(&batch, "event_at"), ["2023-05-03T10:15:00", "null", "2023-05-03T11:30:00"]);
+    assert_eq!(column(&batch, "source_line"), ["1", "2", "3"], "no line taken for a header");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_date_stamp_one_zero_flags_a_date_time_create_time_and_loose_header_spellings() {
+    let name = "acme_subscription_20230504.csv";
+    let (lake, report) = ingested().await;
+    let entry = entry(&report, name);
+    assert_eq!(entry.stamp_style, StampStyle::Yyyymmdd);
+    assert_eq!(entry.delivery, None, "no `_delta` / `_full`");
+    assert_eq!(entry.stamp.to_string(), "2023-05-04 00:00:00");
+    assert_eq!(entry.data_date.to_string(), "2023-05-03");
+    assert_eq!((entry.rows_read, entry.rows_written, entry.rows_quarantined), (2, 2, 0));
+    let batch = read_output(lake.path(), entry, "subscriptions");
+    assert_eq!(column(&batch, "subscription_id"), ["500010", "500011"], "a `SubscriptionID` header");
+    assert_eq!(column(&batch, "guest_checkout"), ["true", "false"], "1 / 0");
+    assert_eq!(column(&batch, "cancelled_within_24h"), ["false", "true"], "`24 Hour Cancel (Y/blank)`: 0 / 1");
+    assert_eq!(column(&batch, "create_date"), ["2023-05-03", "2023-05-03"], "the second from its Create Time");
+    assert_eq!(column(&batch, "created_at"), ["2023-05-03T11:22:33", "2023-05-03T08:00:00"], "full date-times");
+    assert_eq!(column(&batch, "cancel_date"), ["null", "2023-05-03"], "a `CANCEL_DATE` header");
+    assert_eq!(column(&batch, "cancelled_at"), ["null", "2023-05-03T20:05:00"]);
+    assert_eq!(column(&batch, "frequency_days"), ["30", "60"], "a `Frequency(days)` header");
+    assert_eq!(column(&batch, "extra_columns"), ["null", "null"], "every header matched a column");
+    assert_eq!(column(&batch, "drop_stamp"), ["2023-05-04T00:00:00", "2023-05-04T00:00:00"]);
+}
+
 fn types(batch: &RecordBatch) -> Vec<(String, DataType)> {
     batch.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect()
 }
@@ -270,10 +317,10 @@ async fn dry_run_writes_nothing_and_reports_progress() {
         .await
         .expect("a dry run");
     assert!(report.dry_run);
-    assert_eq!(report.ingested, 11);
+    assert_eq!(report.ingested, 13);
     assert!(report.files.iter().all(|f| f.entry.is_none()));
     assert_eq!(std::fs::read_dir(lake.path()).expect("the lake directory").count(), 0);
     let started = recorder.started.lock().expect("not poisoned").expect("started");
-    assert_eq!(started, (11, report.bytes));
-    assert_eq!(recorder.done.lock().expect("not poisoned").len(), 11);
+    assert_eq!(started, (13, report.bytes));
+    assert_eq!(recorder.done.lock().expect("not poisoned").len(), 13);
 }
