@@ -124,6 +124,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 .map(|s| {
                     if Path::new(s).is_file() {
                         std::fs::read_to_string(s).with_context(|| format!("reading {s}"))
+                    } else if s.ends_with(".sql") && !s.contains(char::is_whitespace) {
+                        // a file name, not SQL text: say the file is missing
+                        Err(UserError(format!("no SQL file `{s}`")).into())
                     } else {
                         Ok(s.clone())
                     }
