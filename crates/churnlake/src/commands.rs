@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Ctx { settings, quiet, runtime };
     match cli.command {
         Command::Ingest { source, lake, format, dry_run, jobs, crash_at } => {
+            supported("ingest", format, &[Format::Table, Format::Json])?;
             let opts = ctx.settings.ingest_options(jobs, dry_run, crash_at.as_deref())?;
             let lake = ctx.open_lake(lake.lake.as_deref())?;
             let report = ctx.ingest(&source, &lake, &opts)?;
