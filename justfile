@@ -20,17 +20,13 @@ demo:
 conformance: build
     bash tests/conformance/run.sh target/release/churnlake
 
-# queries/*.sql on DuckDB must equal churnlake's native output (scenario + conformance cases)
+# queries/*.sql on DuckDB and polars SQL must equal churnlake's native output (scenario + conformance cases)
 crosscheck: build
     bash scripts/crosscheck.sh
 
-# the same queries on Spark SQL (pyspark local mode, Java 17) against a generated scenario
-crosscheck-spark: build
-    python3 -c "import pyspark" 2>/dev/null || python3 -m pip install --quiet pyspark
-    rm -rf target/crosscheck-spark
-    target/release/churnlake generate --out target/crosscheck-spark --start 2023-01-01 --days 150 --subs-per-day 15 --seed 11 >/dev/null
-    target/release/churnlake ingest target/crosscheck-spark/drops --lake target/crosscheck-spark/lake -q
-    python3 scripts/crosscheck_spark.py target/crosscheck-spark/lake
+# the same on Spark SQL (pyspark local[2]); args go to crosscheck_spark.py: --master URL, --conf K=V, or LAKE --native-lake URL
+crosscheck-spark *args: build
+    bash scripts/crosscheck.sh --spark {{args}}
 
 # formatting and lints
 lint:

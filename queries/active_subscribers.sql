@@ -1,5 +1,11 @@
--- active_subscribers.sql — subscribers active at the end of the last data date.
--- Reads: the views of lifecycle.sql. Compare: `churnlake active`.
+-- active_subscribers.sql — the guide's active subscribers count: subscribers whose state at
+-- the end of the last data date is active (at least one of their subscriptions is).
+--
+-- Reads:      subscriber_states (a view of lifecycle.sql)
+-- Run after:  lifecycle.sql
+-- Returns:    one row, active_subscribers
+--             (must equal active_subscribers of `churnlake active --format json`)
+
 SELECT COUNT(*) AS active_subscribers
 FROM (
     SELECT user_id, active,

@@ -1,10 +1,17 @@
--- cancellation_rate.sql — METRICS.md's rate over {{from}}..{{to}} (inclusive):
--- Σ cancelled / (Σ active / days), both levels, in DOUBLE (Spark's DECIMAL division
--- would round to 6 places), NULL when there were no actives.
--- Parameters: {{from}}, {{to}} (YYYY-MM-DD), substituted as text by the runner
--- (`churnlake sql --param from=... --param to=...`).
--- Reads: the views of lifecycle.sql and the output of daily_series.sql registered as
--- daily_series. Compare: `churnlake rate --format json`.
+-- cancellation_rate.sql — METRICS.md's cancellation rates over {{from}}..{{to}} (both
+-- days included), subscriptions and subscribers alike:
+--     rate = SUM(cancelled) / (SUM(active) / days), NULL when SUM(active) is 0.
+-- The division is done in DOUBLE in that order (Spark's DECIMAL division would round to 6
+-- places), the same operations as `churnlake rate`, so the values are bit-for-bit equal.
+--
+-- Reads:      daily_series (the view daily_series.sql defines)
+-- Run after:  lifecycle.sql, daily_series.sql
+-- Parameters: {{from}}, {{to}} as YYYY-MM-DD, substituted as text before the SQL runs
+--             (`churnlake sql … --param from=2023-01-01 --param to=2023-12-31`)
+-- Returns:    one row: days, subscription_cancels, average_active_subscriptions,
+--             subscription_cancellation_rate, subscriber_cancels, average_active_subscribers,
+--             subscriber_cancellation_rate (must equal `churnlake rate --format json`)
+
 SELECT COUNT(*) AS days,
        SUM(cancelled_subscriptions) AS subscription_cancels,
        CAST(SUM(active_subscriptions) AS DOUBLE) / COUNT(*) AS average_active_subscriptions,

@@ -1,7 +1,20 @@
--- daily_series.sql — the daily series of METRICS.md: every day from the first to the last
--- data date, actives at the end of the day and the day's flows, both levels.
--- Reads: the views of lifecycle.sql, calendar(date).
--- Columns: exactly those of `churnlake series --format csv`.
+-- daily_series.sql — the daily series of METRICS.md: one row per day from the first to the
+-- last data date (days without events included), with the subscriptions and subscribers
+-- active at the end of the day and the day's new, cancelled and reactivated ones.
+--
+-- Reads:      subscription_states, subscriber_states (views of lifecycle.sql), calendar(date)
+-- Run after:  lifecycle.sql
+-- Defines:    the view daily_series (read by cancellation_rate.sql)
+-- Returns:    daily_series ordered by date: date, active_subscriptions, new_subscriptions,
+--             cancelled_subscriptions, reactivated_subscriptions, active_subscribers,
+--             new_subscribers, cancelled_subscribers, reactivated_subscribers
+--             (the columns of `churnlake series --format csv`, which it must equal)
+--
+-- Dialect: DuckDB and Spark SQL run this file unchanged. Polars SQL has no views, so its
+-- runners (`churnlake sql`, and scripts/portable_sql.py for Python polars) rewrite the
+-- leading "CREATE OR REPLACE TEMPORARY VIEW" into "CREATE TABLE", which polars keeps lazy.
+
+CREATE OR REPLACE TEMPORARY VIEW daily_series AS
 WITH subscription_days AS (
     SELECT day, SUM(is_new) AS new_subscriptions, SUM(is_cancelled) AS cancelled_subscriptions,
            SUM(is_reactivated) AS reactivated_subscriptions, SUM(delta) AS delta_subscriptions
@@ -38,5 +51,6 @@ SELECT r.day AS date, r.active_subscriptions, r.new_subscriptions, r.cancelled_s
        r.reactivated_subscriptions, r.active_subscribers, r.new_subscribers, r.cancelled_subscribers,
        r.reactivated_subscribers
 FROM running r
-JOIN calendar c ON c.date = r.day
-ORDER BY date
+JOIN calendar c ON c.date = r.day;
+
+SELECT * FROM daily_series ORDER BY date

@@ -1,18 +1,22 @@
--- lifecycle.sql — the subscription lifecycle of METRICS.md as views, run before the other queries.
+-- lifecycle.sql — the subscription lifecycle of METRICS.md as five views; every other file
+-- reads them, so this file runs first. It returns no rows of its own.
 --
--- Reads:  subscriptions, cancellations, subscriber_events (the lake's raw tables, with the
---         Hive partition column data_date) and calendar(date): every day from the first to
---         the last data date (churnlake sql registers it, the cross-check scripts build it).
+-- Reads:      subscriptions, cancellations, subscriber_events (the lake's raw tables, with
+--             the Hive partition column data_date) and calendar(date): every day from the
+--             first to the last data date of the manifest (`churnlake sql` registers it; the
+--             scripts build it the same way, see queries/README.md)
+-- Run after:  nothing (first)
 -- Defines (views, in order):
---   report_rows            both header reports, with the "newest row" order of METRICS.md
---   subscription_base      one row per subscription: created_date, user_id, product (latest values)
+--   report_rows            both header reports, with the columns of the "newest row" order
+--   subscription_base      one row per subscription: created_date, latest user_id and product
 --   lifecycle_events       distinct cancellations (kind 2) and code-9 reactivations (kind 1)
 --   subscription_states    end-of-day state per subscription and day with events, with flows
 --   subscriber_states      the same one level up (a subscriber is active while one subscription is)
 --
--- Dialect: DuckDB and Spark SQL run this file unchanged, one statement at a time.
--- Polars SQL has no views: the runner rewrites "CREATE OR REPLACE TEMPORARY VIEW" to
--- "CREATE TABLE" (the one dialect switch).
+-- Dialect: DuckDB and Spark SQL run this file unchanged, one statement at a time. Polars SQL
+-- has no views, so its runners (`churnlake sql`, and scripts/portable_sql.py for Python
+-- polars) rewrite the leading "CREATE OR REPLACE TEMPORARY VIEW" into "CREATE TABLE", which
+-- polars keeps lazy: the one dialect switch of queries/.
 
 CREATE OR REPLACE TEMPORARY VIEW report_rows AS
 SELECT subscription_id, public_subscription_id, user_id, product, create_date,

@@ -1,6 +1,18 @@
--- subscriber_status.sql — per subscriber: active while at least one subscription is;
--- cancelled_date is the latest cancel date of their subscriptions once all are inactive.
--- Reads: the views of lifecycle.sql. Compare: `churnlake subscribers --format csv`.
+-- subscriber_status.sql — one row per subscriber (user_id) with a subscription created by
+-- the last data date: the guide's subscriber creation date (first_created_date, their
+-- earliest subscription's created date), their subscription count, the subscriptions active
+-- at the end of the last data date, the subscriber status (active while at least one
+-- subscription is) and, for inactive subscribers, cancelled_date: the latest date on which
+-- one of their subscriptions was cancelled, up to the last data date (a cancellation dated
+-- before its subscription's creation counts on the creation date, where it takes effect).
+--
+-- Reads:      subscriber_states, subscription_base, lifecycle_events (views of
+--             lifecycle.sql), calendar(date)
+-- Run after:  lifecycle.sql
+-- Returns:    user_id, first_created_date, subscriptions, active_subscriptions,
+--             current_status, cancelled_date, ordered by user_id
+--             (must equal those columns of `churnlake subscribers --format csv`)
+
 WITH last_state AS (
     SELECT user_id, active, active_subscriptions,
            ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY day DESC) AS rn
@@ -17,7 +29,9 @@ owned AS (
     GROUP BY s.user_id
 ),
 latest_cancel AS (
-    SELECT s.user_id, MAX(e.own_date) AS latest_cancel_date
+    -- a cancellation dated before its subscription's creation takes effect on the creation date
+    SELECT s.user_id,
+           MAX(CASE WHEN e.own_date < s.created_date THEN s.created_date ELSE e.own_date END) AS latest_cancel_date
     FROM (SELECT *, 1 AS one FROM lifecycle_events) e
     JOIN subscription_base s ON s.subscription_id = e.subscription_id
     JOIN bounds b ON b.one = e.one

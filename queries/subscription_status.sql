@@ -1,7 +1,16 @@
--- subscription_status.sql — per subscription: the guide's max cancel date, max reactivation
--- date and current subscription status (active when the last event of its last day with
--- events is a creation or a reactivation, per METRICS.md's same-day order).
--- Reads: the views of lifecycle.sql. Compare: `churnlake subscriptions --format csv`.
+-- subscription_status.sql — one row per subscription created by the last data date: the
+-- guide's max cancel date, max reactivation date and current subscription status. Both
+-- dates count only events dated on or before the last data date. current_status is the state
+-- at the end of the last data date: active when the last event of the subscription's last
+-- day with events is its creation or a reactivation (METRICS.md's same-day order).
+--
+-- Reads:      subscription_base, lifecycle_events, subscription_states (views of
+--             lifecycle.sql), calendar(date)
+-- Run after:  lifecycle.sql
+-- Returns:    subscription_id, user_id, created_date, max_cancel_date,
+--             max_reactivation_date, current_status, ordered by subscription_id
+--             (must equal those columns of `churnlake subscriptions --format csv`)
+
 WITH bounds AS (
     SELECT MAX(date) AS last_date, 1 AS one FROM calendar
 ),

@@ -2,7 +2,9 @@
 """Side-by-side benchmark on a generated preset (`just bench`):
 
   1. ingest of every drop: `churnlake ingest` vs DuckDB reading the same CSVs and
-     writing Parquet (scripts/bench_peers.py duckdb-ingest);
+     writing Parquet (scripts/bench_peers.py duckdb-ingest; its untimed preparation skips
+     the duplicates churnlake skips and transcodes Windows-1252 files to UTF-8), the rows
+     each wrote compared file by file;
   2. full recompute of the daily series and of a one-year cancellation rate:
      churnlake native vs queries/*.sql on DuckDB vs the same SQL on Python polars,
      all on the same lake;
@@ -52,6 +54,7 @@ def timed(cmd, log):
 class Bench:
     def __init__(self, runs, work):
         self.runs, self.work, self.rows = runs, work, []
+        self.setup = []  # (what, command) run once, untimed, listed with the commands
 
     def measure(self, step, engine, cmd, before=None, shown=None):
         walls, rsss = [], []
@@ -76,13 +79,43 @@ def read_csv(path):
     return rows[0], [[c.strip() for c in r] for r in rows[1:]]
 
 
-def same_series(label, path, reference):
+def same_series(label, path, reference, name, reference_name="churnlake"):
     header, rows = read_csv(path)
     ref_header, ref_rows = read_csv(reference)
     if header != ref_header:
         print(f"FAIL {label}: columns {header} != {ref_header}")
         return False
-    return crosscheck.compare(label, rows, ref_rows)
+    return crosscheck.compare(label, rows, ref_rows, name, reference_name, ordered=True)
+
+
+def churnlake_rows(binary, lake):
+    """Per drop file (real path) and in total, what churnlake's manifest records."""
+    entries = json.loads(subprocess.run([binary, "drops", "--lake", lake, "--format", "json"], check=True,
+                                        capture_output=True, text=True).stdout)
+    total = {k: sum(e[k] for e in entries) for k in ("rows_read", "rows_written", "rows_quarantined")}
+    total["duplicates"] = sum(e["status"] == "duplicate" for e in entries)
+    total["failed"] = sum(e["status"] == "failed" for e in entries)
+    per_file = {os.path.realpath(e["source_path"]): e["rows_read"] for e in entries if e["status"] != "duplicate"}
+    return total, per_file
+
+
+def same_ingest(summary, total, per_file):
+    """DuckDB's rows written = churnlake's rows read (written + quarantined), file by file."""
+    duckdb_files = {os.path.realpath(k): v for k, v in summary["rows_per_file"].items()}
+    differing = sorted(f for f in set(duckdb_files) | set(per_file) if duckdb_files.get(f) != per_file.get(f))
+    label = (f"DuckDB ingest wrote {summary['rows_written']:,} rows; churnlake read {total['rows_read']:,} "
+             f"(written {total['rows_written']:,} + quarantined {total['rows_quarantined']:,})")
+    if not differing and not summary["failed"]:
+        print(f"ok   {label}, equal for every file")
+        return True
+    print(f"FAIL {label}")
+    for f in differing[:10]:
+        print(f"  {os.path.basename(f)}: DuckDB {duckdb_files.get(f, 'not converted')}, churnlake {per_file.get(f, 'not ingested')}")
+    if len(differing) > 10:
+        print(f"  … {len(differing) - 10} more files differ")
+    for item in summary["failed"]:
+        print(f"  DuckDB failed on {os.path.basename(item['source'])}: {item['error']}")
+    return False
 
 
 def same_rate(label, engine, path, native):
@@ -135,7 +168,8 @@ def table(bench, preset, info, year):
             f"| {r['step']} | {r['engine']} | {r['wall']:.2f} s | {runs} | {r['rss']:,.0f} MiB | {ratio} | {mem} "
             f"| {r.get('note', '')} |"
         )
-    lines += ["", "Commands (DROPS, LAKE and OUT under the work directory):", ""]
+    lines += ["", "Commands (DATA, DROPS = DATA/drops, LAKE, PLAN and OUT under the work directory):", ""]
+    lines += [f"- {what} (untimed): `{command}`" for what, command in bench.setup]
     lines += [f"- {r['step']} / {r['engine']}: `{r['command']}`" for r in bench.rows]
     lines += ["", f"The one-year rate covers {year[0]} … {year[1]}."]
     return "\n".join(lines)
@@ -174,6 +208,7 @@ def main():
     info = f"the `{args.preset}` preset, {len(files):,} drop files, {size / 1e6:,.0f} MB of CSV"
     print(f"{info}; {os.cpu_count()} cores; {args.runs} runs per job", flush=True)
     bench = Bench(args.runs, work)
+    bench.setup.append(("the drops", f"churnlake generate --preset {args.preset} --out DATA"))
     py = sys.executable
 
     def fresh(path):
@@ -184,13 +219,31 @@ def main():
                            "churnlake ingest DROPS --lake LAKE -q")
     throughput = lambda r: f"{size / 1e6 / r['wall']:.1f} MB/s, {len(files) / r['wall']:.0f} files/s"  # noqa: E731
     ingest["note"] = throughput(ingest)
+    total, per_file = churnlake_rows(binary, lake)
+    ingest["note"] += (f"; {total['rows_written']:,} rows written + {total['rows_quarantined']:,} quarantined; "
+                       f"{total['duplicates']} duplicate files skipped")
+    duckdb_summary = None
     if "duckdb" not in args.skip:
-        out = os.path.join(work, "duckdb-parquet")
-        peer = bench.measure("ingest", "duckdb", [py, PEERS, "duckdb-ingest", drops, out], fresh(out),
-                             "python3 scripts/bench_peers.py duckdb-ingest DROPS OUT")
-        detail = open(os.path.join(work, "ingest-duckdb.log")).read().strip().splitlines()[-1]
-        print("  " + detail)
-        peer["note"] = throughput(peer) + "; " + detail.split(";", 1)[-1].strip()
+        out, plan = os.path.join(work, "duckdb-parquet"), os.path.join(work, "duckdb-plan")
+        shutil.rmtree(plan, ignore_errors=True)
+        prepared = subprocess.run([py, PEERS, "duckdb-prepare", drops, lake, plan], check=True,
+                                  capture_output=True, text=True).stderr.strip()
+        print("  " + prepared)
+        bench.setup.append(("ingest / duckdb: its plan", "python3 scripts/bench_peers.py duckdb-prepare DROPS LAKE PLAN"))
+        peer = bench.measure("ingest", "duckdb", [py, PEERS, "duckdb-ingest", plan, out], fresh(out),
+                             "python3 scripts/bench_peers.py duckdb-ingest PLAN OUT")
+        print("  " + open(os.path.join(work, "ingest-duckdb.log")).read().strip().splitlines()[-1])
+        duckdb_summary = json.load(open(os.path.join(out, "_summary.json"), encoding="utf-8"))
+        planned = json.load(open(os.path.join(plan, "plan.json"), encoding="utf-8"))
+        fallbacks = duckdb_summary["fallbacks"]
+        peer["note"] = (
+            throughput(peer) + f"; {duckdb_summary['rows_written']:,} rows written; "
+            f"{planned['skipped_duplicates']} duplicates skipped as churnlake does; "
+            f"{planned['transcoded']} Windows-1252 files transcoded to UTF-8 before timing; "
+            + (f"{len(fallbacks)} files re-read as all text ({', '.join(os.path.basename(f) for f in fallbacks[:3])}"
+               f"{', …' if len(fallbacks) > 3 else ''})" if fallbacks else "no fallback")
+            + (f"; {len(duckdb_summary['failed'])} files FAILED" if duckdb_summary["failed"] else "")
+        )
 
     # 2. series and one-year rate on the lake churnlake wrote
     first, last = crosscheck.manifest_range(lake)
@@ -217,11 +270,15 @@ def main():
     ok = True
     truth = os.path.join(data, "truth", "series.csv")
     if os.path.exists(truth):
-        ok &= same_series("churnlake series = the generator's ground truth", series["churnlake"], truth)
+        ok &= same_series("churnlake series = the generator's ground truth", series["churnlake"], truth,
+                          "churnlake", "ground truth")
+    if duckdb_summary is not None:
+        ok &= same_ingest(duckdb_summary, total, per_file)
+    names = {"duckdb": "DuckDB", "polars": "Python polars"}
     for engine in ("duckdb", "polars"):
         if engine not in args.skip:
-            ok &= same_series(f"{engine} series = churnlake series", series[engine], series["churnlake"])
-            ok &= same_rate(f"{engine} one-year rate = churnlake rate", engine, rates[engine], native_rate)
+            ok &= same_series(f"{engine} series = churnlake series", series[engine], series["churnlake"], names[engine])
+            ok &= same_rate(f"{engine} one-year rate = churnlake rate", names[engine], rates[engine], native_rate)
     if not ok:
         sys.exit("results differ: no figures written")
 
