@@ -8,6 +8,7 @@
 -- Run after:  nothing (first)
 -- Defines (views, in order):
 --   report_rows            both header reports, with the columns of the "newest row" order
+--                          and from_subscription_report (1: subscription report, 0: cancellations)
 --   subscription_base      one row per subscription: created_date, latest user_id and product
 --   lifecycle_events       distinct cancellations (kind 2) and code-9 reactivations (kind 1)
 --   subscription_states    end-of-day state per subscription and day with events, with flows
@@ -20,18 +21,23 @@
 
 CREATE OR REPLACE TEMPORARY VIEW report_rows AS
 SELECT subscription_id, public_subscription_id, user_id, product, create_date,
-       cancel_date, cancelled_at, data_date, drop_stamp, source_file, source_line
+       cancel_date, cancelled_at, data_date, drop_stamp, source_file, source_line,
+       1 AS from_subscription_report
 FROM subscriptions
 UNION ALL
 SELECT subscription_id, public_subscription_id, user_id, product, create_date,
-       cancel_date, cancelled_at, data_date, drop_stamp, source_file, source_line
+       cancel_date, cancelled_at, data_date, drop_stamp, source_file, source_line,
+       0 AS from_subscription_report
 FROM cancellations;
 
--- created: the earliest Create Date (or the first drop), attributes: the newest non-empty value
+-- created: the earliest Create Date of the subscription report's rows; the cancellation
+-- report's only when no subscription-report row carries one; without any, the first drop.
+-- Attributes: the newest non-empty value.
 CREATE OR REPLACE TEMPORARY VIEW subscription_base AS
 WITH created AS (
     SELECT subscription_id,
-           COALESCE(MIN(create_date), MIN(data_date)) AS created_date
+           COALESCE(MIN(CASE WHEN from_subscription_report = 1 THEN create_date END),
+                    MIN(create_date), MIN(data_date)) AS created_date
     FROM report_rows
     GROUP BY subscription_id
 ),

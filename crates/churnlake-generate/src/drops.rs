@@ -190,6 +190,22 @@ fn as_of(population: &Population, sub: usize, day: i32) -> AsOf {
 }
 
 impl Writer<'_> {
+    /// Days by which this subscription's cancellation-report rows date its creation
+    /// earlier than its subscription-report row does (0: they agree). METRICS.md: the
+    /// subscription report's Create Date wins, so only subscriptions whose subscription
+    /// report row is delivered get one.
+    fn restated_create_days(&self, sub: u32) -> i32 {
+        let s = &self.population.subs[sub as usize];
+        let last = self.population.last_day;
+        let delivered = s.report_day != NO_REPORT && (!self.plan.missing(s.report_day) || s.report_day < last);
+        let h = mix64((SUBSCRIPTION_ID_BASE + u64::from(sub)) ^ 0x5e57_a7ed);
+        if self.options.variants.lifecycle && delivered && (h >> 20).is_multiple_of(40) {
+            1 + ((h >> 30) % 5) as i32
+        } else {
+            0
+        }
+    }
+
     fn note(&mut self, key: &str) {
         bump(&mut self.stats.variants, key, 1);
     }
@@ -215,6 +231,14 @@ impl Writer<'_> {
             }
             if events.first().is_some_and(|e| e.kind == EventKind::Cancel && e.day == sub.created_day) {
                 bump(&mut counts, "same_day_create_cancel", 1);
+            }
+            if events.iter().any(|e| e.day > population.last_day) {
+                bump(&mut counts, "cancellation_dated_after_last_day", 1);
+            }
+            if events.iter().any(|e| e.kind == EventKind::Cancel)
+                && self.restated_create_days(index as u32) > 0
+            {
+                bump(&mut counts, "cancellation_rows_with_earlier_create_date", 1);
             }
             for pair in events.windows(2).filter(|w| w[0].day == w[1].day) {
                 let key = match (pair[0].kind, pair[0].timed(), pair[1].timed()) {
@@ -255,7 +279,8 @@ impl Writer<'_> {
                     EventKind::Cancel => &mut cancel_rows,
                     EventKind::Reactivate => &mut reactivation_rows,
                 };
-                bucket[event.day as usize].push((index as u32, global));
+                // an event dated after the last day is in the last day's files
+                bucket[(event.day as usize).min(days - 1)].push((index as u32, global));
             }
         }
         let mut previous_cancels: Vec<(u32, u32)> = Vec::new();
@@ -720,6 +745,12 @@ impl Writer<'_> {
         let until = facts.latest_cancel.filter(|_| !facts.active).map_or(row.as_of, |c| c.1.day).max(sub.created_day);
         let periods = ((until - sub.created_day) as u32) / product.frequency_days;
         let status = if facts.active { "Active" } else { "Inactive" };
+        // the cancellation report may date the creation earlier (a disagreement METRICS.md
+        // settles for the subscription report)
+        let created_day = match kind {
+            FileKind::Cancellations => sub.created_day - self.restated_create_days(row.sub),
+            _ => sub.created_day,
+        };
         for (i, &column) in header.columns.iter().enumerate() {
             if i > 0 {
                 buf.push(',');
@@ -732,13 +763,13 @@ impl Writer<'_> {
                     push_u64(buf, user_id);
                 }
                 Column::CreateDate => match values.create_date {
-                    Some(Compact::Digits14) => calendar.push_digits14(buf, sub.created_day, sub.created_secs),
-                    Some(Compact::Epoch) => calendar.push_epoch(buf, sub.created_day, sub.created_secs),
-                    None => calendar.push_date(buf, sub.created_day, values.date),
+                    Some(Compact::Digits14) => calendar.push_digits14(buf, created_day, sub.created_secs),
+                    Some(Compact::Epoch) => calendar.push_epoch(buf, created_day, sub.created_secs),
+                    None => calendar.push_date(buf, created_day, values.date),
                 },
                 Column::CreateTime => {
                     if values.create_time_full {
-                        calendar.push_date_time(buf, sub.created_day, sub.created_secs, values.date, values.time);
+                        calendar.push_date_time(buf, created_day, sub.created_secs, values.date, values.time);
                     } else {
                         push_time(buf, sub.created_secs, values.time);
                     }

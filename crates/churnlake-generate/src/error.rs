@@ -40,3 +40,14 @@ pub enum GenerateError {
         source: serde_json::Error,
     },
 }
+
+impl GenerateError {
+    /// True when the request is at fault (options, preset, a non-empty output), not the
+    /// machine.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            GenerateError::InvalidOptions { .. } | GenerateError::UnknownPreset { .. } | GenerateError::OutputNotEmpty { .. }
+        )
+    }
+}

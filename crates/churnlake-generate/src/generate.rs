@@ -270,6 +270,8 @@ mod tests {
             "lifecycle/same_day_reactivate_then_cancel_timed",
             "lifecycle/same_day_pair_untimed",
             "lifecycle/same_day_pair_one_timed",
+            "lifecycle/cancellation_row_dates_creation_earlier",
+            "lifecycle/cancel_dated_after_last_day",
         ];
         let missing: Vec<&str> = expected.iter().copied().filter(|f| !observed.features.contains(*f)).collect();
         assert!(missing.is_empty(), "missing variants {missing:?}\nseen {:#?}", observed.features);

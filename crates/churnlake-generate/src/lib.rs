@@ -8,6 +8,7 @@
 //! those drops mean). It shares no code with the ingest or query crates: it is the
 //! oracle they are checked against.
 
+pub mod adversarial;
 mod calendar;
 mod catalogue;
 mod drops;

@@ -159,6 +159,20 @@ impl Population {
                 },
                 _ => seed.day,
             };
+            // A cancellation dated the day after the last data date, in the last
+            // cancellation report (a time-zone slip): in the lake, but not in effect
+            // inside its range (METRICS.md "State at the end of day D").
+            let active_at_end = own.last().is_none_or(|e| e.kind == EventKind::Reactivate);
+            if edge
+                && seed.scenario == Scenario::Normal
+                && active_at_end
+                && own.len() < MAX_EVENTS
+                && !plan.missing(last_day)
+                && rng.chance(10)
+            {
+                events.push(LifeEvent { day: last_day + 1, secs: NO_TIME, kind: EventKind::Cancel });
+            }
+            let own = &events[first_event..];
             subs.push(Subscription {
                 user: seed.user,
                 created_day: seed.day,
@@ -490,9 +504,15 @@ pub(crate) mod tests {
             let mut previous_day = sub.created_day;
             let mut active = true;
             for (i, event) in events.iter().enumerate() {
-                // True order alternates, never before creation, dates never go back.
+                // True order alternates, never before creation, dates never go back; only
+                // a subscription's last event may be dated after the last day (by one day).
                 assert!(event.day >= previous_day && event.day >= sub.created_day.max(0));
-                assert!(event.day <= population.last_day && !plan.quiet(event.day));
+                if event.day > population.last_day {
+                    assert!(event.day == population.last_day + 1 && i + 1 == events.len());
+                    assert_eq!(event.kind, EventKind::Cancel);
+                } else {
+                    assert!(!plan.quiet(event.day));
+                }
                 assert_eq!(event.kind == EventKind::Cancel, active, "sub {index}");
                 active = !active;
                 previous_day = event.day;

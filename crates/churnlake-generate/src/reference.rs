@@ -26,7 +26,11 @@ type When = (NaiveDate, Option<u32>);
 #[derive(Default, Debug)]
 struct Sub {
     user: String,
+    /// METRICS.md: the subscription report's earliest Create Date, else the
+    /// cancellation report's (set once every file is read).
     created: Option<When>,
+    created_in_report: Option<When>,
+    created_in_cancellations: Option<When>,
     /// cancel date → latest time seen (None when never timed).
     cancels: BTreeMap<NaiveDate, Option<u32>>,
     reactivations: BTreeMap<NaiveDate, Option<u32>>,
@@ -353,8 +357,12 @@ pub(crate) fn read_drops(drops: &Path) -> Observed {
                 let time = value.rsplit(' ').next().unwrap();
                 created.1 = secs(time);
             }
-            if sub.created.is_none_or(|c| created < c) {
-                sub.created = Some(created);
+            let slot = match kind {
+                Kind::Subscriptions => &mut sub.created_in_report,
+                _ => &mut sub.created_in_cancellations,
+            };
+            if slot.is_none_or(|c| created < c) {
+                *slot = Some(created);
             }
             if let Some((at, style)) = cancel_c.and_then(|c| when(&row[c])) {
                 feature(&format!("cancel_date/{style}"));
@@ -417,8 +425,19 @@ pub(crate) fn read_drops(drops: &Path) -> Observed {
             None => feature("events/orphan_code_9"),
         }
     }
+    for sub in subs.values_mut() {
+        if let (Some(r), Some(c)) = (sub.created_in_report, sub.created_in_cancellations)
+            && c.0 < r.0
+        {
+            feature("lifecycle/cancellation_row_dates_creation_earlier");
+        }
+        sub.created = sub.created_in_report.or(sub.created_in_cancellations);
+    }
     let first = *data_dates.first().unwrap();
     let last = *data_dates.last().unwrap();
+    if subs.values().any(|s| s.cancels.keys().next_back().is_some_and(|&d| d > last)) {
+        feature("lifecycle/cancel_dated_after_last_day");
+    }
     let all_days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
     if all_days.iter().any(|d| !data_dates.contains(d)) {
         feature("delivery/missing_day");

@@ -1,5 +1,8 @@
 //! File name → (report kind, stamp, data date). The name patterns are configuration
 //! ([`NamePattern`]); this module compiles them once and reads the stamp they capture.
+//!
+//! In the chain: called by [`crate::run`]; imports [`crate::values`] (stamps),
+//! [`crate::options`] and the error type.
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use regex::{Regex, RegexBuilder};

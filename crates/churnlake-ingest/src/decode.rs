@@ -1,5 +1,7 @@
 //! Bytes to text. Drops are UTF-8 (with or without a byte-order mark) or, from some
 //! exports, Windows-1252; the encoding is decided per file and recorded in the manifest.
+//!
+//! In the chain: a leaf, used by [`crate::file`]; imports nothing of this crate.
 
 use std::borrow::Cow;
 

@@ -1,6 +1,8 @@
 //! Arrow to Parquet bytes, with the lake's writer settings. The same batch always gives
 //! the same bytes (no time or random id is written), which is what makes re-running an
 //! interrupted ingest leave the lake exactly as a clean run would.
+//!
+//! In the chain: a leaf, used by [`crate::file`]; imports nothing of this crate.
 
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;

@@ -4,6 +4,8 @@
 //! Rows that cannot be typed are not errors: they go to the quarantine. A file that
 //! cannot be read as its kind fails alone (its outcome says why, the run goes on); the
 //! errors that stop a run are the lake's (lock, storage) and internal ones.
+//!
+//! In the chain: the bottom; every module may use it, it imports nothing of this crate.
 
 use churnlake_lake::{LakeError, ReportKind};
 
@@ -116,5 +118,18 @@ fn describe_rejection(column: Option<&str>, value: Option<&str>, reason: &str) -
 impl From<LakeError> for IngestError {
     fn from(error: LakeError) -> Self {
         IngestError::Lake(Box::new(error))
+    }
+}
+
+impl IngestError {
+    /// True when the request is at fault (a source that cannot be listed, a bad name
+    /// pattern or crash point, a lake location or lock problem), not the machine. Problems
+    /// of one file's contents are not errors of the run: they are that file's outcome.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            IngestError::Pattern { .. } | IngestError::CrashPoint { .. } | IngestError::List { .. } => true,
+            IngestError::Lake(inner) => inner.is_user_error(),
+            _ => false,
+        }
     }
 }

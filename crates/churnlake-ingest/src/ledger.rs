@@ -15,6 +15,8 @@
 //! A run killed during a hand-over leaves two copies recorded as holding the content, or
 //! duplicates pointing at the old copy; [`Ledger::new`] finds these and returns the entries
 //! that put the manifest right, so the next run starts from a consistent manifest.
+//!
+//! In the chain: called by [`crate::run`]; imports nothing of this crate.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -6,19 +6,23 @@
 //! that cannot be typed go to the quarantine with the reason), publishes one Parquet file
 //! per source file and table, and records the file's manifest entry last. The lake's layout,
 //! schemas and manifest are `churnlake_lake`'s; nothing here redefines them.
+//!
+//! Modules import one way, from the run down to the leaves:
+//! `run` → `file` (one source file, bytes in, Parquet out) → `kinds::{report, events,
+//! generic}` (each kind's parser) → `kinds` (the typing toolkit) → `table` → `values`,
+//! with `records`, `decode` and `encode` as leaves of `file` and the kinds; `run` also
+//! uses `sweep`, `ledger`, `classify` and `outcome`. No module imports one above it.
 
 mod classify;
 mod decode;
 mod encode;
 mod error;
-mod events;
-mod generic;
+mod file;
+mod kinds;
 mod ledger;
 mod options;
 mod outcome;
-mod parse;
 mod records;
-mod report;
 mod run;
 mod sweep;
 mod table;

@@ -3,6 +3,8 @@
 //!
 //! Options arrive resolved (the CLI merges flags, config file and environment); nothing
 //! here reads the environment.
+//!
+//! In the chain: read by [`crate::run`] and [`crate::classify`]; imports only the error type.
 
 use std::str::FromStr;
 

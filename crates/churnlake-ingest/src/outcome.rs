@@ -1,5 +1,7 @@
 //! What an ingest did, file by file and in total, and the progress callback that hears
 //! about each file as it finishes. Both serialise for the CLI's output formats.
+//!
+//! In the chain: built by [`crate::run`]; imports nothing of this crate.
 
 use serde::Serialize;
 

@@ -4,6 +4,9 @@
 //! Records may have any number of fields (the parsers decide what is wrong with a row);
 //! quoted fields may hold commas and line breaks; lines end in LF or CRLF; blank lines
 //! are skipped and not counted.
+//!
+//! In the chain: a leaf, used by [`crate::file`] and the kinds' parsers; imports nothing of
+//! this crate.
 
 /// One CSV record as read.
 #[derive(Debug, Clone, PartialEq, Eq)]

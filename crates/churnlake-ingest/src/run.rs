@@ -10,6 +10,10 @@
 //! depend on the order files arrive in. Reading and deciding are ordered; parsing and
 //! publishing run `parallelism` at a time, and at most `parallelism` files' bytes are held
 //! at once.
+//!
+//! In the chain: the top ([`ingest`] is the crate's entry point); imports [`crate::file`]
+//! (the per-file pipeline), [`crate::sweep`], [`crate::ledger`], [`crate::classify`],
+//! [`crate::outcome`] and [`crate::options`]; nothing imports it but `lib.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,12 +25,12 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use churnlake_lake::{FileStatus, Lake, LakeError, Location, Manifest, ManifestEntry, OutputFile, STAGING_DIR};
+use churnlake_lake::{FileStatus, Lake, LakeError, Location, Manifest, ManifestEntry, OutputFile, staging_path};
 
 use crate::classify::{Classified, Classifier};
+use crate::file::{EncodedOutput, SourceFile, has_data_rows, parse_file};
 use crate::ledger::{Copy, Decision, HandOver, Ledger};
 use crate::outcome::{FileOutcome, IngestReport, Outcome, Progress};
-use crate::parse::{EncodedOutput, SourceFile, has_data_rows, parse_file};
 use crate::sweep::remove_unlisted_outputs;
 use crate::{CrashPoint, CrashStage, IngestError, IngestOptions};
 
@@ -417,7 +421,7 @@ async fn record(lake: &Lake, entry: &ManifestEntry, crash: &CrashHook) -> Result
 /// `put_atomic`, between its staging put and its rename, would) and aborts.
 async fn crash_with_staged_outputs(lake: &Lake, outputs: &[EncodedOutput]) -> ! {
     for output in outputs {
-        let staged = lake.path(&format!("{STAGING_DIR}/crash-{}", output.file.path.replace('/', "_")));
+        let staged = lake.path(&staging_path(&format!("crash-{}", output.file.path.replace('/', "_"))));
         if let Err(error) = lake.store().put(&staged, PutPayload::from(output.bytes.clone())).await {
             tracing::error!(%error, "could not stage an output before the requested crash");
         }

@@ -3,9 +3,11 @@
 //! manifest and never see them; an ingest (holding the lock) deletes them before it starts,
 //! so a published-but-unrecorded file does not wait for its source to come again.
 //!
-//! Only files named as ingest names its outputs are touched:
-//! `raw/<kind>/data_date=YYYY-MM-DD/<kind>-<16 hex>.parquet` and
-//! `quarantine/data_date=YYYY-MM-DD/<kind>-<16 hex>.parquet`.
+//! Only files named as ingest names its outputs are touched: the paths the lake's layout
+//! parses as outputs (`churnlake_lake::parse_output_path`), under `raw/` and `quarantine/`.
+//!
+//! In the chain: called by [`crate::run`] before any file is processed; imports nothing of
+//! this crate but its error type.
 
 use std::collections::HashSet;
 
@@ -13,7 +15,7 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
-use churnlake_lake::{Lake, LakeError, ManifestEntry, QUARANTINE_DIR, RAW_DIR, ReportKind, parse_partition};
+use churnlake_lake::{Lake, LakeError, ManifestEntry, QUARANTINE_DIR, RAW_DIR, parse_output_path};
 
 use crate::IngestError;
 
@@ -41,7 +43,7 @@ pub(crate) async fn remove_unlisted_outputs<'e>(
             };
             let relative = format!("{dir}/{}", rest.trim_start_matches('/'));
             let relative = relative.as_str();
-            if !is_output_name(relative) || listed.contains(relative) {
+            if parse_output_path(relative).is_none() || listed.contains(relative) {
                 continue;
             }
             match lake.store().delete(&path).await {
@@ -54,50 +56,4 @@ pub(crate) async fn remove_unlisted_outputs<'e>(
     }
     removed.sort();
     Ok(removed)
-}
-
-/// True for a lake-relative path that ingest would name an output.
-fn is_output_name(relative: &str) -> bool {
-    let parts: Vec<&str> = relative.split('/').collect();
-    let (table, partition, file) = match parts.as_slice() {
-        [RAW_DIR, table, partition, file] => (Some(*table), *partition, *file),
-        [QUARANTINE_DIR, partition, file] => (None, *partition, *file),
-        _ => return false,
-    };
-    let Some((kind, hash)) = file.strip_suffix(".parquet").and_then(|stem| stem.rsplit_once('-')) else {
-        return false;
-    };
-    parse_partition(partition).is_some()
-        && ReportKind::parse(kind).is_some()
-        && table.is_none_or(|table| table == kind)
-        && hash.len() == 16
-        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_output_names_match() {
-        for path in [
-            "raw/subscriptions/data_date=2023-05-01/subscriptions-0123456789abcdef.parquet",
-            "raw/subscriber_events/data_date=2023-05-01/subscriber_events-0123456789abcdef.parquet",
-            "quarantine/data_date=2023-05-01/orders-0123456789abcdef.parquet",
-        ] {
-            assert!(is_output_name(path), "{path}");
-        }
-        for path in [
-            "raw/subscriptions/data_date=2023-05-01/notes.txt",
-            "raw/subscriptions/data_date=2023-05-01/subscriptions-0123456789ABCDEF.parquet",
-            "raw/subscriptions/data_date=2023-05-01/orders-0123456789abcdef.parquet",
-            "raw/subscriptions/data_date=2023-13-01/subscriptions-0123456789abcdef.parquet",
-            "raw/subscriptions/subscriptions-0123456789abcdef.parquet",
-            "quarantine/data_date=2023-05-01/mine-0123456789abcdef.parquet",
-            "quarantine/data_date=2023-05-01/orders-0123456789abcde.parquet",
-            "derived/subscriptions.parquet",
-        ] {
-            assert!(!is_output_name(path), "{path}");
-        }
-    }
 }

@@ -1,5 +1,8 @@
 //! Typed rows to Arrow: one builder per output table, fed row by row with [`Value`]s in
 //! schema order, plus the lineage every row carries and the quarantine's row shape.
+//!
+//! In the chain: below the kinds' parsers and [`crate::file`]; imports only
+//! [`crate::values`].
 
 use std::sync::Arc;
 

@@ -3,6 +3,9 @@
 //! Every parser takes the trimmed, non-empty text of a cell and returns the typed
 //! value or a reason that names what was expected; the caller turns a reason into a
 //! quarantine row. Nothing here goes through floating point.
+//!
+//! In the chain: a leaf, used by the kinds' parsers, [`crate::table`] and
+//! [`crate::classify`]; imports nothing of this crate.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 

@@ -26,3 +26,11 @@ pub enum LakeError {
 
 /// Result with [`LakeError`].
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
+
+impl LakeError {
+    /// True when the request is at fault (a location that cannot be a lake, a lake
+    /// another ingest holds), not the store or the machine.
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, LakeError::Location { .. } | LakeError::Locked { .. })
+    }
+}

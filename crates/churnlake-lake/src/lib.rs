@@ -5,17 +5,21 @@
 //! (local disk or an object store, through one code path) are defined here once.
 
 mod error;
+mod kind;
 mod layout;
 mod manifest;
 mod schema;
 mod storage;
 
 pub use error::{LakeError, Result};
+pub use kind::ReportKind;
 pub use layout::{
-    DERIVED_DIR, DataDate, LOCK_FILE, MANIFEST_DIR, QUARANTINE_DIR, RAW_DIR, STAGING_DIR, derived_path,
-    format_partition, manifest_entry_path, parse_partition, quarantine_file_path, raw_file_path,
+    DERIVED_DIR, DERIVED_TABLES, DataDate, LOCK_FILE, MANIFEST_DIR, OutputArea, OutputPath, OutputStem, QUARANTINE_DIR,
+    RAW_DIR, STAGING_DIR, derived_path, derived_sql_name, format_partition, manifest_entry_path, output_stem,
+    parse_output_path, parse_output_stem, parse_partition, quarantine_file_path, raw_file_path, raw_table_dir,
+    staging_path,
 };
-pub use manifest::{FileStatus, Manifest, ManifestEntry, OutputFile, ReportKind, StampStyle};
+pub use manifest::{FileStatus, Manifest, ManifestEntry, OutputFile, StampStyle};
 pub use object_store;
 pub use schema::{
     MONEY_PRECISION, MONEY_SCALE, columns, event_label, events_schema, lineage_fields, quarantine_schema, report_schema,

@@ -170,7 +170,7 @@ impl Lake {
     /// Writes `bytes` to `rel` so that readers see the old object or the new one, never a
     /// part: the bytes go to `_staging/<random>` first and are renamed into place.
     pub async fn put_atomic(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
-        let staged = self.path(&format!("{}/{}-{}", layout::STAGING_DIR, std::process::id(), unique_suffix()));
+        let staged = self.path(&layout::staging_path(&format!("{}-{}", std::process::id(), unique_suffix())));
         let target = self.path(rel);
         let store_err = |path: &Path| {
             let path = path.to_string();

@@ -1,6 +1,7 @@
 //! The lifecycle anomalies of METRICS.md, listed with their source file and line: events
 //! dated before their subscription's creation, reactivations of an active subscription,
-//! cancellations of an inactive one (each applied exactly as `explain` shows them), and
+//! cancellations of an inactive one (each applied exactly as `explain` shows them), events
+//! dated after the lake's last data date (kept, not yet in effect), and
 //! code-9 events whose public id no report row carries (an unknown id: kept aside,
 //! changing nothing).
 
@@ -9,9 +10,9 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::error::{Context, Result};
-use crate::explain::{RawEvent, apply, date_of};
+use crate::driver::{Consumer, Passes};
+use crate::explain::{Later, RawEvent, apply, date_of};
 use crate::lifecycle::{Attributes, CREATED, Lifecycle, Lineage, REACTIVATED};
-use crate::passes::Part;
 use crate::sources::LakeSources;
 
 /// Columns of the anomaly list, in order.
@@ -40,7 +41,47 @@ struct Rows {
 
 /// Every anomaly in the lake up to `as_of`, ordered by anomaly, subscription and date.
 pub(crate) fn anomalies(sources: &LakeSources, as_of: Option<NaiveDate>) -> Result<DataFrame> {
-    let life = Lifecycle::compute(sources, &Part::All, as_of, Attributes::UserAnd(None), Lineage::Keep)?;
+    let (_, last) = sources.range()?;
+    // at the lake's last data date, events dated after it are listed (in the lake, not in
+    // effect yet); as of an earlier day they are its future
+    let later = if as_of.is_none_or(|day| day >= last) { Later::List } else { Later::Omit };
+    let passes = Passes::plan(sources, Attributes::UserAnd(None), Lineage::Keep)?;
+    let mut found = Found { later, rows: Rows::default() };
+    passes.run_one(as_of, &mut found)?;
+    let mut rows = found.rows;
+    unknown_ids(sources, (later == Later::Omit).then_some(as_of).flatten(), &mut rows)?;
+
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("anomaly".into(), rows.anomaly),
+        Column::new("subscription_id".into(), rows.subscription_id),
+        Column::new("public_subscription_id".into(), rows.public_id),
+        Column::new("event".into(), rows.event),
+        Column::new("date".into(), rows.date),
+        Column::new("effective_date".into(), rows.effective_date),
+        Column::new("source_file".into(), rows.source_file),
+        Column::new("source_line".into(), rows.source_line),
+    ])
+    .ctx("listing anomalies")?;
+    df.lazy()
+        .sort(["anomaly", "subscription_id", "date", "source_file", "source_line"], SortMultipleOptions::default())
+        .collect()
+        .ctx("listing anomalies")
+}
+
+/// The anomalies of each pass's subscriptions, walked as `explain` walks them.
+struct Found {
+    later: Later,
+    rows: Rows,
+}
+
+impl Consumer for Found {
+    fn add(&mut self, life: &Lifecycle, _pass: u32) -> Result<()> {
+        walk(life, self.later, &mut self.rows)
+    }
+}
+
+/// Walks every subscription of `life` with events, adding its anomalies to `rows`.
+fn walk(life: &Lifecycle, later: Later, rows: &mut Rows) -> Result<()> {
     let subscriptions = life
         .base
         .clone()
@@ -57,7 +98,6 @@ pub(crate) fn anomalies(sources: &LakeSources, as_of: Option<NaiveDate>) -> Resu
     let events =
         life.events.clone().sort(["sub_idx"], SortMultipleOptions::default()).collect().ctx("reading events")?;
 
-    let mut rows = Rows::default();
     let sub_idx = subscriptions.column("sub_idx").ctx("anomalies")?.idx().ctx("anomalies")?.clone();
     let ids = subscriptions.column(c::SUBSCRIPTION_ID).ctx("anomalies")?.str().ctx("anomalies")?.clone();
     let created = subscriptions.column("created_date").ctx("anomalies")?.date().ctx("anomalies")?.clone();
@@ -96,7 +136,7 @@ pub(crate) fn anomalies(sources: &LakeSources, as_of: Option<NaiveDate>) -> Resu
             continue;
         }
         let id = ids.get(i).unwrap_or_default();
-        let explained = apply(id, date_of(created.phys.get(i)), life.as_of, raw);
+        let explained = apply(id, date_of(created.phys.get(i)), life.as_of, later, raw);
         for event in explained.events.iter().filter(|e| !e.kinds.is_empty()) {
             for kind in &event.kinds {
                 rows.anomaly.push(kind);
@@ -110,27 +150,12 @@ pub(crate) fn anomalies(sources: &LakeSources, as_of: Option<NaiveDate>) -> Resu
             }
         }
     }
-    unknown_ids(sources, life.as_of, &mut rows)?;
-
-    let df = DataFrame::new_infer_height(vec![
-        Column::new("anomaly".into(), rows.anomaly),
-        Column::new("subscription_id".into(), rows.subscription_id),
-        Column::new("public_subscription_id".into(), rows.public_id),
-        Column::new("event".into(), rows.event),
-        Column::new("date".into(), rows.date),
-        Column::new("effective_date".into(), rows.effective_date),
-        Column::new("source_file".into(), rows.source_file),
-        Column::new("source_line".into(), rows.source_line),
-    ])
-    .ctx("listing anomalies")?;
-    df.lazy()
-        .sort(["anomaly", "subscription_id", "date", "source_file", "source_line"], SortMultipleOptions::default())
-        .collect()
-        .ctx("listing anomalies")
+    Ok(())
 }
 
-/// Code-9 events (up to `as_of`) whose public id no subscription or cancellation report row carries.
-fn unknown_ids(sources: &LakeSources, as_of: NaiveDate, rows: &mut Rows) -> Result<()> {
+/// Code-9 events (up to `as_of`, when given) whose public id no subscription or
+/// cancellation report row carries.
+fn unknown_ids(sources: &LakeSources, as_of: Option<NaiveDate>, rows: &mut Rows) -> Result<()> {
     let known = ["subscriptions", "cancellations"]
         .map(|table| sources.scan(table, &[(c::PUBLIC_SUBSCRIPTION_ID, DataType::String)]));
     let [a, b] = known;
@@ -144,7 +169,7 @@ fn unknown_ids(sources: &LakeSources, as_of: NaiveDate, rows: &mut Rows) -> Resu
     ];
     let orphans = sources
         .scan_where("subscriber_events", &wanted, |lf| lf.filter(col(c::EVENT_CODE).eq(lit(9))))?
-        .filter(col(c::EVENT_DATE).lt_eq(lit(as_of)))
+        .filter(as_of.map_or(lit(true), |day| col(c::EVENT_DATE).lt_eq(lit(day))))
         .join(known, [col(c::PUBLIC_SUBSCRIPTION_ID)], [col(c::PUBLIC_SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Anti))
         .collect()
         .ctx("finding events for unknown ids")?;

@@ -10,7 +10,7 @@ pub enum QueryError {
         #[source]
         source: polars::error::PolarsError,
     },
-    #[error("the lake has no ingested drops yet (run `churnlake ingest` first)")]
+    #[error("the lake has no ingested drops yet")]
     EmptyLake,
     #[error(
         "the period {from}..{to} is outside the lake's data ({first}..{last}); \
@@ -19,7 +19,7 @@ pub enum QueryError {
     OutsideRange { from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate },
     #[error("the period {from}..{to} is empty (from is after to)")]
     EmptyPeriod { from: NaiveDate, to: NaiveDate },
-    #[error("unknown column `{column}` for --by; choose one of: {choices}")]
+    #[error("cannot group by unknown column `{column}`; choose one of: {choices}")]
     UnknownColumn { column: String, choices: String },
     #[error("no subscription `{0}` in the lake")]
     UnknownSubscription(String),
@@ -31,10 +31,31 @@ pub enum QueryError {
     },
     #[error("the SQL script has no statement")]
     EmptyScript,
-    #[error("the SQL uses {{{{{0}}}}} but no `--param {0}=VALUE` was given")]
+    #[error("the SQL uses {{{{{0}}}}} but no value was given for the parameter `{0}`")]
     MissingParam(String),
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
+    /// A consumer of the passes asked to stop (its own error is returned instead).
+    #[error("stopped")]
+    Stopped,
+}
+
+impl QueryError {
+    /// True when the request or the lake's contents are at fault (a period outside the
+    /// lake, an unknown column or subscription, bad SQL …), not the machine or the code.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            QueryError::EmptyLake
+            | QueryError::OutsideRange { .. }
+            | QueryError::EmptyPeriod { .. }
+            | QueryError::UnknownColumn { .. }
+            | QueryError::UnknownSubscription(_)
+            | QueryError::MissingParam(_)
+            | QueryError::EmptyScript
+            | QueryError::Sql { .. } => true,
+            QueryError::Polars { .. } | QueryError::Io(_) | QueryError::Stopped => false,
+        }
+    }
 }
 
 pub type Result<T, E = QueryError> = std::result::Result<T, E>;

@@ -7,9 +7,9 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::driver::{Consumer, Passes};
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{Attributes, CANCELLED, CREATED, Lifecycle, Lineage, REACTIVATED};
-use crate::passes::Part;
 use crate::sources::LakeSources;
 
 /// One applied event.
@@ -27,7 +27,7 @@ pub struct ExplainedEvent {
     pub state_after: &'static str,
     pub anomaly: Option<String>,
     /// The anomalies' kinds (`before_creation`, `reactivation_of_active`,
-    /// `cancellation_of_inactive`), for `churnlake anomalies`.
+    /// `cancellation_of_inactive`, `after_last_data_date`), for `churnlake anomalies`.
     #[serde(skip)]
     pub kinds: Vec<&'static str>,
 }
@@ -40,33 +40,6 @@ pub struct Explanation {
     pub current_status: &'static str,
     pub as_of: NaiveDate,
     pub events: Vec<ExplainedEvent>,
-}
-
-impl std::fmt::Display for Explanation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "subscription {}: created {}, {} at the end of {}",
-            self.subscription_id, self.created_date, self.current_status, self.as_of
-        )?;
-        for e in &self.events {
-            let when = match e.at {
-                Some(at) => at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                None => e.date.to_string(),
-            };
-            let moved =
-                if e.effective_date != e.date { format!(" (applied on {})", e.effective_date) } else { String::new() };
-            writeln!(
-                f,
-                "  {when:<19}  {:<12} -> {:<8}  {}:{}{moved}",
-                e.event, e.state_after, e.source_file, e.source_line
-            )?;
-            if let Some(anomaly) = &e.anomaly {
-                writeln!(f, "  {:<19}  ! {anomaly}", "")?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// One event as read from the lake, before ordering.
@@ -84,8 +57,27 @@ pub(crate) fn date_of(days: Option<i32>) -> NaiveDate {
 
 pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Explanation> {
     // only this subscription's rows are read: an explanation costs the same on any lake
-    let part = Part::Subscription(subscription_id.to_owned());
-    let life = Lifecycle::compute(sources, &part, None, Attributes::UserAnd(None), Lineage::Keep)?;
+    let passes = Passes::subscription(sources, subscription_id, Attributes::UserAnd(None), Lineage::Keep);
+    let mut explained = Explained { subscription_id, explanation: None };
+    passes.run_one(None, &mut explained)?;
+    explained.explanation.ok_or_else(|| QueryError::UnknownSubscription(subscription_id.to_owned()))
+}
+
+/// The explanation of one subscription, from the one pass that reads its rows.
+struct Explained<'a> {
+    subscription_id: &'a str,
+    explanation: Option<Explanation>,
+}
+
+impl Consumer for Explained<'_> {
+    fn add(&mut self, life: &Lifecycle, _pass: u32) -> Result<()> {
+        self.explanation = explain_from(life, self.subscription_id)?;
+        Ok(())
+    }
+}
+
+/// The subscription's explanation (`None`: `life` does not hold it).
+fn explain_from(life: &Lifecycle, subscription_id: &str) -> Result<Option<Explanation>> {
     let base = life
         .base
         .clone()
@@ -94,7 +86,7 @@ pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Ex
         .collect()
         .ctx("finding the subscription")?;
     if base.height() == 0 {
-        return Err(QueryError::UnknownSubscription(subscription_id.to_owned()));
+        return Ok(None);
     }
     let created_date =
         date_of(base.column("created_date").ctx("subscription")?.date().ctx("subscription")?.phys.get(0));
@@ -147,7 +139,17 @@ pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Ex
             source_line: lines.get(i).unwrap_or_default(),
         });
     }
-    Ok(apply(subscription_id, created_date, life.as_of, raw))
+    Ok(Some(apply(subscription_id, created_date, life.as_of, Later::List, raw)))
+}
+
+/// What `apply` does with events that take effect after `as_of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Later {
+    /// Leave them out (a state as of a day inside the lake's range: they are its future).
+    Omit,
+    /// List them, unapplied, as `after_last_data_date` (`as_of` is the lake's last data
+    /// date: they are in the lake, dated after it, and change no state yet).
+    List,
 }
 
 /// Orders the events as METRICS.md does and walks them, noting state and anomalies.
@@ -155,10 +157,13 @@ pub(crate) fn apply(
     subscription_id: &str,
     created_date: NaiveDate,
     as_of: NaiveDate,
+    later: Later,
     mut raw: Vec<RawEvent>,
 ) -> Explanation {
     let effective = |e: &RawEvent| e.date.max(created_date);
-    raw.retain(|e| effective(e) <= as_of);
+    if later == Later::Omit {
+        raw.retain(|e| effective(e) <= as_of);
+    }
     // a cancellation and a reactivation on one date go by time only when both carry one
     let timed_pair = |date: NaiveDate, raw: &[RawEvent]| {
         let on_date: Vec<&RawEvent> = raw.iter().filter(|e| e.kind != CREATED && e.date == date).collect();
@@ -183,20 +188,26 @@ pub(crate) fn apply(
         let e = &raw[i];
         let mut anomalies: Vec<String> = Vec::new();
         let mut kinds = Vec::new();
-        if e.kind != CREATED && e.date < created_date {
+        let applied = effective(e) <= as_of;
+        if !applied {
+            anomalies.push(format!("dated after the last data date ({as_of}): not in effect yet"));
+            kinds.push("after_last_data_date");
+        } else if e.kind != CREATED && e.date < created_date {
             anomalies.push(format!("dated before the creation ({created_date}): applied on it"));
             kinds.push("before_creation");
         }
-        if e.kind == REACTIVATED && active {
+        if applied && e.kind == REACTIVATED && active {
             anomalies.push("reactivation of an active subscription: no change".into());
             kinds.push("reactivation_of_active");
         }
-        if e.kind == CANCELLED && !active && n > 0 {
+        if applied && e.kind == CANCELLED && !active && n > 0 {
             anomalies
                 .push("cancellation of an inactive subscription: no change (a reactivation may be missing)".into());
             kinds.push("cancellation_of_inactive");
         }
-        active = e.kind != CANCELLED;
+        if applied {
+            active = e.kind != CANCELLED;
+        }
         events.push(ExplainedEvent {
             event: match e.kind {
                 CREATED => "created",
@@ -241,7 +252,7 @@ mod tests {
     }
 
     fn status(events: Vec<RawEvent>) -> &'static str {
-        apply("1", d("2023-05-01"), d("2023-05-31"), events).current_status
+        apply("1", d("2023-05-01"), d("2023-05-31"), Later::Omit, events).current_status
     }
 
     #[test]
@@ -268,12 +279,33 @@ mod tests {
     }
 
     #[test]
+    fn events_after_the_last_data_date_are_listed_not_applied() {
+        let events = || {
+            vec![
+                event(CREATED, "2023-05-01", None),
+                event(CANCELLED, "2023-06-02", None),
+                event(REACTIVATED, "2023-05-20", None),
+            ]
+        };
+        let listed = apply("1", d("2023-05-01"), d("2023-05-31"), Later::List, events());
+        assert_eq!(listed.current_status, "active");
+        let later = listed.events.last().expect("the late cancellation is listed");
+        assert_eq!((later.event, later.state_after, later.kinds.clone()), ("cancelled", "active", vec!["after_last_data_date"]));
+        assert_eq!(listed.events.len(), 3);
+        // inside the lake's range, a later event is the future: not listed
+        let omitted = apply("1", d("2023-05-01"), d("2023-05-31"), Later::Omit, events());
+        assert_eq!(omitted.events.len(), 2);
+        assert_eq!(omitted.current_status, "active");
+    }
+
+    #[test]
     fn events_before_creation_apply_after_it_in_their_own_order() {
         let created = event(CREATED, "2023-05-03", None);
         let explained = apply(
             "1",
             d("2023-05-03"),
             d("2023-05-31"),
+            Later::List,
             vec![event(CANCELLED, "2023-05-02", None), created, event(REACTIVATED, "2023-05-01", None)],
         );
         let order: Vec<&str> = explained.events.iter().map(|e| e.event).collect();

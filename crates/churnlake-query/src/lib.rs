@@ -2,13 +2,14 @@
 //!
 //! The lake's raw tables go in (the files the manifest lists); the subscription
 //! table, the subscriber table, the daily series, cancellation rates and per
-//! subscription explanations come out. Nothing here parses CSV or prints.
+//! subscription explanations come out, as frames and values. Nothing here parses CSV,
+//! formats or prints.
 
 mod anomalies;
+mod driver;
 mod error;
 mod explain;
 mod lifecycle;
-mod output;
 mod passes;
 mod series;
 mod sources;
@@ -18,7 +19,6 @@ mod tables;
 pub use anomalies::ANOMALY_COLUMNS;
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
-pub use output::{OutputFormat, ParquetParts, frame_to_json_rows, write_frame, write_text_table};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use series::{Grain, RateRow, SERIES_COLUMNS};
 pub use sources::LakeSources;
@@ -83,32 +83,42 @@ impl Metrics {
         &self,
         mut emit: impl FnMut(&'static str, DataFrame) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        use driver::{Consumer, Passes};
         use lifecycle::{Attributes, Lifecycle, Lineage};
-        let (first, last) = self.sources.range()?;
-        let parts = lifecycle::passes(&self.sources, Attributes::All)?;
-        let passes = parts.len() as u32;
-        let mut subscribers = tables::SubscriberPasses::new(passes)?;
-        let mut series_passes = if passes > 1 { Some(series::SeriesPasses::new(passes, None)?) } else { None };
-        let mut series = None;
-        for (index, part) in parts.iter().enumerate() {
-            let life = Lifecycle::compute(&self.sources, part, None, Attributes::All, Lineage::Drop)?;
-            emit("subscriptions", tables::subscriptions_from(&life, None)?)?;
-            subscribers.add(&life, index as u32)?;
-            match series_passes.as_mut() {
-                Some(passes) => passes.add(&life, index as u32)?,
-                None => series = Some(series::daily_from(&life, None, first, last)?),
+
+        /// Hands each pass's part of the subscription table to `emit` as it is computed; the
+        /// first error of `emit` stops the passes and is returned as it is.
+        struct Emit<'f, E> {
+            emit: &'f mut dyn FnMut(&'static str, DataFrame) -> std::result::Result<(), E>,
+            failed: Option<E>,
+        }
+        impl<E> Consumer for Emit<'_, E> {
+            fn add(&mut self, life: &Lifecycle, _pass: u32) -> Result<()> {
+                if let Err(error) = (self.emit)("subscriptions", tables::subscriptions_from(life, None)?) {
+                    self.failed = Some(error);
+                    return Err(QueryError::Stopped);
+                }
+                Ok(())
             }
         }
+
+        let (first, last) = self.sources.range()?;
+        let passes = Passes::plan(&self.sources, Attributes::All, Lineage::Drop)?;
+        let mut subscriptions = Emit { emit: &mut emit, failed: None };
+        let mut subscribers = tables::SubscriberPasses::new(passes.count())?;
+        let mut series = series::SeriesBuilder::new(&passes, None, first, last)?;
+        let ran = passes.run(None, &mut [&mut subscriptions, &mut subscribers, &mut series]);
+        if let Some(error) = subscriptions.failed.take() {
+            return Err(error);
+        }
+        ran?;
         for part in subscribers.finish(None)? {
             emit("subscribers", part)?;
         }
-        let series = match (series, series_passes) {
-            (Some(series), _) => series,
-            (None, Some(passes)) => passes.finish(first, last)?,
-            (None, None) => return Err(QueryError::EmptyLake.into()),
-        };
-        let series =
-            series.drop("group").map_err(|source| QueryError::Polars { context: "shaping the series", source })?;
+        let series = series
+            .finish()?
+            .drop("group")
+            .map_err(|source| QueryError::Polars { context: "shaping the series", source })?;
         emit("series", series)
     }
 

@@ -13,20 +13,23 @@
 //! Everything after the first joins runs on dense integer ids (`sub_idx`) and sorted
 //! neighbour comparisons, so years of history cost a few sorts and group-bys.
 
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use churnlake_lake::columns as c;
+use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE};
 use polars::prelude::*;
 
 use crate::error::{Context, Result};
-use crate::passes::{Part, Split, scan_local, stack};
+use crate::passes::{Part, scan_local, stack};
 use crate::sources::LakeSources;
 
 /// Event kinds, in their same-day order when untimed.
 pub(crate) const CREATED: i32 = 0;
 pub(crate) const REACTIVATED: i32 = 1;
 pub(crate) const CANCELLED: i32 = 2;
+
+/// The lake's money columns as polars sees them (DECIMAL(18, 2), defined by the lake).
+pub(crate) const MONEY: DataType = DataType::Decimal(MONEY_PRECISION as usize, MONEY_SCALE as usize);
 
 /// Attributes exposed per subscription: the latest non-empty value from the newest report row.
 pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
@@ -40,8 +43,8 @@ pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
     (c::OFFER_ID, DataType::String),
     (c::FREQUENCY_DAYS, DataType::Int32),
     (c::QUANTITY, DataType::Int32),
-    (c::PRICE, DataType::Decimal(18, 2)),
-    (c::DISCOUNT_PRICE, DataType::Decimal(18, 2)),
+    (c::PRICE, MONEY),
+    (c::DISCOUNT_PRICE, MONEY),
     (c::STATUS, DataType::String),
     (c::CANCEL_REASON, DataType::String),
 ];
@@ -66,6 +69,15 @@ impl Attributes<'_> {
     }
 }
 
+/// Marks report rows from the subscription report (true) or the cancellation report
+/// (false): a subscription's creation comes from the former whenever it has a Create Date.
+pub(crate) const FROM_SUBSCRIPTION_REPORT: &str = "from_subscription_report";
+
+/// The flag column for rows of `table` (`subscriptions` or `cancellations`).
+pub(crate) fn report_flag(table: &str) -> Expr {
+    lit(table == "subscriptions").alias(FROM_SUBSCRIPTION_REPORT)
+}
+
 fn timestamp() -> DataType {
     DataType::Datetime(TimeUnit::Milliseconds, None)
 }
@@ -78,7 +90,7 @@ pub(crate) enum Lineage {
     Drop,
 }
 
-fn report_columns(attributes: Attributes) -> Vec<(&'static str, DataType)> {
+pub(crate) fn report_columns(attributes: Attributes) -> Vec<(&'static str, DataType)> {
     let mut wanted: Vec<(&str, DataType)> = vec![
         (c::SUBSCRIPTION_ID, DataType::String),
         (c::CREATE_DATE, DataType::Date),
@@ -98,10 +110,13 @@ fn report_rows(sources: &LakeSources, part: &Part, attributes: Attributes, linea
     let wanted = report_columns(attributes);
     let rows = match part {
         Part::Split { index, split } => {
-            // the split files carry `row_order` and every attribute, but no lineage
-            let mut select: Vec<Expr> =
-                wanted.iter().filter(|(name, _)| !is_lineage(name)).map(|(name, _)| col(*name)).collect();
-            select.push(col("row_order"));
+            // the split files carry `row_order`, every attribute, and lineage when asked for
+            let mut select: Vec<Expr> = wanted
+                .iter()
+                .filter(|(name, _)| lineage == Lineage::Keep || !is_lineage(name))
+                .map(|(name, _)| col(*name))
+                .collect();
+            select.extend([col("row_order"), col(FROM_SUBSCRIPTION_REPORT)]);
             split.reports(*index)?.select(select)
         }
         _ => {
@@ -117,46 +132,6 @@ fn report_rows(sources: &LakeSources, part: &Part, attributes: Attributes, linea
 
 fn is_lineage(name: &str) -> bool {
     name == c::SOURCE_FILE || name == c::SOURCE_LINE
-}
-
-/// The passes a computation over `attributes` takes: one (`Part::All`) on a lake with
-/// fewer report rows than a pass may read; otherwise the lake is read once, a group of
-/// files at a time, into local files split by subscription bucket (report rows, with
-/// their order key and `attributes`) plus the code-9 events, and each pass reads its own.
-pub(crate) fn passes(sources: &LakeSources, attributes: Attributes) -> Result<Vec<Part>> {
-    let count = sources.passes();
-    if count <= 1 {
-        return Ok(vec![Part::All]);
-    }
-    tracing::info!(passes = count, "splitting the report rows by subscription");
-    let mut split = Split::create(count)?;
-    let mut wanted = report_columns(attributes);
-    if !wanted.iter().any(|(name, _)| *name == c::PUBLIC_SUBSCRIPTION_ID) {
-        wanted.push((c::PUBLIC_SUBSCRIPTION_ID, DataType::String));
-    }
-    let ranks = sources.file_ranks()?;
-    let group = sources.rows_per_group();
-    for table in ["subscriptions", "cancellations"] {
-        let ordered = |lf: LazyFrame| order_rows(lf, ranks.clone()).drop(cols([c::SOURCE_FILE, c::SOURCE_LINE]));
-        sources.for_each_group(
-            table,
-            &wanted,
-            group,
-            |lf| lf,
-            ordered,
-            |df| split.add_reports(df, c::SUBSCRIPTION_ID),
-        )?;
-    }
-    sources.for_each_group(
-        "subscriber_events",
-        &event_columns(Lineage::Drop),
-        group,
-        code_9,
-        |lf| lf,
-        |df| split.add_events(df),
-    )?;
-    let split = Arc::new(split);
-    Ok((0..count).map(|index| Part::Split { index, split: Arc::clone(&split) }).collect())
 }
 
 /// `public_subscription_id → sub_idx` from every report row that has both (the newest
@@ -187,11 +162,15 @@ fn public_map(sources: &LakeSources, part: &Part, ids: LazyFrame) -> Result<Lazy
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]))
 }
 
-/// The subscription and cancellation reports' rows of `part`'s subscriptions, `wanted` columns.
+/// The subscription and cancellation reports' rows of `part`'s subscriptions, `wanted`
+/// columns and [`FROM_SUBSCRIPTION_REPORT`].
 fn both_reports(sources: &LakeSources, part: &Part, wanted: &[(&str, DataType)]) -> Result<LazyFrame> {
     // the part's filter goes into the Parquet reader: rows of other parts are never held
-    let [subscriptions, cancellations] = ["subscriptions", "cancellations"]
-        .map(|table| sources.scan_where(table, wanted, |lf| part.apply(lf, c::SUBSCRIPTION_ID)));
+    let [subscriptions, cancellations] = ["subscriptions", "cancellations"].map(|table| {
+        sources
+            .scan_where(table, wanted, |lf| part.apply(lf, c::SUBSCRIPTION_ID))
+            .map(|lf| lf.with_column(report_flag(table)))
+    });
     concat([subscriptions?, cancellations?], UnionArgs::default()).ctx("combining the reports")
 }
 
@@ -200,13 +179,13 @@ fn with_row_order(sources: &LakeSources, rows: LazyFrame) -> Result<LazyFrame> {
     Ok(order_rows(rows, sources.file_ranks()?))
 }
 
-fn order_rows(rows: LazyFrame, ranks: LazyFrame) -> LazyFrame {
+pub(crate) fn order_rows(rows: LazyFrame, ranks: LazyFrame) -> LazyFrame {
     rows.join(ranks, [col(c::SOURCE_FILE)], [col(c::SOURCE_FILE)], JoinArgs::new(JoinType::Left))
         .with_column((col("file_rank").fill_null(lit(0i64)) * lit(1i64 << 32) + col(c::SOURCE_LINE)).alias("row_order"))
         .drop(cols(["file_rank"]))
 }
 
-fn event_columns(lineage: Lineage) -> Vec<(&'static str, DataType)> {
+pub(crate) fn event_columns(lineage: Lineage) -> Vec<(&'static str, DataType)> {
     let mut wanted: Vec<(&str, DataType)> = vec![
         (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
         (c::EVENT_CODE, DataType::Int32),
@@ -221,7 +200,7 @@ fn event_columns(lineage: Lineage) -> Vec<(&'static str, DataType)> {
 
 /// Keeps code-9 rows; applied to the files' own columns, before the scan's casts, so that
 /// the reader drops the other codes.
-fn code_9(lf: LazyFrame) -> LazyFrame {
+pub(crate) fn code_9(lf: LazyFrame) -> LazyFrame {
     lf.filter(col(c::EVENT_CODE).eq(lit(9)))
 }
 
@@ -245,7 +224,7 @@ fn reactivation_rows(sources: &LakeSources, part: &Part, lineage: Lineage, publi
                 frames.push(mapped(scan_local(std::slice::from_ref(file))?).collect().ctx("joining reactivations")?);
             }
             if frames.is_empty() {
-                let wanted = event_columns(Lineage::Drop);
+                let wanted = event_columns(lineage);
                 let scan = sources.scan_where("subscriber_events", &wanted, |lf| code_9(lf).filter(lit(false)))?;
                 return Ok(mapped(scan));
             }
@@ -308,6 +287,9 @@ pub(crate) struct Lifecycle {
     /// lineage: `source_file, source_line`).
     pub events: LazyFrame,
     pub as_of: NaiveDate,
+    /// The lake's last data date: events dated after it are kept (listed, counted in the
+    /// max dates) but change no state in the lake's range.
+    pub last: NaiveDate,
 }
 
 impl Lifecycle {
@@ -326,19 +308,36 @@ impl Lifecycle {
         let rows = report_rows(sources, part, attributes, lineage)?.collect().ctx("reading the report rows")?;
         tracing::debug!(rows = rows.height(), "lifecycle: report rows read");
 
+        // METRICS.md: the earliest Create Date among the subscription-report rows; the
+        // cancellation report's only when no subscription-report row carries one
+        let in_report = col(FROM_SUBSCRIPTION_REPORT);
+        let report_created = col(c::CREATE_DATE).filter(in_report.clone()).min();
         let mut aggs = vec![
-            col(c::CREATE_DATE).min().alias("created_date"),
+            coalesce(&[report_created.clone(), col(c::CREATE_DATE).min()]).alias("created_date"),
             col(c::DATA_DATE).min().alias("first_drop_date"),
             col(c::DATA_DATE).max().alias("last_drop_date"),
         ];
-        // the first row that shows the subscription, and the first row of each event
+        // the first row of each event; for the creation, the first row that gives its date
+        // (or, without any Create Date, the first row that shows the subscription)
         let first_source = match lineage {
             Lineage::Keep => vec![col(c::SOURCE_FILE).first(), col(c::SOURCE_LINE).first()],
             Lineage::Drop => vec![],
         };
-        aggs.extend(
-            first_source.iter().zip(["created_source_file", "created_source_line"]).map(|(e, n)| e.clone().alias(n)),
-        );
+        if lineage == Lineage::Keep {
+            let created_by = |column: &str| {
+                coalesce(&[
+                    col(column)
+                        .filter(in_report.clone().and(col(c::CREATE_DATE).eq(report_created.clone())))
+                        .first(),
+                    col(column).filter(col(c::CREATE_DATE).eq(col(c::CREATE_DATE).min())).first(),
+                    col(column).first(),
+                ])
+            };
+            aggs.extend([
+                created_by(c::SOURCE_FILE).alias("created_source_file"),
+                created_by(c::SOURCE_LINE).alias("created_source_line"),
+            ]);
+        }
         aggs.extend(attributes.wanted().iter().map(|(name, _)| col(*name).last_non_null().alias(*name)));
         // group_by_stable: groups in order of first appearance in the sorted rows, so the
         // dense `sub_idx` is the same in every query over the same lake
@@ -383,7 +382,10 @@ impl Lifecycle {
         tracing::debug!(reactivations = reactivated.height(), "lifecycle: reactivations");
         let events = concat([cancelled.lazy(), reactivated.lazy()], UnionArgs::default())
             .ctx("combining the lifecycle events")?;
-        Ok(Lifecycle { base: base.lazy(), events, as_of: as_of.unwrap_or(last) })
+        // a day after the lake's last data date gives the current state: events dated after
+        // it are in the lake but not yet in effect
+        let as_of = as_of.map_or(last, |day| day.min(last));
+        Ok(Lifecycle { base: base.lazy(), events, as_of, last })
     }
 
     /// End-of-day state per subscription and day with events, up to `as_of`, with flows:

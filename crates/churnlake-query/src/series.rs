@@ -5,15 +5,18 @@
 //! date) plus a cumulative sum of the daily net change. Cost grows with events,
 //! not with days × subscriptions.
 
+use std::path::{Path, PathBuf};
+
 use chrono::{Datelike, Days, NaiveDate};
 use polars::prelude::*;
 use serde::Serialize;
 
 use churnlake_lake::columns as c;
 
+use crate::driver::{Consumer, Passes};
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{self, ATTRIBUTES, Attributes, Lifecycle, Lineage};
-use crate::passes::{Part, Spill, stack};
+use crate::passes::{Spill, stack};
 use crate::sources::LakeSources;
 
 /// The series' columns, in order (with `--by X`, X comes right after `date`).
@@ -99,23 +102,89 @@ fn daily(sources: &LakeSources, by: Option<&str>) -> Result<(DataFrame, NaiveDat
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    let parts = lifecycle::passes(sources, Attributes::UserAnd(by))?;
-    let passes = parts.len() as u32;
-    if passes == 1 {
-        let life = Lifecycle::compute(sources, &Part::All, None, Attributes::UserAnd(by), Lineage::Drop)?;
-        return Ok((daily_from(&life, by, first, last)?, first, last));
-    }
-    let mut series = SeriesPasses::new(passes, by)?;
-    for (index, part) in parts.iter().enumerate() {
-        tracing::info!(pass = index + 1, of = passes, "series: lifecycle pass");
-        let life = Lifecycle::compute(sources, part, None, Attributes::UserAnd(by), Lineage::Drop)?;
-        series.add(&life, index as u32)?;
-    }
-    Ok((series.finish(first, last)?, first, last))
+    let passes = Passes::plan(sources, Attributes::UserAnd(by), Lineage::Drop)?;
+    let mut series = SeriesBuilder::new(&passes, by, first, last)?;
+    passes.run_one(None, &mut series)?;
+    Ok((series.finish()?, first, last))
 }
 
-/// The daily series of a planned lifecycle, over `first..=last`.
-pub(crate) fn daily_from(life: &Lifecycle, by: Option<&str>, first: NaiveDate, last: NaiveDate) -> Result<DataFrame> {
+/// The daily series, built pass by pass: `group, date, <SERIES_COLUMNS...>` over
+/// `first..=last`.
+///
+/// In one pass the whole computation is one polars plan on dense integer ids
+/// (subscription, subscriber, group). Over several passes the ids are only dense within a
+/// pass, so each pass adds its subscriptions' flows per (group, day) and spills `group,
+/// user_id, day, delta` by user; the subscriber level is then computed one user bucket at
+/// a time. Both end in [`assemble`] and give the same frame.
+pub(crate) struct SeriesBuilder {
+    by: Option<String>,
+    first: NaiveDate,
+    last: NaiveDate,
+    profile: Option<PathBuf>,
+    mode: SeriesMode,
+}
+
+enum SeriesMode {
+    /// The one pass's series, once added.
+    Single(Option<DataFrame>),
+    Passes { spill: Spill, subscription_level: Vec<DataFrame>, groups: Vec<DataFrame> },
+}
+
+impl SeriesBuilder {
+    pub(crate) fn new(passes: &Passes, by: Option<&str>, first: NaiveDate, last: NaiveDate) -> Result<SeriesBuilder> {
+        let mode = if passes.count() <= 1 {
+            SeriesMode::Single(None)
+        } else {
+            SeriesMode::Passes {
+                spill: Spill::new(passes.count())?,
+                subscription_level: Vec::new(),
+                groups: Vec::new(),
+            }
+        };
+        let profile = passes.sources().profile().map(Path::to_path_buf);
+        Ok(SeriesBuilder { by: by.map(str::to_owned), first, last, profile, mode })
+    }
+
+    /// The series from every pass added.
+    pub(crate) fn finish(self) -> Result<DataFrame> {
+        match self.mode {
+            SeriesMode::Single(series) => series.ok_or(QueryError::EmptyLake),
+            SeriesMode::Passes { spill, subscription_level, groups } => {
+                let span = Span { by: self.by.as_deref(), first: self.first, last: self.last, profile: self.profile.as_deref() };
+                finish_passes(spill, subscription_level, groups, span)
+            }
+        }
+    }
+}
+
+impl Consumer for SeriesBuilder {
+    fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
+        let by = self.by.as_deref();
+        match &mut self.mode {
+            SeriesMode::Single(series) => {
+                let span = Span { by, first: self.first, last: self.last, profile: self.profile.as_deref() };
+                *series = Some(single_pass(life, span)?);
+                Ok(())
+            }
+            SeriesMode::Passes { spill, subscription_level, groups } => {
+                add_pass(life, by, pass, spill, subscription_level, groups)
+            }
+        }
+    }
+}
+
+/// What a series covers: the group column, the days, and where its profile goes.
+#[derive(Clone, Copy)]
+struct Span<'a> {
+    by: Option<&'a str>,
+    first: NaiveDate,
+    last: NaiveDate,
+    profile: Option<&'a Path>,
+}
+
+/// The series of a lifecycle holding every subscription, in one plan on dense ids.
+fn single_pass(life: &Lifecycle, span: Span) -> Result<DataFrame> {
+    let by = span.by;
     let owners = lifecycle::owners(life.base.clone(), vec![group_of(by)]).cache();
     // groups as dense integers (few of them), so every key below is an integer
     let group_ids = owners
@@ -142,111 +211,84 @@ pub(crate) fn daily_from(life: &Lifecycle, by: Option<&str>, first: NaiveDate, l
         .agg(sums("subscribers"))
         .join(group_ids.clone(), [col("group_idx")], [col("group_idx")], JoinArgs::new(JoinType::Inner))
         .cache();
-    assemble(subscription_level, subscriber_level, group_ids.select([col(GROUP)]), by, first, last)
+    assemble(subscription_level, subscriber_level, group_ids.select([col(GROUP)]), span)
 }
 
-/// The series computed pass by pass (see `passes`): each pass adds its subscriptions'
-/// flows per (group, day) and spills `group, user_id, day, delta` by user; the subscriber
-/// level is then computed one user bucket at a time.
-pub(crate) struct SeriesPasses {
-    by: Option<String>,
-    spill: Spill,
-    subscription_level: Vec<DataFrame>,
-    groups: Vec<DataFrame>,
-}
-
-impl SeriesPasses {
-    pub(crate) fn new(passes: u32, by: Option<&str>) -> Result<SeriesPasses> {
-        Ok(SeriesPasses {
-            by: by.map(str::to_owned),
-            spill: Spill::new(passes)?,
-            subscription_level: Vec::new(),
-            groups: Vec::new(),
-        })
-    }
-
-    /// Adds one pass's lifecycle (with the `by` attribute when grouped).
-    pub(crate) fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
-        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())]).select([
-            col("sub_idx"),
-            col(c::USER_ID),
-            col(GROUP),
-        ]);
-        let states = life
-            .states()?
-            .join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
-            .select([
-                col(GROUP),
-                col(c::USER_ID),
-                col("day"),
-                col("new"),
-                col("cancelled"),
-                col("reactivated"),
-                col("delta"),
-            ])
+/// One pass of several: its flows per (group, day), its groups, and its subscriber rows
+/// spilled by user.
+fn add_pass(
+    life: &Lifecycle,
+    by: Option<&str>,
+    pass: u32,
+    spill: &mut Spill,
+    subscription_level: &mut Vec<DataFrame>,
+    groups: &mut Vec<DataFrame>,
+) -> Result<()> {
+    let owners = lifecycle::owners(life.base.clone(), vec![group_of(by)]).select([
+        col("sub_idx"),
+        col(c::USER_ID),
+        col(GROUP),
+    ]);
+    let states = life
+        .states()?
+        .join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
+        .select([col(GROUP), col(c::USER_ID), col("day"), col("new"), col("cancelled"), col("reactivated"), col("delta")])
+        .collect()
+        .ctx("computing a pass's states")?;
+    subscription_level.push(
+        states
+            .clone()
+            .lazy()
+            .group_by([col(GROUP), col("day")])
+            .agg(sums("subscriptions"))
             .collect()
-            .ctx("computing a pass's states")?;
-        self.subscription_level.push(
-            states
-                .clone()
-                .lazy()
-                .group_by([col(GROUP), col("day")])
-                .agg(sums("subscriptions"))
-                .collect()
-                .ctx("summing a pass's flows")?,
-        );
-        self.groups.push(owners.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any).collect().ctx("grouping")?);
-        let spilled = states.select([GROUP, c::USER_ID, "day", "delta"]).ctx("spilling states")?;
-        self.spill.write(pass, spilled, c::USER_ID)
-    }
+            .ctx("summing a pass's flows")?,
+    );
+    groups.push(owners.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any).collect().ctx("grouping")?);
+    let spilled = states.select([GROUP, c::USER_ID, "day", "delta"]).ctx("spilling states")?;
+    spill.write(pass, spilled, c::USER_ID)
+}
 
-    /// The series over `first..=last` from every pass added.
-    pub(crate) fn finish(self, first: NaiveDate, last: NaiveDate) -> Result<DataFrame> {
-        let mut subscriber_level = Vec::new();
-        for bucket in 0..self.spill.count() {
-            let Some(rows) = self.spill.read(bucket)? else { continue };
-            subscriber_level.push(
-                lifecycle::subscriber_states(rows, &[GROUP, c::USER_ID])?
-                    .group_by([col(GROUP), col("day")])
-                    .agg(sums("subscribers"))
-                    .collect()
-                    .ctx("computing subscriber states")?,
-            );
-        }
-        let total = |frames: Vec<DataFrame>, level: &str| -> Result<LazyFrame> {
-            let names: Vec<String> = FLOWS.iter().chain(["delta"].iter()).map(|f| format!("{f}_{level}")).collect();
-            Ok(stack(frames)?
+/// The series over `first..=last` from every pass's flows, groups and spilled subscriber rows.
+fn finish_passes(spill: Spill, subscription_level: Vec<DataFrame>, groups: Vec<DataFrame>, span: Span) -> Result<DataFrame> {
+    let mut subscriber_level = Vec::new();
+    for bucket in 0..spill.count() {
+        let Some(rows) = spill.read(bucket)? else { continue };
+        subscriber_level.push(
+            lifecycle::subscriber_states(rows, &[GROUP, c::USER_ID])?
                 .group_by([col(GROUP), col("day")])
-                .agg(names.iter().map(|n| col(n.as_str()).sum()).collect::<Vec<_>>()))
-        };
-        let groups = stack(self.groups)?.unique(None, UniqueKeepStrategy::Any);
-        let subscription_level = total(self.subscription_level, "subscriptions")?;
-        let subscriber_level = if subscriber_level.is_empty() {
-            subscription_level.clone().select([col(GROUP), col("day")]).filter(lit(false)).with_columns(
-                FLOWS
-                    .iter()
-                    .chain(["delta"].iter())
-                    .map(|f| lit(0i64).alias(format!("{f}_subscribers")))
-                    .collect::<Vec<_>>(),
-            )
-        } else {
-            total(subscriber_level, "subscribers")?
-        };
-        assemble(subscription_level, subscriber_level, groups, self.by.as_deref(), first, last)
+                .agg(sums("subscribers"))
+                .collect()
+                .ctx("computing subscriber states")?,
+        );
     }
+    let total = |frames: Vec<DataFrame>, level: &str| -> Result<LazyFrame> {
+        let names: Vec<String> = FLOWS.iter().chain(["delta"].iter()).map(|f| format!("{f}_{level}")).collect();
+        Ok(stack(frames)?
+            .group_by([col(GROUP), col("day")])
+            .agg(names.iter().map(|n| col(n.as_str()).sum()).collect::<Vec<_>>()))
+    };
+    let groups = stack(groups)?.unique(None, UniqueKeepStrategy::Any);
+    let subscription_level = total(subscription_level, "subscriptions")?;
+    let subscriber_level = if subscriber_level.is_empty() {
+        subscription_level.clone().select([col(GROUP), col("day")]).filter(lit(false)).with_columns(
+            FLOWS
+                .iter()
+                .chain(["delta"].iter())
+                .map(|f| lit(0i64).alias(format!("{f}_subscribers")))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        total(subscriber_level, "subscribers")?
+    };
+    assemble(subscription_level, subscriber_level, groups, span)
 }
 
 /// The series from per (group, day) flow sums of both levels (`new_<level>`,
 /// `cancelled_<level>`, `reactivated_<level>`, `delta_<level>`) and every group: each
 /// group on every day of `first..=last`, actives as the opening balance plus running sums.
-fn assemble(
-    subscription_level: LazyFrame,
-    subscriber_level: LazyFrame,
-    groups: LazyFrame,
-    by: Option<&str>,
-    first: NaiveDate,
-    last: NaiveDate,
-) -> Result<DataFrame> {
+fn assemble(subscription_level: LazyFrame, subscriber_level: LazyFrame, groups: LazyFrame, span: Span) -> Result<DataFrame> {
+    let Span { by, first, last, profile } = span;
     // the spine: every group on every day of the range, in the same plan (a join on a
     // constant key is the Cartesian product)
     let groups = match by {
@@ -299,21 +341,21 @@ fn assemble(
         .sort([GROUP, "day"], SortMultipleOptions::default())
         .with_columns(actives)
         .select(select);
-    collect_profiled(lf, "computing the daily series")
+    collect_profiled(lf, "computing the daily series", profile)
 }
 
-/// Collects `lf`; with `CHURNLAKE_PROFILE=PATH` set, also writes polars' per-node profile
-/// (node, start and end in microseconds since the query began) to PATH as CSV — how the
-/// figures in BENCHMARKS.md were attributed to steps.
-fn collect_profiled(lf: LazyFrame, what: &'static str) -> Result<DataFrame> {
-    let Some(path) = std::env::var_os("CHURNLAKE_PROFILE") else {
+/// Collects `lf`; with a `profile` path, also writes polars' per-node profile (node, start
+/// and end in microseconds since the query began) there as CSV — how the figures in
+/// BENCHMARKS.md were attributed to steps.
+fn collect_profiled(lf: LazyFrame, what: &'static str, profile: Option<&Path>) -> Result<DataFrame> {
+    let Some(path) = profile else {
         return lf.collect().ctx(what);
     };
     let started = std::time::SystemTime::now();
     let (df, mut profile) = lf.profile().ctx(what)?;
     let epoch = started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
-    tracing::info!(path = %path.to_string_lossy(), started_unix = epoch, "writing the query profile");
-    let mut file = std::fs::File::create(&path)?;
+    tracing::info!(path = %path.display(), started_unix = epoch, "writing the query profile");
+    let mut file = std::fs::File::create(path)?;
     CsvWriter::new(&mut file).finish(&mut profile).ctx("writing the query profile")?;
     Ok(df)
 }
@@ -423,17 +465,101 @@ pub(crate) fn rate(sources: &LakeSources, from: NaiveDate, to: NaiveDate, by: Op
         .collect())
 }
 
-/// Active subscriptions and subscribers at the end of `as_of` (default: the last data date).
+/// Active subscriptions and subscribers at the end of `as_of` (default: the last data date),
+/// per group: read off each subscription's state at the end of that day, without the series.
 pub(crate) fn active(sources: &LakeSources, as_of: Option<NaiveDate>, by: Option<&str>) -> Result<DataFrame> {
-    let (df, first, last) = daily(sources, by)?;
+    if let Some(by) = by {
+        check_by(by)?;
+    }
+    let (first, last) = sources.range()?;
     let day = as_of.unwrap_or(last);
     check_period(day, day, first, last)?;
-    let mut select: Vec<Expr> = vec![col("date")];
-    if let Some(by) = by {
-        select.push(col(GROUP).alias(by));
+    let passes = Passes::plan(sources, Attributes::UserAnd(by), Lineage::Drop)?;
+    let mut counts = ActiveCounts {
+        by: by.map(str::to_owned),
+        spill: Spill::new(passes.count())?,
+        subscriptions: Vec::new(),
+        groups: Vec::new(),
+    };
+    passes.run_one(Some(day), &mut counts)?;
+    counts.finish(day)
+}
+
+/// The headline counts, pass by pass: per group, the subscriptions active at the end of
+/// the day; their owners (`group, user_id, active`) spilled by user, so that a subscriber
+/// active through any of their subscriptions counts once per group.
+struct ActiveCounts {
+    by: Option<String>,
+    spill: Spill,
+    subscriptions: Vec<DataFrame>,
+    groups: Vec<DataFrame>,
+}
+
+impl Consumer for ActiveCounts {
+    fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
+        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())]).select([
+            col("sub_idx"),
+            col(c::USER_ID),
+            col(GROUP),
+        ]);
+        // the states stop at the day: each subscription's last row is its state at its end
+        // (a subscription created later has none)
+        let current = life.states()?.filter(lifecycle::last_of_run(&["sub_idx"])).select([col("sub_idx"), col("active")]);
+        let rows = owners
+            .clone()
+            .join(current, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
+            .select([col(GROUP), col(c::USER_ID), col("active")])
+            .collect()
+            .ctx("reading a pass's states")?;
+        self.subscriptions.push(
+            rows.clone()
+                .lazy()
+                .group_by([col(GROUP)])
+                .agg([col("active").cast(DataType::Int64).sum().alias("active_subscriptions")])
+                .collect()
+                .ctx("counting active subscriptions")?,
+        );
+        self.groups.push(owners.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any).collect().ctx("grouping")?);
+        self.spill.write(pass, rows, c::USER_ID)
     }
-    select.extend([col("active_subscriptions"), col("active_subscribers")]);
-    df.lazy().filter(col("date").eq(lit(day))).select(select).collect().ctx("reading actives")
+}
+
+impl ActiveCounts {
+    fn finish(self, day: NaiveDate) -> Result<DataFrame> {
+        let mut subscribers = Vec::new();
+        for bucket in 0..self.spill.count() {
+            let Some(rows) = self.spill.read(bucket)? else { continue };
+            subscribers.push(
+                rows.group_by([col(GROUP), col(c::USER_ID)])
+                    .agg([col("active").any(true)])
+                    .group_by([col(GROUP)])
+                    .agg([col("active").cast(DataType::Int64).sum().alias("active_subscribers")])
+                    .collect()
+                    .ctx("counting active subscribers")?,
+            );
+        }
+        let groups = match self.by {
+            Some(_) if !self.groups.is_empty() => stack(self.groups)?.unique(None, UniqueKeepStrategy::Any),
+            _ => DataFrame::new(1, vec![Column::new(GROUP.into(), [""])]).ctx("building groups")?.lazy(),
+        };
+        let mut frame = groups;
+        for (frames, name) in [(self.subscriptions, "active_subscriptions"), (subscribers, "active_subscribers")] {
+            if frames.is_empty() {
+                frame = frame.with_column(lit(0i64).alias(name));
+                continue;
+            }
+            let total = stack(frames)?.group_by([col(GROUP)]).agg([col(name).sum()]);
+            frame = frame
+                .join(total, [col(GROUP)], [col(GROUP)], JoinArgs::new(JoinType::Left))
+                .with_column(col(name).fill_null(lit(0i64)).cast(DataType::Int64));
+        }
+        let mut select: Vec<Expr> = vec![lit(day).cast(DataType::Date).alias("date")];
+        if let Some(by) = &self.by {
+            select.push(col(GROUP).alias(by.as_str()));
+        }
+        select.extend([col("active_subscriptions"), col("active_subscribers")]);
+        frame.sort([GROUP], SortMultipleOptions::default()).select(select).collect().ctx("reading actives")
+    }
 }
 
 #[cfg(test)]

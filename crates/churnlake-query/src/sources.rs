@@ -1,6 +1,7 @@
 //! Which Parquet files the queries read: those the manifest lists, never a listing.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use churnlake_lake::{Lake, Manifest, QUARANTINE_DIR, RAW_DIR, ReportKind, columns};
@@ -26,6 +27,8 @@ pub struct LakeSources {
     rows_per_pass: u64,
     /// Per table, each file's rows (in the order of `files`).
     file_rows: BTreeMap<String, Vec<u64>>,
+    /// Where to write polars' per-node profile of the series query (CSV), when asked.
+    profile: Option<PathBuf>,
 }
 
 impl LakeSources {
@@ -66,6 +69,17 @@ impl LakeSources {
     pub fn with_rows_per_pass(mut self, rows: u64) -> LakeSources {
         self.rows_per_pass = rows;
         self
+    }
+
+    /// Writes polars' per-node profile of the series query (node, start and end in
+    /// microseconds since the query began) to `path` as CSV whenever a series is computed.
+    pub fn with_profile(mut self, path: Option<PathBuf>) -> LakeSources {
+        self.profile = path;
+        self
+    }
+
+    pub(crate) fn profile(&self) -> Option<&Path> {
+        self.profile.as_deref()
     }
 
     /// How many passes the lifecycle takes over this lake.

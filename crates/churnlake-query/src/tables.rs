@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use churnlake_lake::columns as c;
 use polars::prelude::*;
 
+use crate::driver::{Consumer, Passes};
 use crate::error::{Context, Result};
 use crate::lifecycle::{self, Attributes, CANCELLED, Lifecycle, Lineage, REACTIVATED, last_of_run};
 use crate::passes::{Spill, stack};
@@ -46,15 +47,29 @@ fn status(active: Expr) -> Expr {
 
 /// Cancellation / reactivation events that have taken effect by the end of `as_of`.
 fn effective_events(life: &Lifecycle) -> LazyFrame {
-    life.events
-        .clone()
-        .join(
-            life.base.clone().select([col("sub_idx"), col("created_date")]),
-            [col("sub_idx")],
-            [col("sub_idx")],
-            JoinArgs::new(JoinType::Inner),
-        )
+    events_with_creation(life)
         .filter(col("own_date").lt_eq(lit(life.as_of)).and(col("created_date").lt_eq(lit(life.as_of))))
+}
+
+/// The events the subscription table counts (`max_cancel_date`, `cancel_count` …): those
+/// that have taken effect by `as_of`; at the lake's last data date also those
+/// dated after it, which are in the lake but change no state yet (METRICS.md: the guide's
+/// columns are the latest such date in the lake).
+fn counted_events(life: &Lifecycle) -> LazyFrame {
+    if life.as_of == life.last {
+        events_with_creation(life).filter(col("created_date").lt_eq(lit(life.as_of)))
+    } else {
+        effective_events(life)
+    }
+}
+
+fn events_with_creation(life: &Lifecycle) -> LazyFrame {
+    life.events.clone().join(
+        life.base.clone().select([col("sub_idx"), col("created_date")]),
+        [col("sub_idx")],
+        [col("sub_idx")],
+        JoinArgs::new(JoinType::Inner),
+    )
 }
 
 /// The state at the end of `as_of` per subscription: `sub_idx, active`.
@@ -63,11 +78,10 @@ fn current_states(life: &Lifecycle) -> Result<LazyFrame> {
 }
 
 pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    let mut parts = Vec::new();
-    for part in lifecycle::passes(sources, Attributes::All)? {
-        let life = Lifecycle::compute(sources, &part, as_of, Attributes::All, Lineage::Drop)?;
-        parts.push(subscriptions_from(&life, only)?);
-    }
+    let passes = Passes::plan(sources, Attributes::All, Lineage::Drop)?;
+    let mut table = SubscriptionParts { only, parts: Vec::new() };
+    passes.run_one(as_of, &mut table)?;
+    let mut parts = table.parts;
     if parts.len() == 1 {
         return parts.pop().ok_or(crate::QueryError::EmptyLake);
     }
@@ -77,9 +91,22 @@ pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, onl
         .ctx("computing the subscription table")
 }
 
+/// The subscription table, one part per pass (each sorted by `subscription_id`).
+pub(crate) struct SubscriptionParts<'a> {
+    pub(crate) only: Option<&'a str>,
+    pub(crate) parts: Vec<DataFrame>,
+}
+
+impl Consumer for SubscriptionParts<'_> {
+    fn add(&mut self, life: &Lifecycle, _pass: u32) -> Result<()> {
+        self.parts.push(subscriptions_from(life, self.only)?);
+        Ok(())
+    }
+}
+
 pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result<DataFrame> {
     let is = |kind: i32| col("kind").eq(lit(kind));
-    let counts = effective_events(life).group_by([col("sub_idx")]).agg([
+    let counts = counted_events(life).group_by([col("sub_idx")]).agg([
         col("own_date").filter(is(CANCELLED)).max().alias("max_cancel_date"),
         col("own_date").filter(is(REACTIVATED)).max().alias("max_reactivation_date"),
         is(CANCELLED).cast(DataType::Int64).sum().alias("cancel_count"),
@@ -105,12 +132,9 @@ pub(crate) fn subscriptions_from(life: &Lifecycle, only: Option<&str>) -> Result
 }
 
 pub(crate) fn subscribers(sources: &LakeSources, as_of: Option<NaiveDate>, only: Option<&str>) -> Result<DataFrame> {
-    let parts = lifecycle::passes(sources, Attributes::UserAnd(None))?;
-    let mut subscribers = SubscriberPasses::new(parts.len() as u32)?;
-    for (index, part) in parts.iter().enumerate() {
-        let life = Lifecycle::compute(sources, part, as_of, Attributes::UserAnd(None), Lineage::Drop)?;
-        subscribers.add(&life, index as u32)?;
-    }
+    let passes = Passes::plan(sources, Attributes::UserAnd(None), Lineage::Drop)?;
+    let mut subscribers = SubscriberPasses::new(passes.count())?;
+    passes.run_one(as_of, &mut subscribers)?;
     let parts = subscribers.finish(only)?;
     if parts.len() == 1 {
         return Ok(parts.into_iter().next().unwrap_or_default());
@@ -133,8 +157,10 @@ impl SubscriberPasses {
     pub(crate) fn new(passes: u32) -> Result<SubscriberPasses> {
         Ok(SubscriberPasses { spill: Spill::new(passes)? })
     }
+}
 
-    pub(crate) fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
+impl Consumer for SubscriberPasses {
+    fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
         let latest_cancel = effective_events(life)
             .filter(col("kind").eq(lit(CANCELLED)))
             .with_column(
@@ -157,6 +183,9 @@ impl SubscriberPasses {
         self.spill.write(pass, rows, c::USER_ID)
     }
 
+}
+
+impl SubscriberPasses {
     /// One frame per user bucket, each sorted by `user_id`; `only` keeps one status.
     pub(crate) fn finish(self, only: Option<&str>) -> Result<Vec<DataFrame>> {
         let mut parts = Vec::new();

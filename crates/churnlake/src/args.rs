@@ -93,143 +93,187 @@ pub struct EntityArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Ingest daily report drops into the lake (idempotent: re-running is always safe).
-    Ingest {
-        /// Folder (scanned recursively) or object-store URL holding the drop files.
-        source: String,
-        #[command(flatten)]
-        lake: LakeArg,
-        /// Summary format: table on stderr, or json on stdout for schedulers.
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-        /// Classify, hash and report what would happen; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Files processed at once (default: the number of cores).
-        #[arg(long, value_name = "N")]
-        jobs: Option<usize>,
-        /// Test hook: abort the process at a point (`after-staging:N`, `after-publish:N`, `after-manifest:N`).
-        #[arg(long, hide = true, value_name = "POINT")]
-        crash_at: Option<String>,
-    },
+    Ingest(IngestArgs),
     /// List the manifest: every source file, its status and row counts.
-    Drops {
-        #[command(flatten)]
-        lake: LakeArg,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Drops(DropsArgs),
     /// Write synthetic drops and their ground truth (for tests, demos and benchmarks).
-    Generate {
-        /// Output folder (drops/ and truth/ are written inside).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Start from a preset (demo: 2 years; large: ~5 years, ~2 M subscriptions; xl: 10× large).
-        #[arg(long, value_enum)]
-        preset: Option<PresetArg>,
-        /// First data date.
-        #[arg(long, value_name = "DATE")]
-        start: Option<NaiveDate>,
-        /// Number of days.
-        #[arg(long, value_name = "N")]
-        days: Option<u32>,
-        /// New subscriptions per day (average).
-        #[arg(long, value_name = "N")]
-        subs_per_day: Option<u32>,
-        /// Random seed (same seed, same bytes).
-        #[arg(long, value_name = "S")]
-        seed: Option<u64>,
-    },
+    Generate(GenerateArgs),
     /// The daily series of actives and flows (per METRICS.md).
-    Series {
-        #[command(flatten)]
-        lake: LakeArg,
-        /// First day (default: the first data date).
-        #[arg(long, value_name = "DATE")]
-        from: Option<NaiveDate>,
-        /// Last day (default: the last data date).
-        #[arg(long, value_name = "DATE")]
-        to: Option<NaiveDate>,
-        /// Group by a subscription attribute (its latest value), e.g. product.
-        #[arg(long, value_name = "COLUMN")]
-        by: Option<String>,
-        /// day, week (Monday-based) or month: actives at the period's last day, flows summed.
-        #[arg(long, value_enum, default_value = "day")]
-        grain: GrainArg,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Series(SeriesArgs),
     /// Cancellation rates over a period: Σ cancelled / (Σ active / days).
-    Rate {
-        #[command(flatten)]
-        lake: LakeArg,
-        #[arg(long, value_name = "DATE")]
-        from: NaiveDate,
-        #[arg(long, value_name = "DATE")]
-        to: NaiveDate,
-        #[arg(long, value_name = "COLUMN")]
-        by: Option<String>,
-        /// table, csv or json (one object; an array of them with --by).
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Rate(RateArgs),
     /// One row per subscription, as it stood at the end of a day.
     Subscriptions(EntityArgs),
     /// One row per subscriber, as they stood at the end of a day.
     Subscribers(EntityArgs),
     /// Active subscriptions and subscribers at the end of a day.
-    Active {
-        #[command(flatten)]
-        lake: LakeArg,
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_name = "COLUMN")]
-        by: Option<String>,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Active(ActiveArgs),
     /// Why a subscription counts as it does: its events in order, with sources and anomalies.
-    Explain {
-        subscription_id: String,
-        #[command(flatten)]
-        lake: LakeArg,
-        /// table or json.
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Explain(ExplainArgs),
     /// The lifecycle anomalies of METRICS.md with their source file and line: events dated
     /// before the creation, reactivations of active and cancellations of inactive
-    /// subscriptions, events for unknown public ids.
-    Anomalies {
-        #[command(flatten)]
-        lake: LakeArg,
-        /// Only events that took effect by the end of this day.
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<NaiveDate>,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    /// subscriptions, events dated after the last data date, events for unknown public ids.
+    Anomalies(AnomaliesArgs),
     /// Run SQL over the lake (raw tables, quarantine, derived tables, calendar) with polars.
-    Sql {
-        /// SQL text, or files of it run in order (e.g. queries/lifecycle.sql queries/daily_series.sql).
-        #[arg(required = true, value_name = "QUERY_OR_FILE")]
-        scripts: Vec<String>,
-        #[command(flatten)]
-        lake: LakeArg,
-        /// Replace {{NAME}} in the SQL by VALUE (repeatable).
-        #[arg(long = "param", value_name = "NAME=VALUE")]
-        params: Vec<String>,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Sql(SqlArgs),
     /// Write the subscription, subscriber and series tables to LAKE/derived/ (atomically).
-    Build {
-        #[command(flatten)]
-        lake: LakeArg,
-    },
+    Build(BuildArgs),
     /// Generate a two-year sample, ingest it, build, and summarise.
-    Demo {
-        /// Working folder (drops, truth and lake go inside).
-        #[arg(long, value_name = "DIR", default_value = "data/demo")]
-        dir: PathBuf,
-    },
+    Demo(DemoArgs),
+}
+
+/// The arguments of `churnlake ingest`.
+#[derive(Debug, Args, Clone)]
+pub struct IngestArgs {
+    /// Folder (scanned recursively) or object-store URL holding the drop files.
+    pub source: String,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Summary format: table on stderr, or json on stdout for schedulers.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Classify, hash and report what would happen; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Files processed at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Test hook: abort the process at a point (`after-staging:N`, `after-publish:N`, `after-manifest:N`).
+    #[arg(long, hide = true, value_name = "POINT")]
+    pub crash_at: Option<String>,
+}
+
+/// The arguments of `churnlake drops`.
+#[derive(Debug, Args, Clone)]
+pub struct DropsArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake generate`.
+#[derive(Debug, Args, Clone)]
+pub struct GenerateArgs {
+    /// Output folder (drops/ and truth/ are written inside).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Start from a preset (demo: 2 years; large: ~5 years, ~2 M subscriptions; xl: 10× large).
+    #[arg(long, value_enum)]
+    pub preset: Option<PresetArg>,
+    /// First data date.
+    #[arg(long, value_name = "DATE")]
+    pub start: Option<NaiveDate>,
+    /// Number of days.
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// New subscriptions per day (average).
+    #[arg(long, value_name = "N")]
+    pub subs_per_day: Option<u32>,
+    /// Random seed (same seed, same bytes).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+/// The arguments of `churnlake series`.
+#[derive(Debug, Args, Clone)]
+pub struct SeriesArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// First day (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Group by a subscription attribute (its latest value), e.g. product.
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// day, week (Monday-based) or month: actives at the period's last day, flows summed.
+    #[arg(long, value_enum, default_value = "day")]
+    pub grain: GrainArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake rate`.
+#[derive(Debug, Args, Clone)]
+pub struct RateArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[arg(long, value_name = "DATE")]
+    pub from: NaiveDate,
+    #[arg(long, value_name = "DATE")]
+    pub to: NaiveDate,
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// table, csv or json (one object; an array of them with --by).
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake active`.
+#[derive(Debug, Args, Clone)]
+pub struct ActiveArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake explain`.
+#[derive(Debug, Args, Clone)]
+pub struct ExplainArgs {
+    pub subscription_id: String,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// table or json.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake anomalies`.
+#[derive(Debug, Args, Clone)]
+pub struct AnomaliesArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Only events that took effect by the end of this day.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake sql`.
+#[derive(Debug, Args, Clone)]
+pub struct SqlArgs {
+    /// SQL text, or files of it run in order (e.g. queries/lifecycle.sql queries/daily_series.sql).
+    #[arg(required = true, value_name = "QUERY_OR_FILE")]
+    pub scripts: Vec<String>,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Replace {{NAME}} in the SQL by VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake build`.
+#[derive(Debug, Args, Clone)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+}
+
+/// The arguments of `churnlake demo`.
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Working folder (drops, truth and lake go inside).
+    #[arg(long, value_name = "DIR", default_value = "data/demo")]
+    pub dir: PathBuf,
 }

@@ -1,17 +1,26 @@
 //! The churnlake command line: flags, configuration and environment are resolved into
 //! one [`Settings`](settings::Settings) value, handed to the libraries, and their results
 //! formatted. No metric logic lives here; stdout carries only data, logs go to stderr.
+//!
+//! ```text
+//! run(args, stdout, stderr) ─▶ Cli (args) ─▶ Settings (settings) ─▶ commands::{ingest, metrics}
+//!                                                                   ─▶ output / render ─▶ stdout
+//! ```
 
 mod args;
 mod commands;
+mod output;
 mod render;
 mod settings;
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 pub use args::Cli;
+pub use commands::Io;
 
 /// A run's outcome, mapped to the exit code: 0 ok, 1 bad input or data problem (reported),
 /// 2 unexpected failure.
@@ -32,19 +41,43 @@ impl std::fmt::Display for UserError {
 }
 impl std::error::Error for UserError {}
 
-/// Parses the process arguments and runs.
+/// Runs the process's command line on its stdout and stderr.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    run(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock())
+}
+
+/// Runs one command line (`args` starts with the program name) in-process: data to
+/// `stdout`, messages and errors to `stderr` (logs go to the process's stderr). Returns the
+/// exit code: 0 ok, 1 bad input or a data problem (reported), 2 unexpected failure; clap's
+/// own codes for `--help` (0) and usage errors (2).
+pub fn run<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let text = err.render().to_string();
+            let written = if err.use_stderr() { write!(stderr, "{text}") } else { write!(stdout, "{text}") };
+            return match written {
+                Ok(()) => ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2)),
+                Err(_) => ExitCode::from(2),
+            };
+        }
+    };
     init_logging(cli.global.verbose, cli.global.quiet);
-    match commands::run(cli) {
+    let result = settings::Settings::resolve(cli.global.config.as_deref())
+        .and_then(|settings| commands::run(cli, settings, &mut Io { out: stdout, err: stderr }));
+    match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::DataProblem) => ExitCode::from(1),
         // a reader that stopped early (`churnlake drops | head`) is not a failure
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let user = is_input_problem(&err);
-            eprintln!("error: {}", render_error(&err));
-            ExitCode::from(if user { 1 } else { 2 })
+            let _ = writeln!(stderr, "error: {}", render_error(&err));
+            ExitCode::from(if is_input_problem(&err) { 1 } else { 2 })
         }
     }
 }
@@ -63,7 +96,21 @@ fn render_error(err: &anyhow::Error) -> String {
         }
         message.push_str(&text);
     }
+    if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<churnlake_query::QueryError>()).and_then(hint) {
+        message.push_str(&format!(" ({hint})"));
+    }
     message
+}
+
+/// What to do about a library error, in the command line's own words (the libraries do
+/// not know its flags).
+fn hint(err: &churnlake_query::QueryError) -> Option<String> {
+    use churnlake_query::QueryError;
+    match err {
+        QueryError::EmptyLake => Some("run `churnlake ingest` first".to_owned()),
+        QueryError::MissingParam(name) => Some(format!("give it with `--param {name}=VALUE`")),
+        _ => None,
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -73,41 +120,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// True when an error is the input's or the request's fault (exit 1), not an unexpected failure.
+/// True when an error is the input's or the request's fault (exit 1), not an unexpected
+/// failure: each library classifies its own errors.
 fn is_input_problem(err: &anyhow::Error) -> bool {
-    use churnlake_ingest::IngestError;
-    use churnlake_lake::LakeError;
-    use churnlake_query::QueryError;
-    let lake_input = |e: &LakeError| matches!(e, LakeError::Locked { .. } | LakeError::Location { .. });
     err.chain().any(|e| {
-        e.downcast_ref::<UserError>().is_some()
-            || e.downcast_ref::<LakeError>().is_some_and(lake_input)
-            || matches!(
-                e.downcast_ref::<churnlake_generate::GenerateError>(),
-                Some(
-                    churnlake_generate::GenerateError::OutputNotEmpty { .. }
-                        | churnlake_generate::GenerateError::InvalidOptions { .. }
-                        | churnlake_generate::GenerateError::UnknownPreset { .. }
-                )
-            )
-            || matches!(
-                e.downcast_ref::<IngestError>(),
-                Some(IngestError::Pattern { .. } | IngestError::CrashPoint { .. } | IngestError::List { .. })
-            )
-            || matches!(e.downcast_ref::<IngestError>(), Some(IngestError::Lake(inner)) if lake_input(inner))
-            || matches!(
-                e.downcast_ref::<QueryError>(),
-                Some(
-                    QueryError::EmptyLake
-                        | QueryError::OutsideRange { .. }
-                        | QueryError::EmptyPeriod { .. }
-                        | QueryError::UnknownColumn { .. }
-                        | QueryError::UnknownSubscription(_)
-                        | QueryError::MissingParam(_)
-                        | QueryError::EmptyScript
-                        | QueryError::Sql { .. }
-                )
-            )
+        e.is::<UserError>()
+            || e.downcast_ref::<churnlake_lake::LakeError>().is_some_and(churnlake_lake::LakeError::is_user_error)
+            || e.downcast_ref::<churnlake_ingest::IngestError>().is_some_and(churnlake_ingest::IngestError::is_user_error)
+            || e.downcast_ref::<churnlake_query::QueryError>().is_some_and(churnlake_query::QueryError::is_user_error)
+            || e.downcast_ref::<churnlake_generate::GenerateError>()
+                .is_some_and(churnlake_generate::GenerateError::is_user_error)
     })
 }
 

@@ -7,7 +7,7 @@ use anyhow::Result;
 /// A table of text cells, aligned, with a rule under the header.
 pub fn table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
     let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
-    churnlake_query::write_text_table(out, &headers, rows, &[])?;
+    crate::output::write_text_table(out, &headers, rows, &[])?;
     Ok(())
 }
 

@@ -1,4 +1,6 @@
-//! Configuration flows one way: flags + `churnlake.toml` + environment → [`Settings`].
+//! Configuration flows one way: `churnlake.toml` + environment + flags → [`Settings`],
+//! resolved once when the command starts and read-only afterwards. Nothing else reads the
+//! environment (clap reads `$CHURNLAKE_LAKE` for `--lake`).
 
 use std::path::{Path, PathBuf};
 
@@ -49,12 +51,35 @@ pub struct IngestConfig {
 /// Everything a command needs, resolved once.
 #[derive(Debug)]
 pub struct Settings {
-    pub config: ConfigFile,
+    config: ConfigFile,
+    /// Report rows per lifecycle pass: `$CHURNLAKE_ROWS_PER_PASS`, else the configuration,
+    /// else 0 (the query library's default).
+    pub rows_per_pass: u64,
+    /// `$CHURNLAKE_PROFILE`: where the series query's profile goes.
+    pub profile: Option<PathBuf>,
+    /// Options passed to object stores: the usual credential variables of each cloud.
+    pub store_options: Vec<(String, String)>,
 }
 
 impl Settings {
-    /// Reads `explicit` or `./churnlake.toml` (when present).
-    pub fn load(explicit: Option<&Path>) -> Result<Settings> {
+    /// Reads `explicit` or `./churnlake.toml` (when present) and the environment.
+    pub fn resolve(explicit: Option<&Path>) -> Result<Settings> {
+        let config = Settings::config_file(explicit)?;
+        let rows_per_pass = match std::env::var("CHURNLAKE_ROWS_PER_PASS") {
+            Ok(value) => value.trim().replace('_', "").parse().map_err(|_| {
+                UserError(format!("CHURNLAKE_ROWS_PER_PASS=`{value}`: expected a whole number of report rows"))
+            })?,
+            Err(_) => config.query.rows_per_pass.unwrap_or(0),
+        };
+        let profile = std::env::var_os("CHURNLAKE_PROFILE").filter(|p| !p.is_empty()).map(PathBuf::from);
+        let store_options = std::env::vars()
+            .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix)))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        Ok(Settings { config, rows_per_pass, profile, store_options })
+    }
+
+    fn config_file(explicit: Option<&Path>) -> Result<ConfigFile> {
         let path = match explicit {
             Some(p) => Some(p.to_path_buf()),
             None => Some(PathBuf::from("churnlake.toml")).filter(|p| p.is_file()),
@@ -68,22 +93,12 @@ impl Settings {
             }
             None => ConfigFile::default(),
         };
-        Ok(Settings { config })
+        Ok(config)
     }
 
     /// The lake: flag or $CHURNLAKE_LAKE (clap merges those), else the config, else the default.
     pub fn lake(&self, flag: Option<&str>) -> String {
         flag.map(str::to_owned).or_else(|| self.config.lake.clone()).unwrap_or_else(|| DEFAULT_LAKE.to_owned())
-    }
-
-    /// Report rows per lifecycle pass: `$CHURNLAKE_ROWS_PER_PASS`, else the configuration,
-    /// else 0 (the query library's default).
-    pub fn rows_per_pass(&self) -> u64 {
-        std::env::var("CHURNLAKE_ROWS_PER_PASS")
-            .ok()
-            .and_then(|v| v.trim().replace('_', "").parse().ok())
-            .or(self.config.query.rows_per_pass)
-            .unwrap_or(0)
     }
 
     /// The ingest options: defaults, then configuration, then flags.
@@ -112,12 +127,4 @@ impl Settings {
         }
         Ok(opts)
     }
-}
-
-/// Options passed to object stores: the usual credential variables of each cloud.
-pub fn store_options() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix)))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `churnlake` binary: conformance suite, ground truth from the
 //! generator, METRICS.md worked examples, crash safety, and CLI output snapshots.
 
+mod adversarial;
 mod conformance;
 mod crash;
 mod hive;

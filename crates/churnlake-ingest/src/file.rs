@@ -2,93 +2,23 @@
 //! rows of its kind, check that every row read is accounted for, encode.
 //!
 //! This is the CPU-bound part of an ingest; it runs on a blocking thread and touches no
-//! storage, so the same bytes always give the same outputs.
+//! storage, so the same bytes always give the same outputs. Its outputs are named by the
+//! lake's layout (`churnlake_lake::output_stem` and the path builders), never here.
+//!
+//! In the chain: called by [`crate::run`]; imports the kinds' parsers ([`crate::kinds`]) and
+//! the leaves below them ([`crate::decode`], [`crate::encode`], [`crate::records`],
+//! [`crate::table`]); nothing below imports it.
 
-use arrow::error::ArrowError;
 use chrono::{NaiveDate, NaiveDateTime};
 
-use churnlake_lake::{OutputFile, QUARANTINE_DIR, ReportKind, quarantine_file_path, raw_file_path};
+use churnlake_lake::{OutputFile, QUARANTINE_DIR, ReportKind, output_stem, quarantine_file_path, raw_file_path};
 
 use crate::IngestError;
 use crate::decode::decode;
 use crate::encode::to_parquet;
-use crate::records::{Record, read_first_records, read_records};
-use crate::table::{Lineage, Quarantine, Rejection, TableBuilder, Value};
-use crate::{events, generic, report};
-
-/// What a kind's parser made of a file's records.
-pub(crate) struct Typed {
-    /// The kind's table (rows that typed).
-    pub table: TableBuilder,
-    /// Rows that did not.
-    pub quarantine: Quarantine,
-    /// Data records seen (blank lines and a detected header excluded).
-    pub rows_read: u64,
-    /// The detected layout (subscriber events).
-    pub layout: Option<String>,
-    /// Why the file as a whole could not be read as its kind (its rows are quarantined).
-    pub failure: Option<IngestError>,
-}
-
-impl Typed {
-    /// A file without records: a valid empty drop.
-    pub fn empty(table: TableBuilder) -> Result<Typed, ArrowError> {
-        Ok(Typed { table, quarantine: Quarantine::new()?, rows_read: 0, layout: None, failure: None })
-    }
-}
-
-/// A file that cannot be read as its kind: every record goes to the quarantine with
-/// `rejection`, and the file fails with `failure`.
-pub(crate) fn fail_file(
-    records: &[Record],
-    table: TableBuilder,
-    lineage: &Lineage,
-    rejection: Rejection,
-    failure: IngestError,
-) -> Result<Typed, ArrowError> {
-    let mut typed = type_rows(records, table, lineage, |_| Err(rejection.clone()))?;
-    typed.failure = Some(failure);
-    Ok(typed)
-}
-
-/// A header that cannot be split (the whole file is in it): the file fails and every
-/// record is quarantined as it is.
-pub(crate) fn fail_unreadable_header(
-    records: &[Record],
-    header: &Record,
-    defect: &str,
-    table: TableBuilder,
-    lineage: &Lineage,
-) -> Result<Typed, ArrowError> {
-    let failure = IngestError::UnreadableHeader {
-        file: lineage.source_file.clone(),
-        line: header.line,
-        reason: defect.to_owned(),
-    };
-    fail_file(records, table, lineage, Rejection::row(defect.to_owned()), failure)
-}
-
-/// Types every record with `type_row`; rows it rejects, and defective records, go to the
-/// quarantine with the reason.
-pub(crate) fn type_rows(
-    records: &[Record],
-    mut table: TableBuilder,
-    lineage: &Lineage,
-    mut type_row: impl FnMut(&Record) -> Result<Vec<Value>, Rejection>,
-) -> Result<Typed, ArrowError> {
-    let mut quarantine = Quarantine::new()?;
-    for record in records {
-        let typed = match &record.defect {
-            Some(defect) => Err(Rejection::row(defect.clone())),
-            None => type_row(record),
-        };
-        match typed {
-            Ok(values) => table.push(values.into_iter().chain(lineage.values(record.line)))?,
-            Err(rejection) => quarantine.push(rejection, &record.raw, lineage, record.line)?,
-        }
-    }
-    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None })
-}
+use crate::kinds::{events, generic, report};
+use crate::records::{read_first_records, read_records};
+use crate::table::Lineage;
 
 /// A source file to parse: its name, kind, stamp and content hash.
 #[derive(Debug, Clone)]
@@ -98,13 +28,6 @@ pub(crate) struct SourceFile {
     pub stamp: NaiveDateTime,
     pub data_date: NaiveDate,
     pub content_hash: String,
-}
-
-impl SourceFile {
-    /// `<kind>-<first 16 hex of the content hash>`: the stem of every output file.
-    pub fn stem(&self) -> String {
-        format!("{}-{}", self.kind, self.content_hash.get(..16).unwrap_or(&self.content_hash))
-    }
 }
 
 /// Whether a file has a data row: a record after the header (or an unreadable first
@@ -179,7 +102,7 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
         });
     }
 
-    let stem = file.stem();
+    let stem = output_stem(file.kind, &file.content_hash);
     let tables = [
         (
             file.kind.as_str(),

@@ -9,25 +9,28 @@
 //! whose event code is a small integer and whose date parses where that layout puts them
 //! (a tie goes to the documented 5-field layout); records that do not fit it are
 //! quarantined.
+//!
+//! In the chain: called by [`crate::file`] (which also asks [`is_header`] whether a file
+//! has data rows); imports the typing toolkit ([`super`]) and the leaves
+//! ([`crate::records`], [`crate::table`], [`crate::values`]).
 
 use arrow::error::ArrowError;
 
 use churnlake_lake::columns::*;
 use churnlake_lake::{event_label, events_schema};
 
-use crate::parse::{Typed, type_rows};
+use super::{Typed, normalise_header, type_rows};
 use crate::records::Record;
-use crate::report::normalise;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::parse_datetime;
 
 /// Event codes are small: anything above this is a misplaced field, not a code.
 const MAX_EVENT_CODE: i32 = 999;
 
-/// Header names of the event code field (as [`normalise`] spells them).
+/// Header names of the event code field (as [`normalise_header`] spells them).
 const CODE_HEADERS: &[&str] =
     &["eventcode", "eventid", "event", "code", "eventtype", "eventnumber", "activity", "activitycode", "activityid"];
-/// Header names of the event date field (as [`normalise`] spells them).
+/// Header names of the event date field (as [`normalise_header`] spells them).
 const DATE_HEADERS: &[&str] = &[
     "eventdate",
     "date",
@@ -86,7 +89,7 @@ fn parse_event_code(text: &str) -> Result<i32, String> {
 /// known header names.
 pub(crate) fn is_header(record: &Record) -> bool {
     let layout = Layout { width: record.fields.len() };
-    let named = |field: &str, names: &[&str]| names.contains(&normalise(field).as_str());
+    let named = |field: &str, names: &[&str]| names.contains(&normalise_header(field).as_str());
     record.defect.is_none()
         && Layout::WIDTHS.contains(&layout.width)
         && named(layout.code(record), CODE_HEADERS)

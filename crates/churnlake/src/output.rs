@@ -1,11 +1,24 @@
 //! Writing result frames: an aligned table for terminals, CSV, JSON (an array of
-//! objects; decimals as exact strings, dates as `YYYY-MM-DD`) or Parquet.
+//! objects; decimals as exact strings, dates as `YYYY-MM-DD`) or Parquet. Presentation
+//! lives here, in the command line; the libraries return frames and values.
 
 use std::io::Write;
 
 use polars::prelude::*;
 
-use crate::error::{Context, Result};
+use anyhow::Result;
+use churnlake_query::Explanation;
+
+/// Attaches what was being written to polars errors: `.ctx("writing CSV")?`.
+trait Ctx<T> {
+    fn ctx(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> Ctx<T> for PolarsResult<T> {
+    fn ctx(self, what: &'static str) -> Result<T> {
+        self.map_err(|e| anyhow::Error::new(e).context(what))
+    }
+}
 
 /// How a result is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +188,33 @@ pub fn write_text_table(
     writeln!(out, "{}", line(&rule, false))?;
     for row in rows {
         writeln!(out, "{}", line(row, true))?;
+    }
+    Ok(())
+}
+
+/// A subscription's explanation as text: one line per event (date or time, event, state
+/// after it, source file and line, the day it took effect when moved), anomalies under it.
+pub fn write_explanation(out: &mut dyn Write, explanation: &Explanation) -> std::io::Result<()> {
+    let e = explanation;
+    writeln!(out, "subscription {}: created {}, {} at the end of {}", e.subscription_id, e.created_date, e.current_status, e.as_of)?;
+    for event in &e.events {
+        let when = match event.at {
+            Some(at) => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None => event.date.to_string(),
+        };
+        let moved = if event.effective_date != event.date {
+            format!(" (applied on {})", event.effective_date)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  {when:<19}  {:<12} -> {:<8}  {}:{}{moved}",
+            event.event, event.state_after, event.source_file, event.source_line
+        )?;
+        if let Some(anomaly) = &event.anomaly {
+            writeln!(out, "  {:<19}  ! {anomaly}", "")?;
+        }
     }
     Ok(())
 }

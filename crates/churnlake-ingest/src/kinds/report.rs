@@ -6,6 +6,9 @@
 //! `Frequency(days)` all match) against the spellings of FORMATS.md ([`ALIASES`]). How a column is typed follows from
 //! its type in the lake schema. Columns the schema does not know are kept as a JSON
 //! object in `extra_columns`. A header without `Subscription ID` fails the file.
+//!
+//! In the chain: called by [`crate::file`]; imports the typing toolkit ([`super`]) and the
+//! leaves ([`crate::records`], [`crate::table`], [`crate::values`]).
 
 use std::collections::HashSet;
 
@@ -16,13 +19,13 @@ use chrono::NaiveTime;
 use churnlake_lake::columns::*;
 use churnlake_lake::{lineage_fields, report_schema};
 
+use super::{Typed, fail_file, fail_unreadable_header, normalise_header, type_rows};
 use crate::IngestError;
-use crate::parse::{Typed, fail_file, fail_unreadable_header, type_rows};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
 
-/// Header spellings (as FORMATS.md writes them; compared through [`normalise`]) and the
+/// Header spellings (as FORMATS.md writes them; compared through [`normalise_header`]) and the
 /// lake column each fills.
 const ALIASES: &[(&str, &str)] = &[
     ("subscription id", SUBSCRIPTION_ID),
@@ -68,12 +71,6 @@ const TIMESTAMP_OF: &[(&str, &str)] = &[(CREATE_DATE, CREATED_AT), (CANCEL_DATE,
 /// The header spelling every report must have.
 const SUBSCRIPTION_ID_HEADER: &str = "Subscription ID";
 
-/// How a header is compared: its letters and digits only, in lower case
-/// (`Frequency(days)` → `frequencydays`).
-pub(crate) fn normalise(header: &str) -> String {
-    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
-}
-
 /// What one source column becomes. Indices are positions in `report_schema()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
@@ -118,10 +115,10 @@ impl ColumnPlan {
             .iter()
             .enumerate()
             .map(|(position, header)| {
-                let normalised = normalise(header);
+                let normalised = normalise_header(header);
                 let known = ALIASES
                     .iter()
-                    .find(|(alias, _)| normalise(alias) == normalised)
+                    .find(|(alias, _)| normalise_header(alias) == normalised)
                     .map(|(_, column)| *column)
                     .filter(|column| taken.insert(*column)) // a second spelling of a column is kept as extra
                     .and_then(|column| Some((column, index_of(column)?)));
@@ -348,14 +345,14 @@ mod tests {
     fn no_two_columns_share_a_normalised_spelling() {
         let mut seen = std::collections::HashMap::new();
         for (alias, column) in ALIASES {
-            let normalised = normalise(alias);
+            let normalised = normalise_header(alias);
             assert!(!normalised.is_empty(), "{alias}");
             if let Some(other) = seen.insert(normalised.clone(), *column) {
                 assert_eq!(other, *column, "`{alias}` ({normalised}) names two columns");
             }
         }
         for column in report_schema().fields() {
-            let name = normalise(column.name());
+            let name = normalise_header(column.name());
             if let Some(target) = seen.get(&name) {
                 assert_eq!(target, column.name(), "the lake name `{}` would be read as `{target}`", column.name());
             }

@@ -5,6 +5,9 @@
 //! and anything unrecognised stay text, so a guess can only fail towards keeping the
 //! value. **The schema of these tables may therefore differ between files** (a merchant
 //! adds a column, a name changes); readers should union them by name.
+//!
+//! In the chain: called by [`crate::file`]; imports the typing toolkit ([`super`]) and the
+//! leaves ([`crate::records`], [`crate::table`], [`crate::values`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use chrono::NaiveTime;
 
 use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, lineage_fields};
 
-use crate::parse::{Typed, fail_unreadable_header, type_rows};
+use super::{Typed, fail_unreadable_header, type_rows};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};

@@ -1,0 +1,98 @@
+//! Typing the records of one file as its kind: the toolkit every kind's parser uses
+//! ([`Typed`], [`type_rows`], [`fail_file`], [`fail_unreadable_header`], and
+//! [`normalise_header`], how header names are compared), and the parsers themselves,
+//! one per group of kinds: [`report`], [`events`], [`generic`].
+//!
+//! In the chain: [`crate::file`] picks the parser of a file's kind; the parsers import
+//! this toolkit; the toolkit imports only [`crate::records`], [`crate::table`] and the
+//! error type. Nothing here imports a parser or anything above it.
+
+pub(crate) mod events;
+pub(crate) mod generic;
+pub(crate) mod report;
+
+use arrow::error::ArrowError;
+
+use crate::IngestError;
+use crate::records::Record;
+use crate::table::{Lineage, Quarantine, Rejection, TableBuilder, Value};
+
+/// What a kind's parser made of a file's records.
+pub(crate) struct Typed {
+    /// The kind's table (rows that typed).
+    pub table: TableBuilder,
+    /// Rows that did not.
+    pub quarantine: Quarantine,
+    /// Data records seen (blank lines and a detected header excluded).
+    pub rows_read: u64,
+    /// The detected layout (subscriber events).
+    pub layout: Option<String>,
+    /// Why the file as a whole could not be read as its kind (its rows are quarantined).
+    pub failure: Option<IngestError>,
+}
+
+impl Typed {
+    /// A file without records: a valid empty drop.
+    pub fn empty(table: TableBuilder) -> Result<Typed, ArrowError> {
+        Ok(Typed { table, quarantine: Quarantine::new()?, rows_read: 0, layout: None, failure: None })
+    }
+}
+
+/// A file that cannot be read as its kind: every record goes to the quarantine with
+/// `rejection`, and the file fails with `failure`.
+pub(crate) fn fail_file(
+    records: &[Record],
+    table: TableBuilder,
+    lineage: &Lineage,
+    rejection: Rejection,
+    failure: IngestError,
+) -> Result<Typed, ArrowError> {
+    let mut typed = type_rows(records, table, lineage, |_| Err(rejection.clone()))?;
+    typed.failure = Some(failure);
+    Ok(typed)
+}
+
+/// A header that cannot be split (the whole file is in it): the file fails and every
+/// record is quarantined as it is.
+pub(crate) fn fail_unreadable_header(
+    records: &[Record],
+    header: &Record,
+    defect: &str,
+    table: TableBuilder,
+    lineage: &Lineage,
+) -> Result<Typed, ArrowError> {
+    let failure = IngestError::UnreadableHeader {
+        file: lineage.source_file.clone(),
+        line: header.line,
+        reason: defect.to_owned(),
+    };
+    fail_file(records, table, lineage, Rejection::row(defect.to_owned()), failure)
+}
+
+/// Types every record with `type_row`; rows it rejects, and defective records, go to the
+/// quarantine with the reason.
+pub(crate) fn type_rows(
+    records: &[Record],
+    mut table: TableBuilder,
+    lineage: &Lineage,
+    mut type_row: impl FnMut(&Record) -> Result<Vec<Value>, Rejection>,
+) -> Result<Typed, ArrowError> {
+    let mut quarantine = Quarantine::new()?;
+    for record in records {
+        let typed = match &record.defect {
+            Some(defect) => Err(Rejection::row(defect.clone())),
+            None => type_row(record),
+        };
+        match typed {
+            Ok(values) => table.push(values.into_iter().chain(lineage.values(record.line)))?,
+            Err(rejection) => quarantine.push(rejection, &record.raw, lineage, record.line)?,
+        }
+    }
+    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None })
+}
+
+/// How a header name is compared (by the reports' column names and the events' header
+/// line): its letters and digits only, in lower case (`Frequency(days)` → `frequencydays`).
+pub(crate) fn normalise_header(header: &str) -> String {
+    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}

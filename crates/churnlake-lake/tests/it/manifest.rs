@@ -1,0 +1,147 @@
+//! The manifest: entries round-trip through their JSON files, replace one another by entry
+//! id, load sorted, and an empty lake has an empty manifest.
+
+use tempfile::TempDir;
+
+use churnlake_lake::{
+    FileStatus, LakeError, MANIFEST_DIR, Manifest, ManifestEntry, OutputFile, ReportKind, StampStyle,
+    manifest_entry_path, quarantine_file_path, raw_file_path,
+};
+
+use crate::support::{at, date, entry, list, local_lake, memory_lake, put};
+
+const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// An entry with every field set to something other than its default.
+fn full_entry() -> ManifestEntry {
+    let data_date = date(2023, 5, 1);
+    let stem = "subscriber_events-9f86d081884c7d65";
+    let mut entry = entry("crm_subscriber_events_05022023080044.csv", HASH, data_date, at(2023, 5, 2, 8, 0, 44));
+    entry.kind = ReportKind::SubscriberEvents;
+    entry.stamp_style = StampStyle::Mmddyyyyhhmmss;
+    entry.delivery = Some("delta".into());
+    entry.encoding = Some("windows-1252".into());
+    entry.layout = Some("6 columns".into());
+    (entry.rows_read, entry.rows_written, entry.rows_quarantined) = (5, 4, 1);
+    entry.error = Some("line 3: not an event code".into());
+    entry.duplicate_of = Some("other.csv.0123456789abcdef".into());
+    entry.outputs = vec![
+        OutputFile {
+            table: "subscriber_events".into(),
+            path: raw_file_path("subscriber_events", data_date, stem),
+            rows: 4,
+        },
+        OutputFile { table: "quarantine".into(), path: quarantine_file_path(data_date, stem), rows: 1 },
+    ];
+    entry
+}
+
+#[tokio::test]
+async fn an_empty_lake_has_an_empty_manifest() {
+    let dir = TempDir::new().expect("a temporary lake");
+    for lake in [local_lake(dir.path()), memory_lake()] {
+        let manifest = Manifest::load(&lake).await.expect("loads");
+        assert!(manifest.entries.is_empty());
+        assert_eq!(manifest.data_date_range(), None);
+        assert_eq!(manifest.files_of("subscriptions"), Vec::<String>::new());
+    }
+    assert!(!dir.path().join(MANIFEST_DIR).exists(), "loading writes nothing");
+}
+
+#[tokio::test]
+async fn entries_round_trip_through_their_json_files() {
+    let dir = TempDir::new().expect("a temporary lake");
+    let entry = full_entry();
+    for lake in [local_lake(dir.path()), memory_lake()] {
+        Manifest::record(&lake, &entry).await.expect("recorded");
+        let rel = manifest_entry_path(&entry.entry_id);
+        assert_eq!(list(&lake, MANIFEST_DIR).await, [lake.path(&rel).to_string()]);
+        let json: serde_json::Value =
+            serde_json::from_slice(&lake.read(&rel).await.expect("readable")).expect("an entry is JSON");
+        assert_eq!(json["kind"], "subscriber_events");
+        assert_eq!(json["stamp_style"], "mmddyyyyhhmmss");
+        assert_eq!(json["status"], "ingested");
+        assert_eq!(json["data_date"], "2023-05-01");
+
+        let loaded = Manifest::load(&lake).await.expect("loads");
+        assert_eq!(loaded.entries, std::slice::from_ref(&entry));
+    }
+    assert!(dir.path().join("_manifest/crm_subscriber_events_05022023080044.csv.9f86d081884c7d65.json").is_file());
+}
+
+#[tokio::test]
+async fn recording_an_entry_id_again_replaces_the_entry() {
+    let lake = memory_lake();
+    let mut entry = entry("acme_subscription_20230502.csv", HASH, date(2023, 5, 1), at(2023, 5, 2, 0, 0, 0));
+    entry.status = FileStatus::Failed;
+    Manifest::record(&lake, &entry).await.expect("recorded");
+    entry.status = FileStatus::Ingested;
+    entry.rows_written = 7;
+    Manifest::record(&lake, &entry).await.expect("recorded again");
+    let loaded = Manifest::load(&lake).await.expect("loads");
+    assert_eq!(loaded.entries, [entry]);
+}
+
+#[tokio::test]
+async fn entries_load_sorted_by_data_date_stamp_then_name() {
+    let lake = memory_lake();
+    let early = at(2023, 5, 2, 8, 0, 0);
+    let late = at(2023, 5, 2, 9, 0, 0);
+    let recorded = [
+        entry("b.csv", "1111111111111111", date(2023, 5, 1), early),
+        entry("z.csv", "2222222222222222", date(2023, 4, 30), late),
+        entry("a.csv", "3333333333333333", date(2023, 5, 1), late),
+        entry("a.csv", "4444444444444444", date(2023, 5, 1), early),
+    ];
+    for entry in &recorded {
+        Manifest::record(&lake, entry).await.expect("recorded");
+    }
+    let loaded = Manifest::load(&lake).await.expect("loads");
+    let order: Vec<&str> = loaded.entries.iter().map(|e| e.entry_id.as_str()).collect();
+    assert_eq!(
+        order,
+        ["z.csv.2222222222222222", "a.csv.4444444444444444", "b.csv.1111111111111111", "a.csv.3333333333333333"]
+    );
+}
+
+#[tokio::test]
+async fn only_json_files_are_entries_and_a_bad_one_is_named() {
+    let lake = memory_lake();
+    Manifest::record(&lake, &full_entry()).await.expect("recorded");
+    put(&lake, &format!("{MANIFEST_DIR}/README.txt"), b"not an entry").await;
+    assert_eq!(Manifest::load(&lake).await.expect("loads").entries.len(), 1);
+
+    put(&lake, &manifest_entry_path("broken"), b"{\"entry_id\": ").await;
+    let error = Manifest::load(&lake).await.expect_err("a broken entry");
+    let LakeError::Manifest { path, .. } = &error else { panic!("not a manifest error: {error}") };
+    assert_eq!(path, "_manifest/broken.json");
+}
+
+#[test]
+fn what_the_entries_say_about_the_lake() {
+    let output = |table: &str, path: &str, rows| OutputFile { table: table.into(), path: path.into(), rows };
+    let mut first = entry("a.csv", "1111111111111111", date(2023, 5, 1), at(2023, 5, 2, 0, 0, 0));
+    first.outputs = vec![output("subscriptions", "raw/a", 3), output("quarantine", "q/a", 0)];
+    let mut failed = entry("b.csv", "2222222222222222", date(2023, 4, 1), at(2023, 4, 2, 0, 0, 0));
+    failed.status = FileStatus::Failed;
+    failed.outputs = vec![output("quarantine", "q/b", 2)];
+    let mut duplicate = entry("c.csv", "3333333333333333", date(2023, 5, 9), at(2023, 5, 10, 0, 0, 0));
+    duplicate.status = FileStatus::Duplicate;
+    let mut last = entry("d.csv", "4444444444444444", date(2023, 5, 3), at(2023, 5, 4, 0, 0, 0));
+    last.outputs = vec![output("subscriptions", "raw/d", 1)];
+    let manifest = Manifest { entries: vec![first, failed, duplicate, last] };
+
+    let ingested: Vec<&str> = manifest.ingested().map(|e| e.source_name.as_str()).collect();
+    assert_eq!(ingested, ["a.csv", "d.csv"]);
+    assert_eq!(manifest.files_of("subscriptions"), ["raw/a", "raw/d"]);
+    assert_eq!(manifest.files_of("quarantine"), ["q/b"], "files without rows are not read");
+    assert_eq!(manifest.data_date_range(), Some((date(2023, 5, 1), date(2023, 5, 9))), "failed files do not count");
+}
+
+#[test]
+fn entry_ids_are_the_safe_name_and_the_short_hash() {
+    assert_eq!(ManifestEntry::id_for("acme subs.csv", HASH), "acme_subs.csv.9f86d081884c7d65");
+    assert_eq!(ManifestEntry::id_for("Ab-1_x.CSV", HASH), "Ab-1_x.CSV.9f86d081884c7d65");
+    assert_eq!(ManifestEntry::id_for("dir/ré sumé?.csv", HASH), "dir_r__sum__.csv.9f86d081884c7d65");
+    assert_eq!(ManifestEntry::id_for("a.csv", "abc"), "a.csv.abc", "a short hash is kept whole");
+}
