@@ -47,7 +47,9 @@ impl GenerateError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            GenerateError::InvalidOptions { .. } | GenerateError::UnknownPreset { .. } | GenerateError::OutputNotEmpty { .. }
+            GenerateError::InvalidOptions { .. }
+                | GenerateError::UnknownPreset { .. }
+                | GenerateError::OutputNotEmpty { .. }
         )
     }
 }

@@ -136,7 +136,7 @@ async fn run(
     }
     let parallelism = opts.parallelism.max(1);
     let permits = Arc::new(Semaphore::new(parallelism));
-    let crash = &CrashHook::new(opts.crash_at);
+    let crash = &CrashHook::new(opts.crash_at)?;
     let mut outcomes: Vec<(usize, FileOutcome)> = futures::stream::iter(candidates.into_iter().enumerate())
         .map(|(index, candidate)| load(index, candidate, &store, Arc::clone(&permits)))
         .buffered(parallelism)
@@ -401,7 +401,7 @@ async fn publish(
         })?;
     }
     if crash.is_due(CrashStage::AfterPublish) {
-        std::process::abort();
+        crash_now();
     }
     Ok(())
 }
@@ -412,7 +412,7 @@ async fn record(lake: &Lake, entry: &ManifestEntry, crash: &CrashHook) -> Result
         .await
         .map_err(|source| IngestError::Record { file: entry.source_name.clone(), source: Box::new(source) })?;
     if crash.is_due(CrashStage::AfterManifest) {
-        std::process::abort();
+        crash_now();
     }
     Ok(())
 }
@@ -426,7 +426,20 @@ async fn crash_with_staged_outputs(lake: &Lake, outputs: &[EncodedOutput]) -> ! 
             tracing::error!(%error, "could not stage an output before the requested crash");
         }
     }
-    std::process::abort();
+    crash_now();
+}
+
+/// Ends the process at a requested crash point, as a kill would (test hook).
+#[cfg(feature = "crash-points")]
+fn crash_now() -> ! {
+    std::process::abort()
+}
+
+/// Without the `crash-points` feature no crash point is ever due ([`CrashHook::new`]
+/// refuses one), so this is never reached.
+#[cfg(not(feature = "crash-points"))]
+fn crash_now() -> ! {
+    unreachable!("crash points need the `crash-points` feature")
 }
 
 impl Candidate {
@@ -484,15 +497,22 @@ impl Ledger {
     }
 }
 
-/// Counts arrivals at the configured crash stage.
+/// Counts arrivals at the configured crash stage (a test hook: only a build with the
+/// `crash-points` feature honours one; any other build refuses a crash point).
 struct CrashHook {
     point: Option<CrashPoint>,
     arrivals: AtomicUsize,
 }
 
 impl CrashHook {
-    fn new(point: Option<CrashPoint>) -> CrashHook {
-        CrashHook { point, arrivals: AtomicUsize::new(0) }
+    fn new(point: Option<CrashPoint>) -> Result<CrashHook, IngestError> {
+        if let Some(point) = point.filter(|_| !cfg!(feature = "crash-points")) {
+            return Err(IngestError::CrashPoint {
+                value: point.to_string(),
+                reason: "this build has no crash points (a test hook of the `crash-points` feature)".to_owned(),
+            });
+        }
+        Ok(CrashHook { point, arrivals: AtomicUsize::new(0) })
     }
 
     /// Counts one file reaching `stage`; true when it is the one to crash at.

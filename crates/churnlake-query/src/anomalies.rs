@@ -6,11 +6,11 @@
 //! changing nothing).
 
 use chrono::{DateTime, NaiveDate};
-use churnlake_lake::columns as c;
+use churnlake_lake::{ReportKind, columns as c};
 use polars::prelude::*;
 
-use crate::error::{Context, Result};
 use crate::driver::{Consumer, Passes};
+use crate::error::{Context, Result};
 use crate::explain::{Later, RawEvent, apply, date_of};
 use crate::lifecycle::{Attributes, CREATED, Lifecycle, Lineage, REACTIVATED};
 use crate::sources::LakeSources;
@@ -156,8 +156,8 @@ fn walk(life: &Lifecycle, later: Later, rows: &mut Rows) -> Result<()> {
 /// Code-9 events (up to `as_of`, when given) whose public id no subscription or
 /// cancellation report row carries.
 fn unknown_ids(sources: &LakeSources, as_of: Option<NaiveDate>, rows: &mut Rows) -> Result<()> {
-    let known = ["subscriptions", "cancellations"]
-        .map(|table| sources.scan(table, &[(c::PUBLIC_SUBSCRIPTION_ID, DataType::String)]));
+    let known = [ReportKind::Subscriptions, ReportKind::Cancellations]
+        .map(|kind| sources.scan(kind.as_str(), &[(c::PUBLIC_SUBSCRIPTION_ID, DataType::String)]));
     let [a, b] = known;
     let known = concat([a?, b?], UnionArgs::default()).ctx("reading public ids")?;
     let wanted = [
@@ -168,7 +168,7 @@ fn unknown_ids(sources: &LakeSources, as_of: Option<NaiveDate>, rows: &mut Rows)
         (c::SOURCE_LINE, DataType::Int64),
     ];
     let orphans = sources
-        .scan_where("subscriber_events", &wanted, |lf| lf.filter(col(c::EVENT_CODE).eq(lit(9))))?
+        .scan_where(ReportKind::SubscriberEvents.as_str(), &wanted, |lf| lf.filter(col(c::EVENT_CODE).eq(lit(9))))?
         .filter(as_of.map_or(lit(true), |day| col(c::EVENT_DATE).lt_eq(lit(day))))
         .join(known, [col(c::PUBLIC_SUBSCRIPTION_ID)], [col(c::PUBLIC_SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Anti))
         .collect()

@@ -290,7 +290,10 @@ mod tests {
         let listed = apply("1", d("2023-05-01"), d("2023-05-31"), Later::List, events());
         assert_eq!(listed.current_status, "active");
         let later = listed.events.last().expect("the late cancellation is listed");
-        assert_eq!((later.event, later.state_after, later.kinds.clone()), ("cancelled", "active", vec!["after_last_data_date"]));
+        assert_eq!(
+            (later.event, later.state_after, later.kinds.clone()),
+            ("cancelled", "active", vec!["after_last_data_date"])
+        );
         assert_eq!(listed.events.len(), 3);
         // inside the lake's range, a later event is the future: not listed
         let omitted = apply("1", d("2023-05-01"), d("2023-05-31"), Later::Omit, events());

@@ -4,6 +4,21 @@
 //! table, the subscriber table, the daily series, cancellation rates and per
 //! subscription explanations come out, as frames and values. Nothing here parses CSV,
 //! formats or prints.
+//!
+//! ```text
+//! Metrics ─▶ series · tables · anomalies · explain · (sql reads the tables directly)
+//!              │  each builds its Consumer(s) and asks the driver
+//!              ▼
+//!           driver::Passes ─▶ lifecycle::Lifecycle::compute (one pass) ─▶ Consumer::add
+//!              │                  │ reads through
+//!              ▼                  ▼
+//!           passes (split, spill, buckets)   sources::LakeSources (the manifest's files)
+//! ```
+//!
+//! `explain` walks one subscription's events in Rust (`explain::apply`, shared with
+//! `anomalies`); the tables and the series apply the same rules vectorised
+//! (`Lifecycle::states`). The tests in `tests/it` hold them equal on every day of every
+//! conformance case and of a generated history.
 
 mod anomalies;
 mod driver;
@@ -25,6 +40,7 @@ pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
 
 use chrono::NaiveDate;
+use churnlake_lake::DERIVED_TABLES;
 /// Result tables are polars frames; re-exported so callers need not depend on polars.
 pub use polars::prelude::DataFrame;
 
@@ -94,7 +110,7 @@ impl Metrics {
         }
         impl<E> Consumer for Emit<'_, E> {
             fn add(&mut self, life: &Lifecycle, _pass: u32) -> Result<()> {
-                if let Err(error) = (self.emit)("subscriptions", tables::subscriptions_from(life, None)?) {
+                if let Err(error) = (self.emit)(DERIVED_TABLES[0], tables::subscriptions_from(life, None)?) {
                     self.failed = Some(error);
                     return Err(QueryError::Stopped);
                 }
@@ -113,13 +129,13 @@ impl Metrics {
         }
         ran?;
         for part in subscribers.finish(None)? {
-            emit("subscribers", part)?;
+            emit(DERIVED_TABLES[1], part)?;
         }
         let series = series
             .finish()?
             .drop("group")
             .map_err(|source| QueryError::Polars { context: "shaping the series", source })?;
-        emit("series", series)
+        emit(DERIVED_TABLES[2], series)
     }
 
     /// Runs a SQL script over every lake table (see `queries/`); returns the last

@@ -13,10 +13,9 @@
 //! Everything after the first joins runs on dense integer ids (`sub_idx`) and sorted
 //! neighbour comparisons, so years of history cost a few sorts and group-bys.
 
-
 use chrono::NaiveDate;
 use churnlake_lake::columns as c;
-use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE};
+use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, ReportKind};
 use polars::prelude::*;
 
 use crate::error::{Context, Result};
@@ -75,7 +74,7 @@ pub(crate) const FROM_SUBSCRIPTION_REPORT: &str = "from_subscription_report";
 
 /// The flag column for rows of `table` (`subscriptions` or `cancellations`).
 pub(crate) fn report_flag(table: &str) -> Expr {
-    lit(table == "subscriptions").alias(FROM_SUBSCRIPTION_REPORT)
+    lit(table == ReportKind::Subscriptions.as_str()).alias(FROM_SUBSCRIPTION_REPORT)
 }
 
 fn timestamp() -> DataType {
@@ -166,7 +165,8 @@ fn public_map(sources: &LakeSources, part: &Part, ids: LazyFrame) -> Result<Lazy
 /// columns and [`FROM_SUBSCRIPTION_REPORT`].
 fn both_reports(sources: &LakeSources, part: &Part, wanted: &[(&str, DataType)]) -> Result<LazyFrame> {
     // the part's filter goes into the Parquet reader: rows of other parts are never held
-    let [subscriptions, cancellations] = ["subscriptions", "cancellations"].map(|table| {
+    let [subscriptions, cancellations] = [ReportKind::Subscriptions, ReportKind::Cancellations].map(|kind| {
+        let table = kind.as_str();
         sources
             .scan_where(table, wanted, |lf| part.apply(lf, c::SUBSCRIPTION_ID))
             .map(|lf| lf.with_column(report_flag(table)))
@@ -225,12 +225,13 @@ fn reactivation_rows(sources: &LakeSources, part: &Part, lineage: Lineage, publi
             }
             if frames.is_empty() {
                 let wanted = event_columns(lineage);
-                let scan = sources.scan_where("subscriber_events", &wanted, |lf| code_9(lf).filter(lit(false)))?;
+                let scan = sources
+                    .scan_where(ReportKind::SubscriberEvents.as_str(), &wanted, |lf| code_9(lf).filter(lit(false)))?;
                 return Ok(mapped(scan));
             }
             stack(frames)
         }
-        _ => Ok(mapped(sources.scan_where("subscriber_events", &event_columns(lineage), code_9)?)),
+        _ => Ok(mapped(sources.scan_where(ReportKind::SubscriberEvents.as_str(), &event_columns(lineage), code_9)?)),
     }
 }
 
@@ -326,9 +327,7 @@ impl Lifecycle {
         if lineage == Lineage::Keep {
             let created_by = |column: &str| {
                 coalesce(&[
-                    col(column)
-                        .filter(in_report.clone().and(col(c::CREATE_DATE).eq(report_created.clone())))
-                        .first(),
+                    col(column).filter(in_report.clone().and(col(c::CREATE_DATE).eq(report_created.clone()))).first(),
                     col(column).filter(col(c::CREATE_DATE).eq(col(c::CREATE_DATE).min())).first(),
                     col(column).first(),
                 ])

@@ -10,6 +10,9 @@
 //! Peak memory is then that of one bucket, set by `rows_per_pass` (report rows per
 //! pass), whatever the length of the history. A lake with fewer report rows than that
 //! runs in one pass, with no spill.
+//!
+//! This module holds the machinery (parts, the split, the spill, the bucket hash); how many
+//! passes a computation takes is decided in one place, the pass driver (`driver`).
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -127,7 +127,11 @@ pub(crate) struct SeriesBuilder {
 enum SeriesMode {
     /// The one pass's series, once added.
     Single(Option<DataFrame>),
-    Passes { spill: Spill, subscription_level: Vec<DataFrame>, groups: Vec<DataFrame> },
+    Passes {
+        spill: Spill,
+        subscription_level: Vec<DataFrame>,
+        groups: Vec<DataFrame>,
+    },
 }
 
 impl SeriesBuilder {
@@ -150,7 +154,12 @@ impl SeriesBuilder {
         match self.mode {
             SeriesMode::Single(series) => series.ok_or(QueryError::EmptyLake),
             SeriesMode::Passes { spill, subscription_level, groups } => {
-                let span = Span { by: self.by.as_deref(), first: self.first, last: self.last, profile: self.profile.as_deref() };
+                let span = Span {
+                    by: self.by.as_deref(),
+                    first: self.first,
+                    last: self.last,
+                    profile: self.profile.as_deref(),
+                };
                 finish_passes(spill, subscription_level, groups, span)
             }
         }
@@ -224,15 +233,20 @@ fn add_pass(
     subscription_level: &mut Vec<DataFrame>,
     groups: &mut Vec<DataFrame>,
 ) -> Result<()> {
-    let owners = lifecycle::owners(life.base.clone(), vec![group_of(by)]).select([
-        col("sub_idx"),
-        col(c::USER_ID),
-        col(GROUP),
-    ]);
+    let owners =
+        lifecycle::owners(life.base.clone(), vec![group_of(by)]).select([col("sub_idx"), col(c::USER_ID), col(GROUP)]);
     let states = life
         .states()?
         .join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
-        .select([col(GROUP), col(c::USER_ID), col("day"), col("new"), col("cancelled"), col("reactivated"), col("delta")])
+        .select([
+            col(GROUP),
+            col(c::USER_ID),
+            col("day"),
+            col("new"),
+            col("cancelled"),
+            col("reactivated"),
+            col("delta"),
+        ])
         .collect()
         .ctx("computing a pass's states")?;
     subscription_level.push(
@@ -250,7 +264,12 @@ fn add_pass(
 }
 
 /// The series over `first..=last` from every pass's flows, groups and spilled subscriber rows.
-fn finish_passes(spill: Spill, subscription_level: Vec<DataFrame>, groups: Vec<DataFrame>, span: Span) -> Result<DataFrame> {
+fn finish_passes(
+    spill: Spill,
+    subscription_level: Vec<DataFrame>,
+    groups: Vec<DataFrame>,
+    span: Span,
+) -> Result<DataFrame> {
     let mut subscriber_level = Vec::new();
     for bucket in 0..spill.count() {
         let Some(rows) = spill.read(bucket)? else { continue };
@@ -287,7 +306,12 @@ fn finish_passes(spill: Spill, subscription_level: Vec<DataFrame>, groups: Vec<D
 /// The series from per (group, day) flow sums of both levels (`new_<level>`,
 /// `cancelled_<level>`, `reactivated_<level>`, `delta_<level>`) and every group: each
 /// group on every day of `first..=last`, actives as the opening balance plus running sums.
-fn assemble(subscription_level: LazyFrame, subscriber_level: LazyFrame, groups: LazyFrame, span: Span) -> Result<DataFrame> {
+fn assemble(
+    subscription_level: LazyFrame,
+    subscriber_level: LazyFrame,
+    groups: LazyFrame,
+    span: Span,
+) -> Result<DataFrame> {
     let Span { by, first, last, profile } = span;
     // the spine: every group on every day of the range, in the same plan (a join on a
     // constant key is the Cartesian product)
@@ -504,7 +528,8 @@ impl Consumer for ActiveCounts {
         ]);
         // the states stop at the day: each subscription's last row is its state at its end
         // (a subscription created later has none)
-        let current = life.states()?.filter(lifecycle::last_of_run(&["sub_idx"])).select([col("sub_idx"), col("active")]);
+        let current =
+            life.states()?.filter(lifecycle::last_of_run(&["sub_idx"])).select([col("sub_idx"), col("active")]);
         let rows = owners
             .clone()
             .join(current, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))

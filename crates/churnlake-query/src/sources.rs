@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use churnlake_lake::{Lake, Manifest, QUARANTINE_DIR, RAW_DIR, ReportKind, columns};
+use churnlake_lake::{Lake, Manifest, QUARANTINE_DIR, ReportKind, columns, raw_table_dir};
 use polars::prelude::*;
 
 use crate::error::{Context, QueryError, Result};
@@ -46,7 +46,7 @@ impl LakeSources {
             .filter(|o| o.table == ReportKind::Subscriptions.as_str() || o.table == ReportKind::Cancellations.as_str())
             .map(|o| o.rows)
             .sum();
-        let tables = ReportKind::ALL.iter().map(|k| (k.as_str(), format!("{RAW_DIR}/{k}/")));
+        let tables = ReportKind::ALL.iter().map(|k| (k.as_str(), raw_table_dir(k.as_str())));
         for (table, dir) in tables.chain([("quarantine", format!("{QUARANTINE_DIR}/"))]) {
             let outputs =
                 manifest.entries.iter().flat_map(|e| e.outputs.iter()).filter(|o| o.table == table && o.rows > 0);

@@ -1,4 +1,6 @@
-//! The subscription and subscriber tables (METRICS.md "State at the end of day D").
+//! The subscription and subscriber tables (METRICS.md "State at the end of day D"), as
+//! consumers of the pass driver: a pass's subscriptions give their part of the subscription
+//! table; the subscriber table folds per-subscription rows spilled by user.
 
 use chrono::NaiveDate;
 use churnlake_lake::columns as c;
@@ -182,7 +184,6 @@ impl Consumer for SubscriberPasses {
         .ctx("computing a pass's subscribers")?;
         self.spill.write(pass, rows, c::USER_ID)
     }
-
 }
 
 impl SubscriberPasses {

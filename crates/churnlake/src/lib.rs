@@ -126,7 +126,8 @@ fn is_input_problem(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.is::<UserError>()
             || e.downcast_ref::<churnlake_lake::LakeError>().is_some_and(churnlake_lake::LakeError::is_user_error)
-            || e.downcast_ref::<churnlake_ingest::IngestError>().is_some_and(churnlake_ingest::IngestError::is_user_error)
+            || e.downcast_ref::<churnlake_ingest::IngestError>()
+                .is_some_and(churnlake_ingest::IngestError::is_user_error)
             || e.downcast_ref::<churnlake_query::QueryError>().is_some_and(churnlake_query::QueryError::is_user_error)
             || e.downcast_ref::<churnlake_generate::GenerateError>()
                 .is_some_and(churnlake_generate::GenerateError::is_user_error)

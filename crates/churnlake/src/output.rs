@@ -196,7 +196,11 @@ pub fn write_text_table(
 /// after it, source file and line, the day it took effect when moved), anomalies under it.
 pub fn write_explanation(out: &mut dyn Write, explanation: &Explanation) -> std::io::Result<()> {
     let e = explanation;
-    writeln!(out, "subscription {}: created {}, {} at the end of {}", e.subscription_id, e.created_date, e.current_status, e.as_of)?;
+    writeln!(
+        out,
+        "subscription {}: created {}, {} at the end of {}",
+        e.subscription_id, e.created_date, e.current_status, e.as_of
+    )?;
     for event in &e.events {
         let when = match event.at {
             Some(at) => at.format("%Y-%m-%d %H:%M:%S").to_string(),

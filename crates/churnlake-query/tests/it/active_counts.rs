@@ -52,8 +52,8 @@ fn active_is_the_series_on_every_day_of_every_conformance_case() {
 fn active_is_the_series_on_a_generated_history_in_one_pass_and_several() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut options = Preset::Demo.options(dir.path().join("gen"));
-    options.days = 40;
-    options.subs_per_day = 8;
+    options.days = 25;
+    options.subs_per_day = 6;
     options.seed = 11;
     let summary = generate(&options).expect("generation succeeds");
     let one = metrics(&summary.drops_dir, &dir.path().join("one"), 0);

@@ -29,7 +29,7 @@ fn explained_state(explanation: &Explanation, day: NaiveDate) -> Option<&'static
     if explanation.created_date > day {
         return None;
     }
-    explanation.events.iter().filter(|e| e.effective_date <= day).last().map(|e| e.state_after)
+    explanation.events.iter().rev().find(|e| e.effective_date <= day).map(|e| e.state_after)
 }
 
 fn check(label: &str, metrics: &Metrics) -> usize {
@@ -68,11 +68,11 @@ fn explain_agrees_with_the_tables_on_every_conformance_case() {
 fn explain_agrees_with_the_tables_on_a_generated_history() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut options = Preset::Demo.options(dir.path().join("gen"));
-    options.days = 45;
-    options.subs_per_day = 6;
+    options.days = 30;
+    options.subs_per_day = 5;
     options.seed = 7;
     let summary = generate(&options).expect("generation succeeds");
     let metrics = metrics(&summary.drops_dir, dir.path(), 0);
     let compared = check("generated", &metrics);
-    assert!(compared > 5_000, "only {compared} (subscription, day) pairs compared");
+    assert!(compared > 2_000, "only {compared} (subscription, day) pairs compared");
 }

@@ -5,6 +5,7 @@ mod adversarial;
 mod conformance;
 mod crash;
 mod hive;
+mod in_process;
 mod snapshots;
 mod sql;
 mod support;
