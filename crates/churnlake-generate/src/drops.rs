@@ -18,7 +18,7 @@ use crate::catalogue::{
     loyalty_tier, person, push_public_id,
 };
 use crate::options::GenerateOptions;
-use crate::plan::{FileKind, Plan};
+use crate::plan::{DayPlan, FileKind, Plan};
 use crate::population::{EventKind, LifeEvent, NO_REPORT, NO_TIME, Population, Scenario};
 use crate::rng::{Rng, mix64};
 use crate::style::{
@@ -61,6 +61,77 @@ struct EventRow {
     code: u16,
     day: i32,
     secs: u32,
+}
+
+/// A lifecycle event as a row of the files that carry it: its subscription and its
+/// index in [`Population::events`].
+#[derive(Clone, Copy, Debug)]
+struct EventRef {
+    sub: u32,
+    event: u32,
+}
+
+/// The population's rows bucketed by the data date whose files carry them, before
+/// delivery anomalies and missing days move or repeat any.
+struct RowsByDay {
+    /// Subscriptions the day's subscription report is the first to list.
+    subscriptions: Vec<Vec<u32>>,
+    /// Cancellations in the day's cancellation report.
+    cancellations: Vec<Vec<EventRef>>,
+    /// Reactivations (code 9) in the day's subscriber-events file.
+    reactivations: Vec<Vec<EventRef>>,
+}
+
+impl RowsByDay {
+    /// One pass over the population of a run of `days` days; an event dated after the
+    /// last day is in the last day's files.
+    fn new(population: &Population, days: usize) -> RowsByDay {
+        let mut rows = RowsByDay {
+            subscriptions: vec![Vec::new(); days],
+            cancellations: vec![Vec::new(); days],
+            reactivations: vec![Vec::new(); days],
+        };
+        for (index, sub) in population.subs.iter().enumerate() {
+            if sub.report_day != NO_REPORT {
+                rows.subscriptions[sub.report_day as usize].push(index as u32);
+            }
+            for (nth, event) in population.events_of(index).iter().enumerate() {
+                let bucket = match event.kind {
+                    EventKind::Cancel => &mut rows.cancellations,
+                    EventKind::Reactivate => &mut rows.reactivations,
+                };
+                let row = EventRef { sub: index as u32, event: sub.first_event + nth as u32 };
+                bucket[(event.day as usize).min(days - 1)].push(row);
+            }
+        }
+        rows
+    }
+}
+
+/// A delivered (not missing) day, as the builders of its files see it.
+struct DeliveredDay<'a> {
+    /// The data date whose files these are (0: the run's first day).
+    data_date: i32,
+    /// What the delivery calendar says of it.
+    plan: &'a DayPlan,
+    /// The missing day just before it, whose rows its files carry too.
+    carried_from: Option<usize>,
+    /// Whether its files get the delivery anomalies (overlapping and duplicate rows).
+    delivery_anomalies: bool,
+}
+
+/// The rows of a day's report: first its own (those carried from a missing previous
+/// day included), then those the delivery anomalies repeat.
+struct ReportRows<T> {
+    rows: Vec<T>,
+    /// How many of `rows` are its own.
+    own: usize,
+}
+
+impl<T> ReportRows<T> {
+    fn own(&self) -> &[T] {
+        &self.rows[..self.own]
+    }
 }
 
 /// A file name stamp: the stamp date (data date + 1), production time, spelling.
@@ -235,9 +306,7 @@ impl Writer<'_> {
             if events.iter().any(|e| e.day > population.last_day) {
                 bump(&mut counts, "cancellation_dated_after_last_day", 1);
             }
-            if events.iter().any(|e| e.kind == EventKind::Cancel)
-                && self.restated_create_days(index as u32) > 0
-            {
+            if events.iter().any(|e| e.kind == EventKind::Cancel) && self.restated_create_days(index as u32) > 0 {
                 bump(&mut counts, "cancellation_rows_with_earlier_create_date", 1);
             }
             for pair in events.windows(2).filter(|w| w[0].day == w[1].day) {
@@ -263,186 +332,248 @@ impl Writer<'_> {
         }
     }
 
+    /// Writes the files of every delivered day, in date order (the styler deals its
+    /// spellings in that order): subscription report, cancellation report,
+    /// subscriber events, then the legacy files the plan asks for.
     fn write_days(&mut self) -> Result<(), GenerateError> {
-        let population = self.population;
+        let plan = self.plan;
         let days = self.options.days as usize;
-        let mut report_rows: Vec<Vec<u32>> = vec![Vec::new(); days];
-        let mut cancel_rows: Vec<Vec<(u32, u32)>> = vec![Vec::new(); days];
-        let mut reactivation_rows: Vec<Vec<(u32, u32)>> = vec![Vec::new(); days];
-        for (index, sub) in population.subs.iter().enumerate() {
-            if sub.report_day != NO_REPORT {
-                report_rows[sub.report_day as usize].push(index as u32);
-            }
-            for (k, event) in population.events_of(index).iter().enumerate() {
-                let global = sub.first_event + k as u32;
-                let bucket = match event.kind {
-                    EventKind::Cancel => &mut cancel_rows,
-                    EventKind::Reactivate => &mut reactivation_rows,
-                };
-                // an event dated after the last day is in the last day's files
-                bucket[(event.day as usize).min(days - 1)].push((index as u32, global));
-            }
-        }
-        let mut previous_cancels: Vec<(u32, u32)> = Vec::new();
-        let mut previous_reactivations: Vec<(u32, u32)> = Vec::new();
-        for day in 0..days {
-            let plan = &self.plan.days[day];
-            if plan.missing {
+        let rows = RowsByDay::new(self.population, days);
+        // The last delivered day's cancellation-report rows (its duplicates included)
+        // and reactivations, which this day's duplicate rows may repeat.
+        let mut previous_cancellations: Vec<EventRef> = Vec::new();
+        let mut previous_reactivations: Vec<EventRef> = Vec::new();
+        for data_date in 0..days {
+            let day_plan = &plan.days[data_date];
+            if day_plan.missing {
                 continue;
             }
-            let carried = (day > 0 && self.plan.missing(day as i32 - 1)).then(|| day - 1);
-            let x = day as i32;
-            let mut rng = Rng::derive(self.options.seed, 0xd417, day as u64);
-            let delivery = self.options.variants.delivery && !plan.quiet;
-
-            // Subscription report.
-            let mut subs: Vec<u32> = Vec::new();
-            if let Some(missing) = carried {
-                subs.extend_from_slice(&report_rows[missing]);
-                self.anomaly("rows_delivered_a_day_late", report_rows[missing].len() as u64);
-            }
-            subs.extend_from_slice(&report_rows[day]);
-            let primary = subs.len();
-            if delivery {
-                let carried_day = carried.map_or(NO_REPORT, |d| d as i32);
-                let eligible = |s: u32| {
-                    let report_day = population.subs[s as usize].report_day;
-                    report_day != NO_REPORT && report_day < x && report_day != carried_day
-                };
-                let window = population.created_between(x - 30, x);
-                if !window.is_empty() && rng.chance(400) {
-                    let count = 1 + rng.below((primary as u64 / 40).max(1));
-                    for _ in 0..count {
-                        let pick = window.start as u64 + rng.below(window.len() as u64);
-                        if eligible(pick as u32) {
-                            subs.push(pick as u32);
-                        }
-                    }
-                }
-                if plan.full_export {
-                    subs.extend(population.created_between(x - 7, x).map(|s| s as u32).filter(|&s| eligible(s)));
-                }
-                self.anomaly("overlapping_subscription_rows", (subs.len() - primary) as u64);
-            }
-            let rows: Vec<ReportRow> = subs.iter().map(|&sub| ReportRow { sub, as_of: x, cancel: None }).collect();
-            let full = plan.full_export && delivery;
-            if full {
-                self.anomaly("full_exports", 1);
-            }
-            self.report(FileKind::Subscriptions, x, &rows, full, plan.resend)?;
-
-            // Cancellation report.
-            let mut cancels: Vec<(u32, u32)> = Vec::new();
-            if let Some(missing) = carried {
-                cancels.extend_from_slice(&cancel_rows[missing]);
-                self.anomaly("rows_delivered_a_day_late", cancel_rows[missing].len() as u64);
-            }
-            cancels.extend_from_slice(&cancel_rows[day]);
-            let own_cancels = cancels.len();
-            if delivery && !previous_cancels.is_empty() && rng.chance(200) {
-                for _ in 0..1 + rng.below(2) {
-                    cancels.push(previous_cancels[rng.below(previous_cancels.len() as u64) as usize]);
-                }
-                self.anomaly("duplicate_cancellation_rows", (cancels.len() - own_cancels) as u64);
-            }
-            let rows: Vec<ReportRow> = cancels
-                .iter()
-                .map(|&(sub, event)| ReportRow {
-                    sub,
-                    as_of: population.events[event as usize].day,
-                    cancel: Some(event),
-                })
-                .collect();
-            self.report(FileKind::Cancellations, x, &rows, false, plan.resend)?;
-
-            // Subscriber events.
-            let mut reactivations: Vec<(u32, u32)> = Vec::new();
-            if let Some(missing) = carried {
-                reactivations.extend_from_slice(&reactivation_rows[missing]);
-                self.anomaly("rows_delivered_a_day_late", reactivation_rows[missing].len() as u64);
-            }
-            reactivations.extend_from_slice(&reactivation_rows[day]);
-            let mut events: Vec<EventRow> = Vec::new();
-            let code_row = |sub: u32, code: u16, event: &LifeEvent| EventRow {
-                public: PublicRef::Subscription(sub),
-                user: population.subs[sub as usize].user,
-                code,
-                day: event.day,
-                secs: event.secs,
+            let day = DeliveredDay {
+                data_date: data_date as i32,
+                plan: day_plan,
+                carried_from: (data_date > 0 && plan.missing(data_date as i32 - 1)).then(|| data_date - 1),
+                delivery_anomalies: self.options.variants.delivery && !day_plan.quiet,
             };
-            for &(sub, event) in &reactivations {
-                events.push(code_row(sub, 9, &population.events[event as usize]));
-            }
-            if delivery {
-                let own = events.len();
-                if !reactivations.is_empty() && rng.chance(150) {
-                    let (sub, event) = reactivations[rng.below(reactivations.len() as u64) as usize];
-                    events.push(code_row(sub, 9, &population.events[event as usize]));
-                }
-                if !previous_reactivations.is_empty() && rng.chance(150) {
-                    let (sub, event) = previous_reactivations[rng.below(previous_reactivations.len() as u64) as usize];
-                    events.push(code_row(sub, 9, &population.events[event as usize]));
-                }
-                self.anomaly("duplicate_reactivation_rows", (events.len() - own) as u64);
-            }
-            if self.options.variants.events && !plan.quiet {
-                self.noise(x, &mut rng, &mut events, &cancels[..own_cancels], &subs[..primary]);
-            }
-            rng.shuffle(&mut events);
-            self.events(x, &events, plan.resend)?;
-
-            if !plan.quiet {
-                if plan.orders {
-                    self.orders(x, &subs[..primary], &mut rng)?;
-                }
-                if plan.inventory {
-                    self.inventory(x)?;
-                }
-                if plan.crm_subscription {
-                    self.crm_subscription(x, &subs[..primary])?;
-                }
-            }
-            previous_cancels = cancels;
+            let mut rng = Rng::derive(self.options.seed, 0xd417, data_date as u64);
+            let subscriptions = self.subscription_report(&day, &rows.subscriptions, &mut rng)?;
+            let cancellations =
+                self.cancellation_report(&day, &rows.cancellations, &previous_cancellations, &mut rng)?;
+            let reactivations = self.subscriber_events(
+                &day,
+                &rows.reactivations,
+                &previous_reactivations,
+                cancellations.own(),
+                subscriptions.own(),
+                &mut rng,
+            )?;
+            self.legacy_files(&day, subscriptions.own(), &mut rng)?;
+            previous_cancellations = cancellations.rows;
             previous_reactivations = reactivations;
         }
         Ok(())
     }
 
+    /// The rows of `day` from `rows_by_day`, preceded by those of the missing day
+    /// before it (which arrive, and are counted as delivered, a day late).
+    fn with_carried_rows<T: Copy>(&mut self, day: &DeliveredDay, rows_by_day: &[Vec<T>]) -> Vec<T> {
+        let mut rows = Vec::new();
+        if let Some(missing) = day.carried_from {
+            rows.extend_from_slice(&rows_by_day[missing]);
+            self.anomaly("rows_delivered_a_day_late", rows_by_day[missing].len() as u64);
+        }
+        rows.extend_from_slice(&rows_by_day[day.data_date as usize]);
+        rows
+    }
+
+    /// Writes the day's subscription report: its own rows then, with delivery
+    /// anomalies, rows repeated from earlier reports (and, on a full-export day, the
+    /// whole last week's). Returns the subscriptions it lists.
+    fn subscription_report(
+        &mut self,
+        day: &DeliveredDay,
+        rows_by_day: &[Vec<u32>],
+        rng: &mut Rng,
+    ) -> Result<ReportRows<u32>, GenerateError> {
+        let mut subs = self.with_carried_rows(day, rows_by_day);
+        let own = subs.len();
+        if day.delivery_anomalies {
+            subs.extend(self.overlapping_subscriptions(day, own, rng));
+            self.anomaly("overlapping_subscription_rows", (subs.len() - own) as u64);
+        }
+        let rows: Vec<ReportRow> =
+            subs.iter().map(|&sub| ReportRow { sub, as_of: day.data_date, cancel: None }).collect();
+        let full = day.plan.full_export && day.delivery_anomalies;
+        if full {
+            self.anomaly("full_exports", 1);
+        }
+        self.write_report(FileKind::Subscriptions, day.data_date, &rows, full, day.plan.resend)?;
+        Ok(ReportRows { rows: subs, own })
+    }
+
+    /// Subscriptions already listed by an earlier delivered subscription report that
+    /// this one lists again: now and then a few created in the last 30 days and, on a
+    /// full-export day, all those created in the last 7. `own` is how many rows the
+    /// report has of its own.
+    fn overlapping_subscriptions(&self, day: &DeliveredDay, own: usize, rng: &mut Rng) -> Vec<u32> {
+        let population = self.population;
+        let data_date = day.data_date;
+        let carried_day = day.carried_from.map_or(NO_REPORT, |d| d as i32);
+        let reported_earlier = |s: u32| {
+            let report_day = population.subs[s as usize].report_day;
+            report_day != NO_REPORT && report_day < data_date && report_day != carried_day
+        };
+        let mut subs = Vec::new();
+        let window = population.created_between(data_date - 30, data_date);
+        if !window.is_empty() && rng.chance(400) {
+            let count = 1 + rng.below((own as u64 / 40).max(1));
+            for _ in 0..count {
+                let pick = (window.start as u64 + rng.below(window.len() as u64)) as u32;
+                if reported_earlier(pick) {
+                    subs.push(pick);
+                }
+            }
+        }
+        if day.plan.full_export {
+            subs.extend(
+                population.created_between(data_date - 7, data_date).map(|s| s as u32).filter(|&s| reported_earlier(s)),
+            );
+        }
+        subs
+    }
+
+    /// Writes the day's cancellation report: its own rows then, now and then with
+    /// delivery anomalies, one or two rows repeated from the previous delivered day's
+    /// report (`previous`). Returns the cancellations it lists.
+    fn cancellation_report(
+        &mut self,
+        day: &DeliveredDay,
+        rows_by_day: &[Vec<EventRef>],
+        previous: &[EventRef],
+        rng: &mut Rng,
+    ) -> Result<ReportRows<EventRef>, GenerateError> {
+        let population = self.population;
+        let mut cancels = self.with_carried_rows(day, rows_by_day);
+        let own = cancels.len();
+        if day.delivery_anomalies && !previous.is_empty() && rng.chance(200) {
+            for _ in 0..1 + rng.below(2) {
+                cancels.push(previous[rng.below(previous.len() as u64) as usize]);
+            }
+            self.anomaly("duplicate_cancellation_rows", (cancels.len() - own) as u64);
+        }
+        let rows: Vec<ReportRow> = cancels
+            .iter()
+            .map(|cancel| ReportRow {
+                sub: cancel.sub,
+                as_of: population.events[cancel.event as usize].day,
+                cancel: Some(cancel.event),
+            })
+            .collect();
+        self.write_report(FileKind::Cancellations, day.data_date, &rows, false, day.plan.resend)?;
+        Ok(ReportRows { rows: cancels, own })
+    }
+
+    /// Writes the day's subscriber-events file: a code-9 row per reactivation, now and
+    /// then with delivery anomalies a repeat of one of the day's reactivations and one
+    /// of the previous delivered day's (`previous`), then the noise rows (around the
+    /// day's own `cancellations` and `created` subscriptions), shuffled. Returns the
+    /// day's reactivations.
+    fn subscriber_events(
+        &mut self,
+        day: &DeliveredDay,
+        rows_by_day: &[Vec<EventRef>],
+        previous: &[EventRef],
+        cancellations: &[EventRef],
+        created: &[u32],
+        rng: &mut Rng,
+    ) -> Result<Vec<EventRef>, GenerateError> {
+        let reactivations = self.with_carried_rows(day, rows_by_day);
+        let mut events: Vec<EventRow> =
+            reactivations.iter().map(|&reactivation| self.event_row(reactivation, 9)).collect();
+        if day.delivery_anomalies {
+            let own = events.len();
+            for repeatable in [&reactivations[..], previous] {
+                if !repeatable.is_empty() && rng.chance(150) {
+                    let reactivation = repeatable[rng.below(repeatable.len() as u64) as usize];
+                    events.push(self.event_row(reactivation, 9));
+                }
+            }
+            self.anomaly("duplicate_reactivation_rows", (events.len() - own) as u64);
+        }
+        if self.options.variants.events && !day.plan.quiet {
+            self.noise(day.data_date, rng, &mut events, cancellations, created);
+        }
+        rng.shuffle(&mut events);
+        self.write_events(day.data_date, &events, day.plan.resend)?;
+        Ok(reactivations)
+    }
+
+    /// Writes the legacy files the day's plan asks for (orders, inventory, CRM
+    /// subscriptions); a quiet day has none. `created` are the subscription report's
+    /// own rows.
+    fn legacy_files(&mut self, day: &DeliveredDay, created: &[u32], rng: &mut Rng) -> Result<(), GenerateError> {
+        if day.plan.quiet {
+            return Ok(());
+        }
+        if day.plan.orders {
+            self.orders(day.data_date, created, rng)?;
+        }
+        if day.plan.inventory {
+            self.inventory(day.data_date)?;
+        }
+        if day.plan.crm_subscription {
+            self.crm_subscription(day.data_date, created)?;
+        }
+        Ok(())
+    }
+
+    /// The subscriber-event row, with `code`, of a subscription's lifecycle event.
+    fn event_row(&self, event: EventRef, code: u16) -> EventRow {
+        let population = self.population;
+        let life_event = &population.events[event.event as usize];
+        EventRow {
+            public: PublicRef::Subscription(event.sub),
+            user: population.subs[event.sub as usize].user,
+            code,
+            day: life_event.day,
+            secs: life_event.secs,
+        }
+    }
+
     /// Codes other than 9 (including 5 next to real cancellations and an unknown
     /// code), and code-9 rows for public ids no report maps.
-    fn noise(&mut self, x: i32, rng: &mut Rng, events: &mut Vec<EventRow>, cancels: &[(u32, u32)], created: &[u32]) {
+    fn noise(
+        &mut self,
+        data_date: i32,
+        rng: &mut Rng,
+        events: &mut Vec<EventRow>,
+        cancels: &[EventRef],
+        created: &[u32],
+    ) {
         let population = self.population;
         let timed = |rng: &mut Rng| {
             if rng.chance(500) { rng.below(86_400) as u32 } else { NO_TIME }
         };
         let before = events.len();
         let mut code5 = 0;
-        for &(sub, event) in cancels {
+        for &cancel in cancels {
             if rng.chance(500) {
-                let event = &population.events[event as usize];
-                events.push(EventRow {
-                    public: PublicRef::Subscription(sub),
-                    user: population.subs[sub as usize].user,
-                    code: 5,
-                    day: event.day,
-                    secs: event.secs,
-                });
+                events.push(self.event_row(cancel, 5));
                 code5 += 1;
             }
         }
         for &sub in created {
             let s = &population.subs[sub as usize];
-            if s.created_day == x && rng.chance(300) {
+            if s.created_day == data_date && rng.chance(300) {
                 events.push(EventRow {
                     public: PublicRef::Subscription(sub),
                     user: s.user,
                     code: 1,
-                    day: x,
+                    day: data_date,
                     secs: s.created_secs,
                 });
             }
         }
-        let existing = population.created_between(i32::MIN / 2, x + 1);
+        let existing = population.created_between(i32::MIN / 2, data_date + 1);
         if !existing.is_empty() {
             let base = u64::from(self.options.subs_per_day) * 4 / 10;
             let count = rng.range((base * 7 / 10) as i64, (base * 13 / 10) as i64).max(1);
@@ -460,7 +591,7 @@ impl Writer<'_> {
                     public: PublicRef::Subscription(sub),
                     user: population.subs[sub as usize].user,
                     code,
-                    day: x,
+                    day: data_date,
                     secs,
                 });
             }
@@ -471,7 +602,7 @@ impl Writer<'_> {
                     public: PublicRef::Orphan(ORPHAN_ID_BASE + self.orphans),
                     user,
                     code: 9,
-                    day: x,
+                    day: data_date,
                     secs,
                 });
                 self.orphans += 1;
@@ -483,10 +614,10 @@ impl Writer<'_> {
         self.anomaly("noise_event_rows", (events.len() - before) as u64);
     }
 
-    fn stamp(&mut self, x: i32, full: bool) -> Stamp {
+    fn stamp(&mut self, data_date: i32, full: bool) -> Stamp {
         let style = if full && self.options.variants.file_names { StampStyle::YmdFull } else { self.styler.stamp() };
         let secs = self.styler.rng().range(5 * 3600, 9 * 3600 - 1) as u32;
-        Stamp { day: x + 1, secs, style }
+        Stamp { day: data_date + 1, secs, style }
     }
 
     fn file_name(&self, kind: FileKind, name: NameStyle, stamp: Stamp) -> String {
@@ -589,9 +720,9 @@ impl Writer<'_> {
     }
 
     /// Writes the same bytes again under a later stamp of the same day.
-    fn resend(&mut self, kind: FileKind, name: NameStyle, x: i32, bytes: &[u8]) -> Result<(), GenerateError> {
+    fn resend(&mut self, kind: FileKind, name: NameStyle, data_date: i32, bytes: &[u8]) -> Result<(), GenerateError> {
         let secs = self.styler.rng().range(11 * 3600, 17 * 3600) as u32;
-        let stamp = Stamp { day: x + 1, secs, style: StampStyle::Digits14 };
+        let stamp = Stamp { day: data_date + 1, secs, style: StampStyle::Digits14 };
         let file_name = self.file_name(kind, name, stamp);
         let (year, _, _) = self.calendar.ymd(stamp.day);
         let folder = self.dir.join("outgoing").join(year.to_string());
@@ -614,16 +745,16 @@ impl Writer<'_> {
     }
 
     /// A subscription or cancellation report.
-    fn report(
+    fn write_report(
         &mut self,
         kind: FileKind,
-        x: i32,
+        data_date: i32,
         rows: &[ReportRow],
         full: bool,
         resend: Option<FileKind>,
     ) -> Result<(), GenerateError> {
         let name = self.styler.name(kind);
-        let stamp = self.stamp(x, full);
+        let stamp = self.stamp(data_date, full);
         let text = self.styler.text(kind);
         let values = self.styler.values();
         let header = self.styler.header(kind, text.encoding);
@@ -669,7 +800,7 @@ impl Writer<'_> {
         let bytes = self.emit(kind, name, stamp, &text, &content)?;
         self.note_report_style(&header, &values, compact, rows.is_empty());
         if resend == Some(kind) {
-            self.resend(kind, name, x, &bytes)?;
+            self.resend(kind, name, data_date, &bytes)?;
         }
         Ok(())
     }
@@ -831,10 +962,15 @@ impl Writer<'_> {
     }
 
     /// The headerless subscriber-events file (zero bytes when there is nothing).
-    fn events(&mut self, x: i32, rows: &[EventRow], resend: Option<FileKind>) -> Result<(), GenerateError> {
+    fn write_events(
+        &mut self,
+        data_date: i32,
+        rows: &[EventRow],
+        resend: Option<FileKind>,
+    ) -> Result<(), GenerateError> {
         let kind = FileKind::Events;
         let name = self.styler.name(kind);
-        let stamp = self.stamp(x, false);
+        let stamp = self.stamp(data_date, false);
         let text = self.styler.text(kind);
         let values = self.styler.values();
         let layout = self.styler.events_layout();
@@ -884,14 +1020,20 @@ impl Writer<'_> {
             }
         }
         if resend == Some(kind) {
-            self.resend(kind, name, x, &bytes)?;
+            self.resend(kind, name, data_date, &bytes)?;
         }
         Ok(())
     }
 
     /// Legacy files share the text styles, with simple fixed headers.
-    fn legacy(&mut self, kind: FileKind, x: i32, header: &str, lines: &[String]) -> Result<(), GenerateError> {
-        let stamp = self.stamp(x, false);
+    fn write_legacy(
+        &mut self,
+        kind: FileKind,
+        data_date: i32,
+        header: &str,
+        lines: &[String],
+    ) -> Result<(), GenerateError> {
+        let stamp = self.stamp(data_date, false);
         let text = self.styler.text(kind);
         let eol = text.eol();
         let mut content = String::with_capacity(header.len() + lines.len() * 100);
@@ -906,13 +1048,13 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn orders(&mut self, x: i32, created: &[u32], rng: &mut Rng) -> Result<(), GenerateError> {
+    fn orders(&mut self, data_date: i32, created: &[u32], rng: &mut Rng) -> Result<(), GenerateError> {
         let population = self.population;
         let values = self.styler.values();
         let mut lines = Vec::with_capacity(created.len());
         for &sub in created {
             let s = &population.subs[sub as usize];
-            if s.created_day != x || !rng.chance(800) {
+            if s.created_day != data_date || !rng.chance(800) {
                 continue;
             }
             let product = &PRODUCTS[usize::from(s.product)];
@@ -925,7 +1067,7 @@ impl Writer<'_> {
             line.push(',');
             push_u64(&mut line, USER_ID_BASE + u64::from(s.user));
             line.push(',');
-            self.calendar.push_date_time(&mut line, x, s.created_secs, values.date, values.time);
+            self.calendar.push_date_time(&mut line, data_date, s.created_secs, values.date, values.time);
             line.push(',');
             line.push_str(product.product_id);
             line.push(',');
@@ -940,10 +1082,10 @@ impl Writer<'_> {
             lines.push(line);
         }
         let header = "Order ID,Merchant Order ID,Subscription ID,User ID,Order Date,Product ID,SKU,Quantity,Price,Order Total,Order Status";
-        self.legacy(FileKind::Orders, x, header, &lines)
+        self.write_legacy(FileKind::Orders, data_date, header, &lines)
     }
 
-    fn inventory(&mut self, x: i32) -> Result<(), GenerateError> {
+    fn inventory(&mut self, data_date: i32) -> Result<(), GenerateError> {
         let values = self.styler.values();
         let mut lines = Vec::new();
         for (i, product) in PRODUCTS.iter().enumerate() {
@@ -956,33 +1098,33 @@ impl Writer<'_> {
             line.push(',');
             push_money(&mut line, product.price_cents, values.money);
             line.push(',');
-            let stock = mix64(u64::from(x as u32) << 8 | i as u64) % 500;
+            let stock = mix64(u64::from(data_date as u32) << 8 | i as u64) % 500;
             line.push_str(values.flag.spell(stock > 20));
             line.push(',');
             push_u64(&mut line, stock);
             line.push(',');
-            self.calendar.push_date(&mut line, x, values.date);
+            self.calendar.push_date(&mut line, data_date, values.date);
             lines.push(line);
         }
-        self.legacy(
+        self.write_legacy(
             FileKind::Inventory,
-            x,
+            data_date,
             "Product ID,SKU,Product Name,Price,In Stock,Quantity Available,Last Updated",
             &lines,
         )
     }
 
-    fn crm_subscription(&mut self, x: i32, created: &[u32]) -> Result<(), GenerateError> {
+    fn crm_subscription(&mut self, data_date: i32, created: &[u32]) -> Result<(), GenerateError> {
         let population = self.population;
         let values = self.styler.values();
         let mut lines = Vec::new();
         for &sub in created {
             let s = &population.subs[sub as usize];
-            if s.created_day != x {
+            if s.created_day != data_date {
                 continue;
             }
             let product = &PRODUCTS[usize::from(s.product)];
-            let state = as_of(population, sub as usize, x);
+            let state = as_of(population, sub as usize, data_date);
             let mut line = String::with_capacity(100);
             push_u64(&mut line, SUBSCRIPTION_ID_BASE + u64::from(sub));
             line.push(',');
@@ -999,14 +1141,14 @@ impl Writer<'_> {
             push_u64(&mut line, u64::from(s.quantity));
             line.push(',');
             if state.active {
-                self.calendar.push_date(&mut line, x + product.frequency_days as i32, values.date);
+                self.calendar.push_date(&mut line, data_date + product.frequency_days as i32, values.date);
             }
             line.push_str(if state.active { ",Active," } else { ",Inactive," });
-            self.calendar.push_date(&mut line, x, values.date);
+            self.calendar.push_date(&mut line, data_date, values.date);
             lines.push(line);
         }
         let header = "Subscription ID,User ID,Merchant User ID,Product ID,SKU,Frequency (days),Quantity,Next Order Date,Status,Updated";
-        self.legacy(FileKind::CrmSubscription, x, header, &lines)
+        self.write_legacy(FileKind::CrmSubscription, data_date, header, &lines)
     }
 }
 

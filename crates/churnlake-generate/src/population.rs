@@ -322,161 +322,234 @@ fn lifetime(rng: &mut Rng) -> i32 {
     rng.range(lo, hi) as i32
 }
 
+/// Days from a cancellation to a reactivation, when there is one: half within a month.
 fn reactivation_gap(rng: &mut Rng) -> i32 {
     if rng.chance(500) { rng.range(1, 30) as i32 } else { rng.range(31, 300) as i32 }
 }
 
+/// How a reactivation-then-cancellation date is written, when no scenario says.
 fn pair_timing(rng: &mut Rng) -> PairTiming {
     [PairTiming::BothTimed, PairTiming::Untimed, PairTiming::OneTimed][rng.weighted(&[40, 35, 25])]
 }
 
+/// Whether `events` (in true order) end with an event of `kind` dated `day`.
 fn has_on(events: &[LifeEvent], day: i32, kind: EventKind) -> bool {
     events.iter().rev().take_while(|e| e.day == day).any(|e| e.kind == kind)
 }
 
-/// Simulates one subscription's cancellations and reactivations (true order) into `out`.
-fn live(seed: &Seed, last_day: i32, plan: &Plan, edge: bool, rng: &mut Rng, out: &mut Vec<LifeEvent>) {
+/// A whole-minute time of day for about a third of events, else [`NO_TIME`].
+fn sometimes_timed(rng: &mut Rng) -> u32 {
+    if rng.chance(350) { minute(rng, 0, LAST_MINUTE) } else { NO_TIME }
+}
+
+/// Days from a subscription's previous event (its creation, for the first) to its
+/// `step`-th event, a cancellation: what its scenario forces, else a [`lifetime`] or,
+/// with edge cases on, now and then the same day. `None`: a pre-start subscription's
+/// first cancellation, on a random day of the run's first two years.
+fn days_to_cancellation(scenario: Scenario, step: usize, edge: bool, rng: &mut Rng) -> Option<i32> {
     use Scenario as S;
-    let start = out.len();
-    let created_after = seed.secs.div_ceil(60) * 60 + 60;
-    loop {
-        // Active: when is it cancelled?
-        let step = out.len() - start;
-        if step >= MAX_EVENTS {
-            break;
+    match (scenario, step) {
+        (S::PreStart, 0) => None,
+        (S::CreateCancelSameDay | S::CreateCancelReactivateSameDay, 0) => Some(0),
+        (S::LateCreateDrop, 0) => Some(if edge { rng.range(0, 1) as i32 } else { 1 }),
+        (
+            S::CancelThenReactivateTimed
+            | S::ReactivateThenCancelTimed
+            | S::ReactivateThenCancelUntimed
+            | S::ReactivateThenCancelOneTimed
+            | S::Comeback,
+            0,
+        ) => Some(rng.range(1, 10) as i32),
+        (S::ReactivateThenCancelTimed | S::ReactivateThenCancelUntimed | S::ReactivateThenCancelOneTimed, 2) => Some(0),
+        _ => {
+            let same_day_per_mille = if step == 0 { 25 } else { 40 };
+            Some(if edge && rng.chance(same_day_per_mille) { 0 } else { lifetime(rng) })
         }
-        let previous_day = out[start..].last().map_or(seed.day, |e| e.day);
-        let mut timing = None;
-        let gap = match (seed.scenario, step) {
-            (S::PreStart, 0) => None,
-            (S::CreateCancelSameDay | S::CreateCancelReactivateSameDay, 0) => Some(0),
-            (S::LateCreateDrop, 0) => Some(if edge { rng.range(0, 1) as i32 } else { 1 }),
-            (
-                S::CancelThenReactivateTimed
-                | S::ReactivateThenCancelTimed
-                | S::ReactivateThenCancelUntimed
-                | S::ReactivateThenCancelOneTimed
-                | S::Comeback,
-                0,
-            ) => Some(rng.range(1, 10) as i32),
-            (S::ReactivateThenCancelTimed, 2) => {
-                timing = Some(PairTiming::BothTimed);
-                Some(0)
-            }
-            (S::ReactivateThenCancelUntimed, 2) => {
-                timing = Some(PairTiming::Untimed);
-                Some(0)
-            }
-            (S::ReactivateThenCancelOneTimed, 2) => {
-                timing = Some(PairTiming::OneTimed);
-                Some(0)
-            }
-            _ => {
-                let same_day_per_mille = if step == 0 { 25 } else { 40 };
-                Some(if edge && rng.chance(same_day_per_mille) { 0 } else { lifetime(rng) })
-            }
-        };
-        let mut day = match gap {
-            Some(gap) => plan.active_from(previous_day + gap),
-            None => plan.active_from(rng.below((last_day + 1).min(730) as u64) as i32),
-        };
-        if has_on(&out[start..], day, EventKind::Cancel) {
-            day = plan.active_from(day + 1);
+    }
+}
+
+/// How a scenario has its reactivation-then-cancellation date written (its
+/// `step`-th event being that cancellation); `None`: the scenario leaves it to chance.
+fn forced_pair_timing(scenario: Scenario, step: usize) -> Option<PairTiming> {
+    match (scenario, step) {
+        (Scenario::ReactivateThenCancelTimed, 2) => Some(PairTiming::BothTimed),
+        (Scenario::ReactivateThenCancelUntimed, 2) => Some(PairTiming::Untimed),
+        (Scenario::ReactivateThenCancelOneTimed, 2) => Some(PairTiming::OneTimed),
+        _ => None,
+    }
+}
+
+/// Days from a subscription's cancellation to its reactivation (its `step`-th
+/// event): what its scenario forces, else for a quarter of cancellations a
+/// [`reactivation_gap`] or, with edge cases on, now and then the same day. `None`:
+/// it stays cancelled.
+fn days_to_reactivation(scenario: Scenario, step: usize, edge: bool, rng: &mut Rng) -> Option<i32> {
+    use Scenario as S;
+    match (scenario, step) {
+        (S::CancelThenReactivateTimed | S::CreateCancelReactivateSameDay, 1) => Some(0),
+        (S::ReactivateThenCancelTimed | S::ReactivateThenCancelUntimed | S::ReactivateThenCancelOneTimed, 1) => {
+            Some(rng.range(1, 10) as i32)
         }
-        if day > last_day {
-            break;
-        }
-        let after_reactivation = out[start..].last().is_some_and(|e| e.day == day && e.kind == EventKind::Reactivate);
-        let secs = if after_reactivation {
-            // Reactivated then cancelled on one date. Rows written with both times
-            // are ordered by time; any other spelling reads as "cancellation last".
-            let timing = timing.unwrap_or_else(|| pair_timing(rng));
-            let mut reactivation_secs = out[out.len() - 1].secs;
-            let secs = match timing {
-                PairTiming::BothTimed => {
-                    if reactivation_secs == NO_TIME || reactivation_secs > LAST_MINUTE - PAIR_GAP {
-                        reactivation_secs = minute(rng, 0, LAST_MINUTE - PAIR_GAP);
-                    }
-                    minute(rng, reactivation_secs + PAIR_GAP, LAST_MINUTE)
-                }
-                PairTiming::Untimed => {
-                    reactivation_secs = NO_TIME;
-                    NO_TIME
-                }
-                PairTiming::OneTimed => {
-                    if rng.chance(500) {
-                        if reactivation_secs == NO_TIME {
-                            reactivation_secs = minute(rng, 0, LAST_MINUTE);
-                        }
-                        NO_TIME
-                    } else {
-                        reactivation_secs = NO_TIME;
-                        minute(rng, 0, LAST_MINUTE)
-                    }
-                }
+        (S::Comeback | S::LateCreateDrop, 1) => None,
+        _ => rng.chance(250).then(|| if edge && rng.chance(60) { 0 } else { reactivation_gap(rng) }),
+    }
+}
+
+/// The times of day, written as `timing` says, of a reactivation (so far at
+/// `reactivation_secs`) and a cancellation on the same date, as (reactivation,
+/// cancellation). Rows written with both times are ordered by time, so the
+/// cancellation then comes at least [`PAIR_GAP`] later; any other spelling reads as
+/// "cancellation last".
+fn reactivate_then_cancel_times(timing: PairTiming, reactivation_secs: u32, rng: &mut Rng) -> (u32, u32) {
+    match timing {
+        PairTiming::BothTimed => {
+            let reactivation = if reactivation_secs == NO_TIME || reactivation_secs > LAST_MINUTE - PAIR_GAP {
+                minute(rng, 0, LAST_MINUTE - PAIR_GAP)
+            } else {
+                reactivation_secs
             };
-            let index = out.len() - 1;
-            out[index].secs = reactivation_secs;
+            (reactivation, minute(rng, reactivation + PAIR_GAP, LAST_MINUTE))
+        }
+        PairTiming::Untimed => (NO_TIME, NO_TIME),
+        PairTiming::OneTimed => {
+            if rng.chance(500) {
+                let reactivation =
+                    if reactivation_secs == NO_TIME { minute(rng, 0, LAST_MINUTE) } else { reactivation_secs };
+                (reactivation, NO_TIME)
+            } else {
+                (NO_TIME, minute(rng, 0, LAST_MINUTE))
+            }
+        }
+    }
+}
+
+/// One subscription's lifecycle while it is simulated.
+struct Life<'a> {
+    seed: &'a Seed,
+    last_day: i32,
+    plan: &'a Plan,
+    /// Lifecycle edge cases on (`Variants::lifecycle`).
+    edge: bool,
+    /// Earliest time of day of an event on the creation date: a whole minute at
+    /// least a minute after the creation time.
+    after_creation: u32,
+    /// Every subscription's events so far; this one's are those from `start` on.
+    out: &'a mut Vec<LifeEvent>,
+    start: usize,
+}
+
+impl Life<'_> {
+    /// This subscription's events so far, in true order.
+    fn events(&self) -> &[LifeEvent] {
+        &self.out[self.start..]
+    }
+
+    /// While active: adds its next cancellation. False when there is none (it stays
+    /// active past the last day, or already has [`MAX_EVENTS`]).
+    fn push_cancellation(&mut self, rng: &mut Rng) -> bool {
+        let step = self.events().len();
+        if step >= MAX_EVENTS {
+            return false;
+        }
+        let previous_day = self.events().last().map_or(self.seed.day, |e| e.day);
+        let mut day = match days_to_cancellation(self.seed.scenario, step, self.edge, rng) {
+            Some(gap) => self.plan.active_from(previous_day + gap),
+            None => self.plan.active_from(rng.below((self.last_day + 1).min(730) as u64) as i32),
+        };
+        if has_on(self.events(), day, EventKind::Cancel) {
+            day = self.plan.active_from(day + 1);
+        }
+        if day > self.last_day {
+            return false;
+        }
+        let secs = self.cancellation_secs(day, step, rng);
+        self.out.push(LifeEvent { day, secs, kind: EventKind::Cancel });
+        true
+    }
+
+    /// The time of day of its `step`-th event, a cancellation dated `day`
+    /// ([`NO_TIME`]: none). After a reactivation that same date, this also retimes
+    /// that reactivation so that the files' same-date rule reads the two in true order.
+    fn cancellation_secs(&mut self, day: i32, step: usize, rng: &mut Rng) -> u32 {
+        let after_reactivation = self.events().last().is_some_and(|e| e.day == day && e.kind == EventKind::Reactivate);
+        if after_reactivation {
+            let timing = forced_pair_timing(self.seed.scenario, step).unwrap_or_else(|| pair_timing(rng));
+            let index = self.out.len() - 1;
+            let (reactivation_secs, secs) = reactivate_then_cancel_times(timing, self.out[index].secs, rng);
+            self.out[index].secs = reactivation_secs;
             secs
-        } else if day == seed.day {
+        } else if day == self.seed.day {
             // Cancelled on its creation day: creation comes first whatever the time.
-            if rng.chance(500) && created_after <= LAST_MINUTE {
-                minute(rng, created_after, LAST_MINUTE)
+            if rng.chance(500) && self.after_creation <= LAST_MINUTE {
+                minute(rng, self.after_creation, LAST_MINUTE)
             } else {
                 NO_TIME
             }
-        } else if rng.chance(350) {
-            minute(rng, 0, LAST_MINUTE)
         } else {
-            NO_TIME
-        };
-        out.push(LifeEvent { day, secs, kind: EventKind::Cancel });
+            sometimes_timed(rng)
+        }
+    }
 
-        // Inactive: is it reactivated, and when?
-        let step = out.len() - start;
+    /// While cancelled: maybe adds its reactivation. False when there is none (it
+    /// stays cancelled, past the last day too, or already has [`MAX_EVENTS`]).
+    fn push_reactivation(&mut self, rng: &mut Rng) -> bool {
+        let step = self.events().len();
         if step >= MAX_EVENTS {
-            break;
+            return false;
         }
-        let gap = match (seed.scenario, step) {
-            (S::CancelThenReactivateTimed | S::CreateCancelReactivateSameDay, 1) => Some(0),
-            (S::ReactivateThenCancelTimed | S::ReactivateThenCancelUntimed | S::ReactivateThenCancelOneTimed, 1) => {
-                Some(rng.range(1, 10) as i32)
-            }
-            (S::Comeback | S::LateCreateDrop, 1) => None,
-            _ => rng.chance(250).then(|| if edge && rng.chance(60) { 0 } else { reactivation_gap(rng) }),
+        let Some(gap) = days_to_reactivation(self.seed.scenario, step, self.edge, rng) else {
+            return false;
         };
-        let Some(gap) = gap else { break };
-        let cancel_index = out.len() - 1;
-        let cancel_day = out[cancel_index].day;
-        let mut day = plan.active_from(cancel_day + gap);
-        if has_on(&out[start..], day, EventKind::Reactivate) {
-            day = plan.active_from(day + 1);
+        let cancel_index = self.out.len() - 1;
+        let cancel_day = self.out[cancel_index].day;
+        let mut day = self.plan.active_from(cancel_day + gap);
+        if has_on(self.events(), day, EventKind::Reactivate) {
+            day = self.plan.active_from(day + 1);
         }
-        if day == cancel_day {
-            // Cancelled then reactivated on one date: only times can say so, so
-            // both are timed, the cancellation first.
-            let earliest = if cancel_day == seed.day { created_after } else { 0 };
-            let cancel_secs = out[cancel_index].secs;
-            if cancel_secs == NO_TIME || cancel_secs < earliest || cancel_secs + PAIR_GAP > LAST_MINUTE {
-                if earliest + PAIR_GAP > LAST_MINUTE {
-                    day = plan.active_from(day + 1);
-                } else {
-                    out[cancel_index].secs = minute(rng, earliest, LAST_MINUTE - PAIR_GAP);
-                }
-            }
+        if day == cancel_day && !self.time_cancellation_before_reactivation(rng) {
+            day = self.plan.active_from(day + 1);
         }
-        if day > last_day {
-            break;
+        if day > self.last_day {
+            return false;
         }
         let secs = if day == cancel_day {
-            minute(rng, out[cancel_index].secs + PAIR_GAP, LAST_MINUTE)
-        } else if rng.chance(350) {
-            minute(rng, 0, LAST_MINUTE)
+            minute(rng, self.out[cancel_index].secs + PAIR_GAP, LAST_MINUTE)
         } else {
-            NO_TIME
+            sometimes_timed(rng)
         };
-        out.push(LifeEvent { day, secs, kind: EventKind::Reactivate });
+        self.out.push(LifeEvent { day, secs, kind: EventKind::Reactivate });
+        true
     }
+
+    /// Before a reactivation on the date of its last event, a cancellation: only times
+    /// can say that the cancellation came first, so both are timed. Gives the
+    /// cancellation a time leaving room for a reactivation [`PAIR_GAP`] later unless it
+    /// has one; false when no time can (created too late that day).
+    fn time_cancellation_before_reactivation(&mut self, rng: &mut Rng) -> bool {
+        let cancel_index = self.out.len() - 1;
+        let cancellation = self.out[cancel_index];
+        let earliest = if cancellation.day == self.seed.day { self.after_creation } else { 0 };
+        let secs = cancellation.secs;
+        let needs_time = secs == NO_TIME || secs < earliest || secs + PAIR_GAP > LAST_MINUTE;
+        if !needs_time {
+            return true;
+        }
+        if earliest + PAIR_GAP > LAST_MINUTE {
+            return false;
+        }
+        self.out[cancel_index].secs = minute(rng, earliest, LAST_MINUTE - PAIR_GAP);
+        true
+    }
+}
+
+/// Simulates one subscription's cancellations and reactivations (true order) into
+/// `out`: cancelled, maybe reactivated, cancelled again …, until it stays active or
+/// cancelled past the last day, or has [`MAX_EVENTS`].
+fn live(seed: &Seed, last_day: i32, plan: &Plan, edge: bool, rng: &mut Rng, out: &mut Vec<LifeEvent>) {
+    let start = out.len();
+    let after_creation = seed.secs.div_ceil(60) * 60 + 60;
+    let mut life = Life { seed, last_day, plan, edge, after_creation, out, start };
+    while life.push_cancellation(rng) && life.push_reactivation(rng) {}
 }
 
 #[cfg(test)]

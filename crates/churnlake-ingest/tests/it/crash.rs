@@ -108,7 +108,6 @@ async fn outputs_published_but_never_recorded_are_removed_by_the_next_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(feature = "crash-points"), ignore = "needs the crash-points feature (on in workspace test runs)")]
 async fn a_crash_while_an_earlier_copy_takes_over_is_finished_by_the_next_run() {
     let [earliest, middle, latest] = [
         "acme_cancelled_subscriptions_05032023060437.csv",
@@ -161,7 +160,6 @@ async fn a_crash_while_an_earlier_copy_takes_over_is_finished_by_the_next_run() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(feature = "crash-points"), ignore = "needs the crash-points feature (on in workspace test runs)")]
 async fn a_crash_then_a_rerun_leaves_the_clean_lake() {
     let drops = TempDir::new().expect("a drop directory");
     all_drops(drops.path());
