@@ -7,7 +7,7 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::driver::{Consumer, Passes};
-use crate::error::{Context, Result};
+use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{self, Attributes, CANCELLED, Lifecycle, Lineage, REACTIVATED, last_of_run};
 use crate::passes::{Spill, stack};
 use crate::sources::LakeSources;
@@ -85,7 +85,7 @@ pub(crate) fn subscriptions(sources: &LakeSources, as_of: Option<NaiveDate>, onl
     passes.run_one(as_of, &mut table)?;
     let mut parts = table.parts;
     if parts.len() == 1 {
-        return parts.pop().ok_or(crate::QueryError::EmptyLake);
+        return parts.pop().ok_or(QueryError::EmptyLake);
     }
     stack(parts)?
         .sort([c::SUBSCRIPTION_ID], SortMultipleOptions::default())
