@@ -155,12 +155,6 @@ pub(crate) struct SubscriberPasses {
     spill: Spill,
 }
 
-impl SubscriberPasses {
-    pub(crate) fn new(passes: u32) -> Result<SubscriberPasses> {
-        Ok(SubscriberPasses { spill: Spill::new(passes)? })
-    }
-}
-
 impl Consumer for SubscriberPasses {
     fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
         let latest_cancel = effective_events(life)
@@ -187,6 +181,10 @@ impl Consumer for SubscriberPasses {
 }
 
 impl SubscriberPasses {
+    pub(crate) fn new(passes: u32) -> Result<SubscriberPasses> {
+        Ok(SubscriberPasses { spill: Spill::new(passes)? })
+    }
+
     /// One frame per user bucket, each sorted by `user_id`; `only` keeps one status.
     pub(crate) fn finish(self, only: Option<&str>) -> Result<Vec<DataFrame>> {
         let mut parts = Vec::new();
