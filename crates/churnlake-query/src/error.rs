@@ -33,6 +33,10 @@ pub enum QueryError {
     EmptyScript,
     #[error("the SQL uses {{{{{0}}}}} but no value was given for the parameter `{0}`")]
     MissingParam(String),
+    #[error("{file}, line {line}{}: {message}", column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
+    Dashboard { file: String, line: u64, column: Option<String>, message: String },
+    #[error("public id `{public_id}` belongs to several subscriptions ({ids}); explain one of them")]
+    AmbiguousPublicId { public_id: String, ids: String },
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
     /// A consumer of the passes asked to stop (its own error is returned instead).
@@ -51,6 +55,8 @@ impl QueryError {
             | QueryError::UnknownColumn { .. }
             | QueryError::UnknownSubscription(_)
             | QueryError::MissingParam(_)
+            | QueryError::Dashboard { .. }
+            | QueryError::AmbiguousPublicId { .. }
             | QueryError::EmptyScript
             | QueryError::Sql { .. } => true,
             QueryError::Polars { .. } | QueryError::Io(_) | QueryError::Stopped => false,

@@ -55,29 +55,72 @@ pub(crate) fn date_of(days: Option<i32>) -> NaiveDate {
     days.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)).unwrap_or_default()
 }
 
-pub(crate) fn explain(sources: &LakeSources, subscription_id: &str) -> Result<Explanation> {
+/// Explains a subscription given by its id or, when no subscription has that id, by
+/// its public id; as of the end of `as_of` (default: the last data date).
+pub(crate) fn explain(sources: &LakeSources, id: &str, as_of: Option<NaiveDate>) -> Result<Explanation> {
+    match explain_id(sources, id, as_of) {
+        Err(QueryError::UnknownSubscription(_)) => {
+            let ids = subscriptions_with_public_id(sources, id)?;
+            match ids.as_slice() {
+                [] => Err(QueryError::UnknownSubscription(id.to_owned())),
+                [one] => explain_id(sources, one, as_of),
+                _ => Err(QueryError::AmbiguousPublicId { public_id: id.to_owned(), ids: ids.join(", ") }),
+            }
+        }
+        other => other,
+    }
+}
+
+fn explain_id(sources: &LakeSources, subscription_id: &str, as_of: Option<NaiveDate>) -> Result<Explanation> {
+    let (_, last) = sources.range()?;
+    // at the lake's last data date, events dated after it are listed (in the lake, not in
+    // effect yet); as of an earlier day they are its future
+    let later = if as_of.is_none_or(|day| day >= last) { Later::List } else { Later::Omit };
     // only this subscription's rows are read: an explanation costs the same on any lake
     let passes = Passes::subscription(sources, subscription_id, Attributes::UserAnd(None), Lineage::Keep);
-    let mut explained = Explained { subscription_id, explanation: None };
-    passes.run_one(None, &mut explained)?;
+    let mut explained = Explained { subscription_id, later, explanation: None };
+    passes.run_one(as_of, &mut explained)?;
     explained.explanation.ok_or_else(|| QueryError::UnknownSubscription(subscription_id.to_owned()))
+}
+
+/// The subscription ids report rows give for a public id, sorted.
+fn subscriptions_with_public_id(sources: &LakeSources, public_id: &str) -> Result<Vec<String>> {
+    let wanted = [(c::PUBLIC_SUBSCRIPTION_ID, DataType::String), (c::SUBSCRIPTION_ID, DataType::String)];
+    let mut frames = Vec::new();
+    for kind in [churnlake_lake::ReportKind::Subscriptions, churnlake_lake::ReportKind::Cancellations] {
+        let wanted_id = public_id.to_owned();
+        frames.push(sources.scan_where(kind.as_str(), &wanted, move |lf| {
+            lf.filter(col(c::PUBLIC_SUBSCRIPTION_ID).eq(lit(wanted_id)))
+        })?);
+    }
+    let df = concat(frames, UnionArgs::default())
+        .ctx("resolving a public id")?
+        .filter(col(c::SUBSCRIPTION_ID).is_not_null())
+        .select([col(c::SUBSCRIPTION_ID)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort([c::SUBSCRIPTION_ID], SortMultipleOptions::default())
+        .collect()
+        .ctx("resolving a public id")?;
+    let ids = df.column(c::SUBSCRIPTION_ID).ctx("resolving a public id")?.str().ctx("resolving a public id")?;
+    Ok(ids.iter().flatten().map(str::to_owned).collect())
 }
 
 /// The explanation of one subscription, from the one pass that reads its rows.
 struct Explained<'a> {
     subscription_id: &'a str,
+    later: Later,
     explanation: Option<Explanation>,
 }
 
 impl Consumer for Explained<'_> {
     fn add(&mut self, life: &Lifecycle, _pass: u32) -> Result<()> {
-        self.explanation = explain_from(life, self.subscription_id)?;
+        self.explanation = explain_from(life, self.subscription_id, self.later)?;
         Ok(())
     }
 }
 
 /// The subscription's explanation (`None`: `life` does not hold it).
-fn explain_from(life: &Lifecycle, subscription_id: &str) -> Result<Option<Explanation>> {
+fn explain_from(life: &Lifecycle, subscription_id: &str, later: Later) -> Result<Option<Explanation>> {
     let base = life
         .base
         .clone()
@@ -139,7 +182,7 @@ fn explain_from(life: &Lifecycle, subscription_id: &str) -> Result<Option<Explan
             source_line: lines.get(i).unwrap_or_default(),
         });
     }
-    Ok(Some(apply(subscription_id, created_date, life.as_of, Later::List, raw)))
+    Ok(Some(apply(subscription_id, created_date, life.as_of, later, raw)))
 }
 
 /// What `apply` does with events that take effect after `as_of`.

@@ -21,26 +21,30 @@
 //! conformance case and of a generated history.
 
 mod anomalies;
+mod check;
 mod driver;
 mod error;
 mod explain;
 mod lifecycle;
 mod passes;
+mod reconcile;
 mod series;
 mod sources;
 mod sql;
 mod tables;
 
 pub use anomalies::ANOMALY_COLUMNS;
+pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, Level};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
 pub use passes::DEFAULT_ROWS_PER_PASS;
+pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
 pub use series::{Grain, RateRow, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
 
 use chrono::NaiveDate;
-use churnlake_lake::DERIVED_TABLES;
+use churnlake_lake::{DERIVED_TABLES, Manifest};
 /// Result tables are polars frames; re-exported so callers need not depend on polars.
 pub use polars::prelude::DataFrame;
 
@@ -150,8 +154,22 @@ impl Metrics {
         anomalies::anomalies(&self.sources, as_of)
     }
 
-    /// A subscription's events in order, with sources, states and anomalies.
-    pub fn explain(&self, subscription_id: &str) -> Result<Explanation> {
-        explain::explain(&self.sources, subscription_id)
+    /// A subscription's events in order, with sources, states and anomalies, as of the end
+    /// of `as_of` (default: the last data date). `id` is a subscription id or, when no
+    /// subscription has it, a public subscription id.
+    pub fn explain(&self, id: &str, as_of: Option<NaiveDate>) -> Result<Explanation> {
+        explain::explain(&self.sources, id, as_of)
+    }
+
+    /// The data checks of METRICS.md over this lake, whose manifest is `manifest`: every
+    /// finding that makes its figures incomplete or doubtful, with its evidence.
+    pub fn check(&self, manifest: &Manifest) -> Result<CheckReport> {
+        Ok(check::check(manifest, &self.sources)?.report)
+    }
+
+    /// The lake's series against a dashboard's numbers: every differing (date, metric) with
+    /// its likely causes.
+    pub fn reconcile(&self, manifest: &Manifest, dashboard: &Dashboard) -> Result<Reconciliation> {
+        reconcile::reconcile(manifest, &self.sources, dashboard)
     }
 }

@@ -120,6 +120,12 @@ pub enum Command {
     Build(BuildArgs),
     /// Generate a two-year sample, ingest it, build, and summarise.
     Demo(DemoArgs),
+    /// The data checks: missing and late drops, re-deliveries, failed files, quarantined
+    /// rows, anomalies, disagreements between the reports (exit 1 at --fail-on).
+    Check(CheckArgs),
+    /// Compare the series with numbers copied from the platform's dashboard: every
+    /// differing day and metric, with its likely causes.
+    Reconcile(ReconcileArgs),
 }
 
 /// The arguments of `churnlake ingest`.
@@ -228,9 +234,14 @@ pub struct ActiveArgs {
 /// The arguments of `churnlake explain`.
 #[derive(Debug, Args, Clone)]
 pub struct ExplainArgs {
+    /// A subscription id, or a public subscription id (32 hex) when no subscription has that id.
+    #[arg(value_name = "ID")]
     pub subscription_id: String,
     #[command(flatten)]
     pub lake: LakeArg,
+    /// The day (default: the last data date): the state at its end, events after it left out.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
     /// table or json.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -276,4 +287,42 @@ pub struct DemoArgs {
     /// Working folder (drops, truth and lake go inside).
     #[arg(long, value_name = "DIR", default_value = "data/demo")]
     pub dir: PathBuf,
+}
+
+/// When `churnlake check` exits 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any `error` finding (a missing day, a failed file).
+    Error,
+    /// Any `warn` or `error` finding.
+    Warn,
+    /// Never (report only).
+    Never,
+}
+
+/// The arguments of `churnlake check`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// Exit 1 when a finding is at or above this level.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// table or json.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake reconcile`.
+#[derive(Debug, Args, Clone)]
+pub struct ReconcileArgs {
+    /// CSV copied from the dashboard: a `date` column and any of the series' columns (or the
+    /// dashboard's headings, e.g. "Active Subscriptions at Day's End", "Subscription Cancels").
+    #[arg(long, value_name = "FILE")]
+    pub dashboard: PathBuf,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// table, csv or json.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

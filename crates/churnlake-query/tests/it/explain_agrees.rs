@@ -35,7 +35,7 @@ fn explained_state(explanation: &Explanation, day: NaiveDate) -> Option<&'static
 fn check(label: &str, metrics: &Metrics) -> usize {
     let (first, last) = metrics.range().expect("a range");
     let ids: Vec<String> = table_states(metrics, last).into_keys().collect();
-    let explanations: Vec<_> = ids.iter().map(|id| metrics.explain(id).expect("an explanation")).collect();
+    let explanations: Vec<_> = ids.iter().map(|id| metrics.explain(id, None).expect("an explanation")).collect();
     let mut compared = 0;
     for day in first.iter_days().take_while(|d| *d <= last) {
         let table = table_states(metrics, day);

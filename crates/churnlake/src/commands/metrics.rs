@@ -76,7 +76,7 @@ pub(super) fn active(ctx: &Ctx, io: &mut Io, args: &ActiveArgs) -> Result<Outcom
 pub(super) fn explain(ctx: &Ctx, io: &mut Io, args: &ExplainArgs) -> Result<Outcome> {
     supported("explain", args.output.format, &[Format::Table, Format::Json])?;
     let metrics = ctx.metrics(args.lake.lake.as_deref())?;
-    let explanation = metrics.explain(&args.subscription_id)?;
+    let explanation = metrics.explain(&args.subscription_id, args.as_of)?;
     let mut out = open_output(&args.output, io)?;
     match args.output.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&explanation)?)?,

@@ -3,8 +3,10 @@
 //! computes a metric.
 //!
 //! `ingest` holds the commands that move files (ingest, drops, generate, demo), `metrics`
-//! those that read the lake (series, rate, tables, explain, anomalies, sql, build).
+//! those that read the lake (series, rate, tables, explain, anomalies, sql, build), `check`
+//! those that judge its figures (check, reconcile).
 
+mod check;
 mod ingest;
 mod metrics;
 
@@ -48,6 +50,8 @@ pub fn run(cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
         Command::Anomalies(args) => metrics::anomalies(&ctx, io, args),
         Command::Sql(args) => metrics::sql(&ctx, io, args),
         Command::Build(args) => metrics::build(&ctx, io, args),
+        Command::Check(args) => check::check(&ctx, io, args),
+        Command::Reconcile(args) => check::reconcile(&ctx, io, args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! generator, METRICS.md worked examples, crash safety, and CLI output snapshots.
 
 mod adversarial;
+mod checks;
 mod conformance;
 mod crash;
 mod hive;
