@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use churnlake_lake::{Manifest, columns as c};
 use polars::prelude::*;
 use serde::Serialize;
@@ -90,7 +90,10 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
         ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%Y%m%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y"];
     let text = text.trim();
     let candidates = [text, text.split(['T', ' ']).next().unwrap_or(text)];
-    candidates.iter().find_map(|t| FORMATS.iter().find_map(|f| NaiveDate::parse_from_str(t, f).ok()))
+    // `%Y` also takes two digits: a year before 1900 is a two-digit year read wrong
+    candidates
+        .iter()
+        .find_map(|t| FORMATS.iter().find_map(|f| NaiveDate::parse_from_str(t, f).ok().filter(|d| d.year() >= 1900)))
 }
 
 /// A count as dashboards write it: `1,234`, `1 234`, `1234`, `1234.0`.

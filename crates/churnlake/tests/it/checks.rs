@@ -418,3 +418,52 @@ fn explain_takes_a_public_id_and_a_day() {
     assert!(events.iter().all(|e| e["effective_date"].as_str().is_some_and(|d| date(d) <= reactivated - Days::new(1))));
     assert!(events.len() < by_id["events"].as_array().expect("events").len());
 }
+
+/// On a history with every variant the generator writes, the check's counts are the
+/// generator's own counts of what it wrote (its summary), and the series still equals the
+/// truth: `reconcile` finds nothing to explain.
+#[test]
+fn check_counts_what_the_generator_wrote() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = Preset::Demo.options(dir.path().join("gen"));
+    opts.seed = 11;
+    opts.days = 240;
+    opts.subs_per_day = 20;
+    let summary = generate(&opts).expect("generation succeeds");
+    let lake = dir.path().join("lake");
+    ingest(&summary.drops_dir, &lake);
+    let written: Value = serde_json::from_str(
+        &std::fs::read_to_string(summary.truth_dir.join("summary.json")).expect("the generator's summary"),
+    )
+    .expect("JSON");
+    let wrote = |family: &str, name: &str| written[family][name].as_u64().unwrap_or(0);
+    let report = json(&["check", "--lake", path(&lake), "--format", "json", "--fail-on", "never"], &[0]);
+    let findings = report["findings"].as_array().expect("findings");
+    let files = |check: &str| findings.iter().filter(|f| f["check"] == check).count() as u64;
+    let count = |check: &str, anomaly: Option<&str>| {
+        findings
+            .iter()
+            .filter(|f| f["check"] == check && anomaly.is_none_or(|a| f["anomaly"] == a))
+            .map(|f| f["count"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    assert_eq!(files("duplicate"), wrote("anomalies", "resent_files"));
+    assert_eq!(
+        files("empty_drop"),
+        wrote("variants_written", "empty/header_only_report") + wrote("variants_written", "empty/zero_byte_events")
+    );
+    assert_eq!(count("anomaly", Some("unknown_id")), wrote("anomalies", "orphan_reactivation_rows"));
+    assert_eq!(count("anomaly", Some("after_last_data_date")), wrote("anomalies", "cancellation_dated_after_last_day"));
+    assert_eq!(
+        count("conflicting_created_date", None),
+        wrote("anomalies", "cancellation_rows_with_earlier_create_date")
+    );
+    assert_eq!(files("failed_file") + files("quarantined_rows") + files("public_id_conflict"), 0, "{report:#}");
+    // the generator pairs its code-5 rows with real cancellations
+    assert_eq!(files("event_without_cancellation"), 0, "{report:#}");
+    assert!(wrote("anomalies", "missing_days") > 0 && files("missing_day") > 0);
+    let truth = summary.truth_dir.join("series.csv");
+    let result = json(&["reconcile", "--dashboard", path(&truth), "--lake", path(&lake), "--format", "json"], &[0]);
+    assert_eq!(result["days"], serde_json::json!([]));
+    assert_eq!(result["compared_days"], opts.days);
+}
