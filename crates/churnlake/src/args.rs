@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Daily subscription report drops → a Parquet lake → exact subscription metrics.
 #[derive(Debug, Parser)]
-#[command(name = "churnlake", version, about, propagate_version = true, after_help = TOP_HELP)]
+#[command(name = "churnlake", version, propagate_version = true, after_help = TOP_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -16,7 +16,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// The options every command takes, shown under their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// More logging on stderr (-v info, -vv debug, -vvv trace; or CHURNLAKE_LOG=...).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
