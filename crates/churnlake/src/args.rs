@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Daily subscription report drops → a Parquet lake → exact subscription metrics.
 #[derive(Debug, Parser)]
-#[command(name = "churnlake", version, about, propagate_version = true)]
+#[command(name = "churnlake", version, propagate_version = true, after_help = TOP_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -15,7 +16,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// The options every command takes, shown under their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// More logging on stderr (-v info, -vv debug, -vvv trace; or CHURNLAKE_LOG=...).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -23,7 +26,8 @@ pub struct GlobalArgs {
     /// Only errors on stderr (no progress bar, no summary).
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Configuration file (default: ./churnlake.toml when present).
+    /// Configuration file (default: the first churnlake.toml in the current directory or
+    /// above it); paths in it are relative to its own directory.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -36,12 +40,38 @@ pub struct LakeArg {
     pub lake: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    #[default]
     Table,
     Csv,
     Json,
     Parquet,
+}
+
+impl Format {
+    /// Its `--format` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// The formats of the commands that write frames (series, tables, active, anomalies, sql).
+pub const FRAME_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json, Format::Parquet];
+/// The formats of `drops` and `rate`.
+pub const TEXT_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json];
+/// The formats of `explain` and of `ingest`'s summary.
+pub const REPORT_FORMATS: &[Format] = &[Format::Table, Format::Json];
+
+/// A `--format` parser that offers (and accepts) only `allowed`.
+fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> {
+    let names: Vec<&'static str> = allowed.iter().map(|f| f.name()).collect();
+    PossibleValuesParser::new(names).try_map(|name| Format::from_str(&name, false))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,12 +97,18 @@ pub enum PresetArg {
 /// Where and how a result is written.
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
-    /// Output format (table for terminals; csv/json/parquet for programs).
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
-    /// Write to this file instead of stdout.
+    /// Output format: table for terminals, the others for programs [default: the one
+    /// --out's extension names (.csv, .json, .parquet, .txt for table), else table].
+    #[arg(long = "format", id = "format", value_name = "FORMAT", value_parser = formats(FRAME_FORMATS))]
+    pub format_flag: Option<Format>,
+    /// Write to this file instead of stdout (its folder must exist); without --format its
+    /// extension sets the format, and an explicit --format wins over the extension.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// The format to write: --format, else from --out's extension, else table (settled
+    /// by `commands::run` before the command starts).
+    #[arg(skip)]
+    pub format: Format,
 }
 
 /// Arguments of the entity tables (`subscriptions`, `subscribers`).
@@ -90,42 +126,190 @@ pub struct EntityArgs {
     pub output: OutputArgs,
 }
 
+/// Under the top-level help: where the definitions are, and the exit codes.
+const TOP_HELP: &str = "\
+Every number follows docs/METRICS.md; ingest accepts the drops of docs/FORMATS.md.
+`churnlake COMMAND --help` shows a command's options and examples.
+
+Exit codes: 0 ok; 1 bad input (a usage error, a refused request, a data problem reported
+on stderr); 2 unexpected failure.";
+
+const INGEST_HELP: &str = "\
+Examples:
+  churnlake ingest /srv/drops --lake data/lake
+  churnlake ingest s3://acme-drops/daily --lake s3://acme-data/churnlake --format json
+  churnlake ingest drops/ --dry-run
+
+Exit 1 when a file failed or rows went to the quarantine (listed on stderr).";
+
+const DROPS_HELP: &str = "\
+Examples:
+  churnlake drops --lake data/lake
+  churnlake drops --out manifest.json";
+
+const GENERATE_HELP: &str = "\
+Examples:
+  churnlake generate --out data/gen --days 90 --seed 7
+  churnlake generate --out data/large --preset large";
+
+const SERIES_HELP: &str = "\
+Examples:
+  churnlake series --from 2024-01-01 --to 2024-03-31 --grain week
+  churnlake series --by product --out series.csv";
+
+const RATE_HELP: &str = "\
+Examples:
+  churnlake rate --from 2024-01-01 --to 2024-01-31
+  churnlake rate --from 2024-01-01 --to 2024-01-31 --by product --format json
+
+JSON is always one object: the period's rates over the whole lake (from, to, days, \
+subscription_cancels, average_active_subscriptions, subscription_cancellation_rate, \
+subscriber_cancels, average_active_subscribers, subscriber_cancellation_rate), then `by` \
+(the --by column, or null) and `rows`: one such object per group with --by (its first key \
+the group, named after the column), or the one row of the whole lake without it. Rates are \
+fractions; null when undefined.";
+
+const SUBSCRIPTIONS_HELP: &str = "\
+Examples:
+  churnlake subscriptions --status active --out active.parquet
+  churnlake subscriptions --as-of 2024-01-31 --format csv";
+
+const SUBSCRIBERS_HELP: &str = "\
+Examples:
+  churnlake subscribers --status inactive
+  churnlake subscribers --as-of 2024-01-31 --out subscribers.json";
+
+const ACTIVE_HELP: &str = "\
+Examples:
+  churnlake active
+  churnlake active --as-of 2024-01-31 --by product --format csv";
+
+const EXPLAIN_HELP: &str = "\
+Examples:
+  churnlake explain 1000003
+  churnlake explain 1000003 --format json --out 1000003.json";
+
+const ANOMALIES_HELP: &str = "\
+Examples:
+  churnlake anomalies
+  churnlake anomalies --as-of 2024-01-31 --out anomalies.csv";
+
+const SQL_HELP: &str = "\
+Examples:
+  churnlake sql \"SELECT product, COUNT(*) AS n FROM subscriptions GROUP BY product\"
+  churnlake sql queries/lifecycle.sql queries/daily_series.sql --format csv
+  churnlake sql queries/lifecycle.sql queries/daily_series.sql queries/cancellation_rate.sql \\
+    --param from=2024-01-01 --param to=2024-01-31 --format json
+
+Tables: subscriptions, cancellations, subscriber_events, orders, inventory,
+crm_subscriptions (those ingested), quarantine, calendar (every data date), and
+derived_subscriptions, derived_subscribers, derived_series once `churnlake build` ran.";
+
+const BUILD_HELP: &str = "\
+Examples:
+  churnlake build --lake data/lake
+  churnlake sql \"SELECT * FROM derived_series ORDER BY date DESC LIMIT 7\"";
+
+const DEMO_HELP: &str = "\
+Examples:
+  churnlake demo
+  churnlake demo --dir /tmp/churnlake-demo";
+
+const CHECK_HELP: &str = "\
+Examples:
+  churnlake check
+  churnlake check --fail-on warn --format json --out checks.json";
+
+const RECONCILE_HELP: &str = "\
+Examples:
+  churnlake reconcile --dashboard dashboard.csv
+  churnlake reconcile --dashboard data/sample/truth/series.csv --format csv --out gaps.csv";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  churnlake completions bash > ~/.local/share/bash-completion/completions/churnlake
+  churnlake completions zsh > ~/.zfunc/_churnlake
+  churnlake completions fish > ~/.config/fish/completions/churnlake.fish";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Ingest daily report drops into the lake (idempotent: re-running is always safe).
+    #[command(after_help = INGEST_HELP, mut_arg("format", |a| a.value_parser(formats(REPORT_FORMATS))))]
     Ingest(IngestArgs),
     /// List the manifest: every source file, its status and row counts.
+    #[command(after_help = DROPS_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Drops(DropsArgs),
     /// Write synthetic drops and their ground truth (for tests, demos and benchmarks).
+    #[command(after_help = GENERATE_HELP)]
     Generate(GenerateArgs),
-    /// The daily series of actives and flows (per METRICS.md).
+    /// The daily series of actives and flows (per docs/METRICS.md).
+    #[command(after_help = SERIES_HELP)]
     Series(SeriesArgs),
     /// Cancellation rates over a period: Σ cancelled / (Σ active / days).
+    #[command(after_help = RATE_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Rate(RateArgs),
     /// One row per subscription, as it stood at the end of a day.
+    #[command(after_help = SUBSCRIPTIONS_HELP)]
     Subscriptions(EntityArgs),
     /// One row per subscriber, as they stood at the end of a day.
+    #[command(after_help = SUBSCRIBERS_HELP)]
     Subscribers(EntityArgs),
     /// Active subscriptions and subscribers at the end of a day.
+    #[command(after_help = ACTIVE_HELP)]
     Active(ActiveArgs),
     /// Why a subscription counts as it does: its events in order, with sources and anomalies.
+    #[command(after_help = EXPLAIN_HELP, mut_arg("format", |a| a.value_parser(formats(REPORT_FORMATS))))]
     Explain(ExplainArgs),
-    /// The lifecycle anomalies of METRICS.md with their source file and line: events dated
-    /// before the creation, reactivations of active and cancellations of inactive
+    /// The lifecycle anomalies of docs/METRICS.md with their source file and line: events
+    /// dated before the creation, reactivations of active and cancellations of inactive
     /// subscriptions, events dated after the last data date, events for unknown public ids.
+    #[command(after_help = ANOMALIES_HELP)]
     Anomalies(AnomaliesArgs),
     /// Run SQL over the lake (raw tables, quarantine, derived tables, calendar) with polars.
+    #[command(after_help = SQL_HELP)]
     Sql(SqlArgs),
     /// Write the subscription, subscriber and series tables to LAKE/derived/ (atomically).
+    #[command(after_help = BUILD_HELP)]
     Build(BuildArgs),
     /// Generate a two-year sample, ingest it, build, and summarise.
+    #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
     /// The data checks: missing and late drops, re-deliveries, failed files, quarantined
     /// rows, anomalies, disagreements between the reports (exit 1 at --fail-on).
+    #[command(after_help = CHECK_HELP, mut_arg("format", |a| a.value_parser(formats(REPORT_FORMATS))))]
     Check(CheckArgs),
     /// Compare the series with numbers copied from the platform's dashboard: every
     /// differing day and metric, with its likely causes.
+    #[command(after_help = RECONCILE_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Reconcile(ReconcileArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+}
+
+impl Command {
+    /// The command's name, its result output and the formats it writes, for the commands
+    /// that write a result through `--format` / `--out`.
+    pub fn output_mut(&mut self) -> Option<(&'static str, &mut OutputArgs, &'static [Format])> {
+        match self {
+            Command::Drops(a) => Some(("drops", &mut a.output, TEXT_FORMATS)),
+            Command::Series(a) => Some(("series", &mut a.output, FRAME_FORMATS)),
+            Command::Rate(a) => Some(("rate", &mut a.output, TEXT_FORMATS)),
+            Command::Subscriptions(a) => Some(("subscriptions", &mut a.output, FRAME_FORMATS)),
+            Command::Subscribers(a) => Some(("subscribers", &mut a.output, FRAME_FORMATS)),
+            Command::Active(a) => Some(("active", &mut a.output, FRAME_FORMATS)),
+            Command::Explain(a) => Some(("explain", &mut a.output, REPORT_FORMATS)),
+            Command::Anomalies(a) => Some(("anomalies", &mut a.output, FRAME_FORMATS)),
+            Command::Sql(a) => Some(("sql", &mut a.output, FRAME_FORMATS)),
+            Command::Check(a) => Some(("check", &mut a.output, REPORT_FORMATS)),
+            Command::Reconcile(a) => Some(("reconcile", &mut a.output, TEXT_FORMATS)),
+            Command::Ingest(_)
+            | Command::Generate(_)
+            | Command::Build(_)
+            | Command::Demo(_)
+            | Command::Completions(_) => None,
+        }
+    }
 }
 
 /// The arguments of `churnlake ingest`.
@@ -189,7 +373,7 @@ pub struct SeriesArgs {
     /// First day (default: the first data date).
     #[arg(long, value_name = "DATE")]
     pub from: Option<NaiveDate>,
-    /// Last day (default: the last data date).
+    /// Last day, included; not before --from (default: the last data date).
     #[arg(long, value_name = "DATE")]
     pub to: Option<NaiveDate>,
     /// Group by a subscription attribute (its latest value), e.g. product.
@@ -207,13 +391,15 @@ pub struct SeriesArgs {
 pub struct RateArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    /// First day of the period.
     #[arg(long, value_name = "DATE")]
     pub from: NaiveDate,
+    /// Last day of the period (included; not before --from).
     #[arg(long, value_name = "DATE")]
     pub to: NaiveDate,
+    /// One row per value of a subscription attribute (its latest value), e.g. product.
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
-    /// table, csv or json (one object; an array of them with --by).
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -223,8 +409,10 @@ pub struct RateArgs {
 pub struct ActiveArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    /// The day (default: the last data date).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
+    /// One row per value of a subscription attribute (its latest value), e.g. product.
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
     #[command(flatten)]
@@ -242,7 +430,6 @@ pub struct ExplainArgs {
     /// The day (default: the last data date): the state at its end, events after it left out.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
-    /// table or json.
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -308,7 +495,6 @@ pub struct CheckArgs {
     /// Exit 1 when a finding is at or above this level.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
-    /// table or json.
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -322,7 +508,14 @@ pub struct ReconcileArgs {
     pub dashboard: PathBuf,
     #[command(flatten)]
     pub lake: LakeArg,
-    /// table, csv or json.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake completions`.
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

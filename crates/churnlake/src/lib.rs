@@ -49,8 +49,9 @@ pub fn main() -> ExitCode {
 
 /// Runs one command line (`args` starts with the program name) in-process: data to
 /// `stdout`, messages and errors to `stderr` (logs go to the process's stderr). Returns the
-/// exit code: 0 ok, 1 bad input or a data problem (reported), 2 unexpected failure; clap's
-/// own codes for `--help` (0) and usage errors (2).
+/// exit code: 0 ok (`--help` and `--version` too), 1 bad input — a usage error (unknown
+/// command or flag, a value that does not parse, a missing argument), a refused request or
+/// a data problem (reported) —, 2 unexpected failure.
 pub fn run<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -61,8 +62,11 @@ where
         Err(err) => {
             let text = err.render().to_string();
             let written = if err.use_stderr() { write!(stderr, "{text}") } else { write!(stdout, "{text}") };
+            // help and version are asked for (0); every other parse error is the user's
+            // input (1), never the unexpected-failure code clap would give (2)
             return match written {
-                Ok(()) => ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2)),
+                Ok(()) if err.use_stderr() => ExitCode::from(1),
+                Ok(()) => ExitCode::SUCCESS,
                 Err(_) => ExitCode::from(2),
             };
         }
@@ -96,7 +100,8 @@ fn render_error(err: &anyhow::Error) -> String {
         }
         message.push_str(&text);
     }
-    if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<churnlake_query::QueryError>()).and_then(hint) {
+    let hint = err.chain().find_map(|e| e.downcast_ref::<churnlake_query::QueryError>()).and_then(hint);
+    if let Some(hint) = hint.filter(|h| !message.contains(h.as_str())) {
         message.push_str(&format!(" ({hint})"));
     }
     message
@@ -109,7 +114,39 @@ fn hint(err: &churnlake_query::QueryError) -> Option<String> {
     match err {
         QueryError::EmptyLake => Some("run `churnlake ingest` first".to_owned()),
         QueryError::MissingParam(name) => Some(format!("give it with `--param {name}=VALUE`")),
+        QueryError::Sql { source, .. } => {
+            let relation = missing_relation(&source.to_string())?;
+            relation
+                .starts_with("derived_")
+                .then(|| format!("`{relation}` is written by `churnlake build`: run it first"))
+        }
         _ => None,
+    }
+}
+
+/// The table a polars SQL error says is missing (`relation 'NAME' was not found`).
+pub(crate) fn missing_relation(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("relation '")?;
+    let (name, rest) = rest.split_once('\'')?;
+    rest.trim_start().starts_with("was not found").then(|| name.to_owned())
+}
+
+/// An error with what to do about it (in the command line's words), shown after it.
+#[derive(Debug)]
+pub(crate) struct Hinted {
+    pub error: anyhow::Error,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", render_error(&self.error), self.hint)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.error.as_ref())
     }
 }
 

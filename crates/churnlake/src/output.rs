@@ -1,6 +1,11 @@
 //! Writing result frames: an aligned table for terminals, CSV, JSON (an array of
 //! objects; decimals as exact strings, dates as `YYYY-MM-DD`) or Parquet. Presentation
 //! lives here, in the command line; the libraries return frames and values.
+//!
+//! Timestamps have one format in every text output (table, CSV, JSON): RFC 3339,
+//! `YYYY-MM-DDTHH:MM:SS`, fractional seconds only when there are some, and `Z` after
+//! churnlake's own UTC times (`ingested_at`); the platform's times carry no zone. It is
+//! the format serde gives chrono's values, so JSON written by serialising agrees.
 
 use std::io::Write;
 
@@ -20,6 +25,19 @@ impl<T> Ctx<T> for PolarsResult<T> {
     }
 }
 
+/// Wall-clock timestamps (the platform's, without a zone) in every text output.
+pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+/// A wall-clock timestamp as text: `2023-05-02T06:02:11`.
+pub fn timestamp(at: chrono::NaiveDateTime) -> String {
+    at.format(TIMESTAMP_FORMAT).to_string()
+}
+
+/// A UTC instant as text: `2023-05-02T06:02:11.123Z` (what serde writes for it too).
+pub fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// How a result is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -31,6 +49,14 @@ pub enum OutputFormat {
 
 /// Writes `df` to `out` in `format`.
 pub fn write_frame(df: &mut DataFrame, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
+    let mut text;
+    let df = match format {
+        OutputFormat::Parquet => df,
+        _ => {
+            text = timestamps_as_text(df)?;
+            &mut text
+        }
+    };
     match format {
         OutputFormat::Csv => CsvWriter::new(out).include_header(true).finish(df).ctx("writing CSV"),
         OutputFormat::Parquet => {
@@ -50,6 +76,21 @@ pub fn write_frame(df: &mut DataFrame, format: OutputFormat, out: &mut dyn Write
         }
         OutputFormat::Table => write_table(df, out),
     }
+}
+
+/// The frame with its timestamp columns as text in [`TIMESTAMP_FORMAT`] (for the text
+/// formats: polars' CSV writer and its cell display would each write another one).
+fn timestamps_as_text(df: &DataFrame) -> Result<DataFrame> {
+    let columns: Vec<Expr> = df
+        .columns()
+        .iter()
+        .filter(|c| matches!(c.dtype(), DataType::Datetime(..)))
+        .map(|c| col(c.name().clone()).dt().strftime(TIMESTAMP_FORMAT))
+        .collect();
+    if columns.is_empty() {
+        return Ok(df.clone());
+    }
+    df.clone().lazy().with_columns(columns).collect().ctx("formatting timestamps")
 }
 
 /// One Parquet file (zstd) written part by part, each part its own row groups, into
@@ -168,6 +209,11 @@ pub fn write_text_table(
     rows: &[Vec<String>],
     right: &[bool],
 ) -> std::io::Result<()> {
+    // a newline, tab or other control character inside a value would break the table:
+    // each is shown escaped (`\n`, `\t`, `\r`, `\u{1b}`)
+    let escaped_headers: Vec<String> = headers.iter().map(|h| escape_control(h)).collect();
+    let escaped_rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| escape_control(c)).collect()).collect();
+    let (headers, rows) = (&escaped_headers[..], &escaped_rows[..]);
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -192,6 +238,24 @@ pub fn write_text_table(
     Ok(())
 }
 
+/// `text` with its control characters escaped: `\n`, `\r`, `\t`, others as `\u{XX}`.
+pub fn escape_control(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if c.is_control() => escaped.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
 /// A subscription's explanation as text: one line per event (date or time, event, state
 /// after it, source file and line, the day it took effect when moved), anomalies under it.
 pub fn write_explanation(out: &mut dyn Write, explanation: &Explanation) -> std::io::Result<()> {
@@ -199,11 +263,14 @@ pub fn write_explanation(out: &mut dyn Write, explanation: &Explanation) -> std:
     writeln!(
         out,
         "subscription {}: created {}, {} at the end of {}",
-        e.subscription_id, e.created_date, e.current_status, e.as_of
+        escape_control(&e.subscription_id),
+        e.created_date,
+        e.current_status,
+        e.as_of
     )?;
     for event in &e.events {
         let when = match event.at {
-            Some(at) => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            Some(at) => timestamp(at),
             None => event.date.to_string(),
         };
         let moved = if event.effective_date != event.date {
@@ -214,7 +281,10 @@ pub fn write_explanation(out: &mut dyn Write, explanation: &Explanation) -> std:
         writeln!(
             out,
             "  {when:<19}  {:<12} -> {:<8}  {}:{}{moved}",
-            event.event, event.state_after, event.source_file, event.source_line
+            event.event,
+            event.state_after,
+            escape_control(&event.source_file),
+            event.source_line
         )?;
         if let Some(anomaly) = &event.anomaly {
             writeln!(out, "  {:<19}  ! {anomaly}", "")?;

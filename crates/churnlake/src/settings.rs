@@ -13,6 +13,9 @@ use crate::UserError;
 /// The default lake when no flag, variable or configuration names one.
 pub const DEFAULT_LAKE: &str = "data/lake";
 
+/// The configuration file's name, looked for in the current directory and its parents.
+pub const CONFIG_FILE: &str = "churnlake.toml";
+
 /// `churnlake.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +46,7 @@ pub struct IngestConfig {
     /// Extra file-name patterns, tried before the defaults.
     #[serde(default)]
     pub patterns: Vec<NamePattern>,
-    /// Drop the built-in FORMATS.md patterns and use only `patterns`.
+    /// Drop the built-in docs/FORMATS.md patterns and use only `patterns`.
     #[serde(default)]
     pub replace_default_patterns: bool,
 }
@@ -52,6 +55,8 @@ pub struct IngestConfig {
 #[derive(Debug)]
 pub struct Settings {
     config: ConfigFile,
+    /// The directory of the configuration file read (its relative paths start there).
+    config_dir: Option<PathBuf>,
     /// Report rows per lifecycle pass: `$CHURNLAKE_ROWS_PER_PASS`, else the configuration,
     /// else 0 (the query library's default).
     pub rows_per_pass: u64,
@@ -62,9 +67,18 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads `explicit` or `./churnlake.toml` (when present) and the environment.
+    /// Reads `explicit`, else the first `churnlake.toml` in the current directory or above
+    /// it (as cargo finds `Cargo.toml`), and the environment.
     pub fn resolve(explicit: Option<&Path>) -> Result<Settings> {
-        let config = Settings::config_file(explicit)?;
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => find_config_file(),
+        };
+        let config = Settings::config_file(path.as_deref())?;
+        let config_dir = path.as_deref().map(|p| match p.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        });
         let rows_per_pass = match std::env::var("CHURNLAKE_ROWS_PER_PASS") {
             Ok(value) => value.trim().replace('_', "").parse().map_err(|_| {
                 UserError(format!("CHURNLAKE_ROWS_PER_PASS=`{value}`: expected a whole number of report rows"))
@@ -76,16 +90,13 @@ impl Settings {
             .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix)))
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
-        Ok(Settings { config, rows_per_pass, profile, store_options })
+        Ok(Settings { config, config_dir, rows_per_pass, profile, store_options })
     }
 
-    fn config_file(explicit: Option<&Path>) -> Result<ConfigFile> {
-        let path = match explicit {
-            Some(p) => Some(p.to_path_buf()),
-            None => Some(PathBuf::from("churnlake.toml")).filter(|p| p.is_file()),
-        };
-        let config = match &path {
+    fn config_file(path: Option<&Path>) -> Result<ConfigFile> {
+        let config = match path {
             Some(p) => {
+                tracing::info!(path = %p.display(), "reading the configuration");
                 let text = std::fs::read_to_string(p)
                     .map_err(|e| UserError(format!("reading configuration {}: {e}", p.display())))?;
                 toml::from_str(&text)
@@ -96,9 +107,20 @@ impl Settings {
         Ok(config)
     }
 
-    /// The lake: flag or $CHURNLAKE_LAKE (clap merges those), else the config, else the default.
+    /// The lake: flag or $CHURNLAKE_LAKE (clap merges those; relative to the current
+    /// directory), else the config's (a relative path there is relative to the file's
+    /// directory), else the default.
     pub fn lake(&self, flag: Option<&str>) -> String {
-        flag.map(str::to_owned).or_else(|| self.config.lake.clone()).unwrap_or_else(|| DEFAULT_LAKE.to_owned())
+        if let Some(lake) = flag {
+            return lake.to_owned();
+        }
+        match (&self.config.lake, &self.config_dir) {
+            (Some(lake), Some(dir)) if !lake.contains("://") && Path::new(lake).is_relative() => {
+                dir.join(lake).to_string_lossy().into_owned()
+            }
+            (Some(lake), _) => lake.clone(),
+            (None, _) => DEFAULT_LAKE.to_owned(),
+        }
     }
 
     /// The ingest options: defaults, then configuration, then flags.
@@ -127,4 +149,10 @@ impl Settings {
         }
         Ok(opts)
     }
+}
+
+/// The first `churnlake.toml` in the current directory or one of its parents.
+fn find_config_file() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors().map(|dir| dir.join(CONFIG_FILE)).find(|p| p.is_file())
 }

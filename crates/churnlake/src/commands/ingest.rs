@@ -164,14 +164,14 @@ fn print_drops(entries: &[ManifestEntry], output: &OutputArgs, io: &mut Io) -> R
                 e.source_name.clone(),
                 e.kind.to_string(),
                 e.data_date.to_string(),
-                e.stamp.to_string(),
+                crate::output::timestamp(e.stamp),
                 e.status.as_str().to_owned(),
                 e.rows_read.to_string(),
                 e.rows_written.to_string(),
                 e.rows_quarantined.to_string(),
                 e.size.to_string(),
                 e.content_hash.chars().take(16).collect(),
-                e.ingested_at.to_rfc3339(),
+                crate::output::instant(e.ingested_at),
             ]
         })
         .collect();

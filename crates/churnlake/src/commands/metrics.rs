@@ -6,8 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use chrono::NaiveDate;
 use churnlake_lake::{DERIVED_TABLES, Lake, Manifest, derived_path, derived_sql_name};
-use churnlake_query::{Grain, Metrics, RateRow};
+use churnlake_query::{Grain, Metrics, QueryError, RateRow};
 
 use super::{Ctx, Io, emit, open_output, supported};
 use crate::args::{
@@ -15,10 +16,22 @@ use crate::args::{
     StatusArg,
 };
 use crate::output::{ParquetParts, write_explanation};
-use crate::{Outcome, UserError, render};
+use crate::{Hinted, Outcome, UserError, missing_relation, render};
+
+/// Refuses a reversed period (`--from` after `--to`), naming both dates.
+fn check_period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<()> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => Err(UserError(format!(
+            "--from {from} is after --to {to}: the period is empty (give the earlier date to --from)"
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
 
 /// `churnlake series`: the daily (weekly, monthly) series, optionally per group.
 pub(super) fn series(ctx: &Ctx, io: &mut Io, args: &SeriesArgs) -> Result<Outcome> {
+    check_period(args.from, args.to)?;
     let metrics = ctx.metrics(args.lake.lake.as_deref())?;
     let grain = match args.grain {
         GrainArg::Day => Grain::Day,
@@ -33,9 +46,20 @@ pub(super) fn series(ctx: &Ctx, io: &mut Io, args: &SeriesArgs) -> Result<Outcom
 /// `churnlake rate`: cancellation rates over a period.
 pub(super) fn rate(ctx: &Ctx, io: &mut Io, args: &RateArgs) -> Result<Outcome> {
     supported("rate", args.output.format, &[Format::Table, Format::Csv, Format::Json])?;
+    check_period(Some(args.from), Some(args.to))?;
     let metrics = ctx.metrics(args.lake.lake.as_deref())?;
     let rows = metrics.rate(args.from, args.to, args.by.as_deref())?;
     let mut out = open_output(&args.output, io)?;
+    if args.output.format == Format::Json {
+        // one shape with or without --by: the whole lake's rates, then the rows
+        let total = match args.by {
+            Some(_) => metrics.rate(args.from, args.to, None)?,
+            None => rows.clone(),
+        };
+        print_rates_json(&mut out, &total, &rows, args.by.as_deref())?;
+        out.flush()?;
+        return Ok(Outcome::Ok);
+    }
     print_rates(&mut out, &rows, args.by.as_deref(), args.output.format)?;
     out.flush()?;
     Ok(Outcome::Ok)
@@ -132,9 +156,58 @@ pub(super) fn sql(ctx: &Ctx, io: &mut Io, args: &SqlArgs) -> Result<Outcome> {
         .join(";\n");
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
     let metrics = metrics_with_derived(ctx, &lake)?;
-    let mut df = metrics.sql(&script, &params)?;
+    let mut df = metrics.sql(&script, &params).map_err(|error| {
+        let hint = match &error {
+            QueryError::Sql { source, .. } => {
+                missing_relation(&source.to_string()).and_then(|relation| defining_file(&relation, &args.scripts))
+            }
+            _ => None,
+        };
+        match hint {
+            Some(hint) => anyhow::Error::new(Hinted { error: error.into(), hint }),
+            None => error.into(),
+        }
+    })?;
     emit(&mut df, &args.output, io)?;
     Ok(Outcome::Ok)
+}
+
+/// Which SQL file defines a missing view, as a hint: the `.sql` files beside the scripts
+/// given and in `./queries` are searched for `VIEW name` (or `TABLE name`).
+fn defining_file(relation: &str, scripts: &[String]) -> Option<String> {
+    let mut folders: Vec<std::path::PathBuf> = scripts
+        .iter()
+        .map(Path::new)
+        .filter(|p| p.is_file())
+        .map(|p| p.parent().map(Path::to_path_buf).unwrap_or_default())
+        .collect();
+    folders.push("queries".into());
+    folders.dedup();
+    for folder in folders {
+        let listing = if folder.as_os_str().is_empty() { Path::new(".") } else { folder.as_path() };
+        let Ok(entries) = std::fs::read_dir(listing) else { continue };
+        let mut files: Vec<std::path::PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let defines = words.windows(2).any(|w| {
+                (w[0].eq_ignore_ascii_case("view") || w[0].eq_ignore_ascii_case("table"))
+                    && w[1].trim_end_matches('(').eq_ignore_ascii_case(relation)
+            });
+            if defines {
+                let shown = folder.join(file.file_name().unwrap_or_default());
+                return Some(format!(
+                    "`{relation}` is defined by {0}: give {0} before the script that reads it",
+                    shown.display()
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Metrics whose SQL context also sees the derived tables that exist.
@@ -156,8 +229,10 @@ pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome>
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
     let written = build_tables(ctx, &lake, &Metrics::new(ctx.sources(&lake, &manifest)))?;
-    for path in written {
-        writeln!(io.err, "wrote {path}")?;
+    if !ctx.quiet {
+        for path in written {
+            writeln!(io.err, "wrote {path}")?;
+        }
     }
     Ok(Outcome::Ok)
 }
@@ -234,9 +309,6 @@ fn optional(rate: Option<f64>) -> String {
 }
 
 fn print_rates(out: &mut dyn Write, rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()> {
-    if format == Format::Json {
-        return print_rates_json(out, rows, by);
-    }
     let mut headers: Vec<&str> = RATE_COLUMNS.iter().map(|c| c.name).collect();
     if let Some(by) = by {
         headers.insert(0, by);
@@ -252,27 +324,32 @@ fn print_rates(out: &mut dyn Write, rows: &[RateRow], by: Option<&str>, format: 
     if format == Format::Csv { render::csv(out, &headers, &cells) } else { render::table(out, &headers, &cells) }
 }
 
-/// Rates as JSON: one object (or, with `--by`, an array of objects whose first key is the
-/// group, named after the column), keys in the documented order.
-fn print_rates_json(out: &mut dyn Write, rows: &[RateRow], by: Option<&str>) -> Result<()> {
-    let values: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            let serde_json::Value::Object(fields) = serde_json::to_value(r)? else {
-                return Ok(serde_json::Value::Null);
-            };
-            let mut object = serde_json::Map::new();
-            if let Some(by) = by {
-                object.insert(by.to_owned(), fields.get("group").cloned().unwrap_or(serde_json::Value::Null));
-            }
-            object.extend(fields.into_iter().filter(|(k, _)| k != "group"));
-            Ok(serde_json::Value::Object(object))
-        })
-        .collect::<Result<_, serde_json::Error>>()?;
-    match (by, values.as_slice()) {
-        (None, [single]) => serde_json::to_writer_pretty(&mut *out, single)?,
-        _ => serde_json::to_writer_pretty(&mut *out, &values)?,
+/// One rate row as a JSON object, keys in the documented order; with `--by`, the group
+/// first, named after the column.
+fn rate_object(row: &RateRow, by: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let serde_json::Value::Object(fields) = serde_json::to_value(row)? else {
+        return Ok(serde_json::Map::new());
+    };
+    let mut object = serde_json::Map::new();
+    if let Some(by) = by {
+        object.insert(by.to_owned(), fields.get("group").cloned().unwrap_or(serde_json::Value::Null));
     }
+    object.extend(fields.into_iter().filter(|(k, _)| k != "group"));
+    Ok(object)
+}
+
+/// Rates as JSON, one shape with or without `--by`: one object holding the whole lake's
+/// rates (the keys of a row), then `by` (the column, or null) and `rows` (one object per
+/// group, or the single whole-lake row without `--by`).
+fn print_rates_json(out: &mut dyn Write, total: &[RateRow], rows: &[RateRow], by: Option<&str>) -> Result<()> {
+    let mut object = match total.first() {
+        Some(row) => rate_object(row, None)?,
+        None => serde_json::Map::new(),
+    };
+    object.insert("by".to_owned(), by.map_or(serde_json::Value::Null, |b| b.to_owned().into()));
+    let rows = rows.iter().map(|r| rate_object(r, by).map(serde_json::Value::Object)).collect::<Result<Vec<_>>>()?;
+    object.insert("rows".to_owned(), serde_json::Value::Array(rows));
+    serde_json::to_writer_pretty(&mut *out, &object)?;
     writeln!(out)?;
     Ok(())
 }

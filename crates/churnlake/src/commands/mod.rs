@@ -11,6 +11,7 @@ mod ingest;
 mod metrics;
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use churnlake_lake::{Lake, Location, Manifest};
@@ -28,7 +29,16 @@ pub struct Io<'a> {
 }
 
 /// Runs one parsed command line.
-pub fn run(cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
+pub fn run(mut cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
+    // what the flags leave open is settled, and refused, before any work
+    if let Some((command, output, formats)) = cli.command.output_mut() {
+        settle_output(command, output, formats)?;
+    }
+    if let Command::Completions(args) = &cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(args.shell, &mut command, "churnlake", &mut *io.out);
+        return Ok(Outcome::Ok);
+    }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let ctx = Ctx { settings, quiet: cli.global.quiet, runtime };
@@ -52,6 +62,7 @@ pub fn run(cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
         Command::Build(args) => metrics::build(&ctx, io, args),
         Command::Check(args) => check::check(&ctx, io, args),
         Command::Reconcile(args) => check::reconcile(&ctx, io, args),
+        Command::Completions(_) => Ok(Outcome::Ok),
     }
 }
 
@@ -98,11 +109,67 @@ fn supported(command: &str, format: Format, formats: &[Format]) -> Result<()> {
     Err(UserError(format!("`{command}` writes {}; not {:?}", names.join(", "), format).to_lowercase()).into())
 }
 
+/// Settles `output.format`: `--format` when given (it wins over the extension), else the
+/// one `--out`'s extension names (`.csv`, `.json`, `.parquet`, `.txt` for table; another
+/// extension is refused), else table. A format the command does not write, or an `--out`
+/// whose folder does not exist, is the user's error.
+fn settle_output(command: &str, output: &mut OutputArgs, formats: &[Format]) -> Result<()> {
+    let names = || formats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
+    output.format = match (output.format_flag, &output.out) {
+        (Some(format), _) => format,
+        (None, None) => Format::Table,
+        (None, Some(path)) => {
+            let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let format = match extension.as_deref() {
+                Some("csv") => Format::Csv,
+                Some("json") => Format::Json,
+                Some("parquet") => Format::Parquet,
+                Some("txt") => Format::Table,
+                _ => {
+                    return Err(UserError(format!(
+                        "--out {}: cannot tell the format from the file name; give --format ({}) \
+                         or end the name in .csv, .json, .parquet or .txt",
+                        path.display(),
+                        names()
+                    ))
+                    .into());
+                }
+            };
+            if !formats.contains(&format) {
+                return Err(UserError(format!(
+                    "`{command}` writes {}; --out {} asks for {} (give --format, or another extension)",
+                    names(),
+                    path.display(),
+                    format.name()
+                ))
+                .into());
+            }
+            format
+        }
+    };
+    if let Some(path) = &output.out {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(UserError(format!(
+                "--out {}: the folder {} does not exist (create it first)",
+                path.display(),
+                folder.display()
+            ))
+            .into());
+        }
+        if path.is_dir() {
+            return Err(UserError(format!("--out {}: is a folder; give a file name", path.display())).into());
+        }
+    }
+    Ok(())
+}
+
 /// `--out PATH`, or the command's data output.
 fn open_output<'a>(output: &OutputArgs, io: &'a mut Io) -> Result<Box<dyn Write + 'a>> {
     Ok(match &output.out {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            std::fs::File::create(path)
+                .map_err(|e| UserError(format!("--out {}: cannot create the file: {e}", path.display())))?,
         )),
         None => Box::new(&mut *io.out),
     })
