@@ -161,6 +161,27 @@ impl Manifest {
             .collect()
     }
 
+    /// The manifest as known on `day` (METRICS.md "As known on a date"): the entries whose
+    /// drop stamp's date is at most `day`, in the same order. Queries over it give exactly
+    /// what a lake holding only those drops gives (a re-delivery's copy in the lake is its
+    /// earliest by stamp, so it is known whenever any copy is).
+    ///
+    /// ```
+    /// let manifest = churnlake_lake::Manifest::default();
+    /// let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 31).expect("a date");
+    /// assert!(manifest.known_on(day).entries.is_empty());
+    /// ```
+    pub fn known_on(&self, day: NaiveDate) -> Manifest {
+        Manifest { entries: self.entries.iter().filter(|e| e.stamp.date() <= day).cloned().collect() }
+    }
+
+    /// The earliest and the newest drop stamp.
+    pub fn stamp_range(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+        let mut stamps = self.entries.iter().map(|e| e.stamp);
+        let first = stamps.next()?;
+        Some(stamps.fold((first, first), |(lo, hi), s| (lo.min(s), hi.max(s))))
+    }
+
     /// The first and last data date of any ingested file (the series' range).
     pub fn data_date_range(&self) -> Option<(NaiveDate, NaiveDate)> {
         let mut dates = self.entries.iter().filter(|e| e.status != FileStatus::Failed).map(|e| e.data_date);

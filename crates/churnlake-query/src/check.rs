@@ -175,6 +175,29 @@ impl CheckReport {
     }
 }
 
+/// What a result was computed from: the drops used and how complete they are. Printed
+/// under every table, written in JSON objects and as Parquet key-value metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LakeState {
+    /// The knowledge date asked for (`--as-known-on`), if any.
+    pub known_on: Option<NaiveDate>,
+    /// Drops whose rows are in the figures (ingested files, quarantined rows aside).
+    pub drops: usize,
+    pub newest_stamp: Option<chrono::NaiveDateTime>,
+    pub complete_through: Option<NaiveDate>,
+}
+
+/// `complete_through` of the lake `sources` reads, with `manifest` its manifest: the drops'
+/// own dates are read only when the manifest shows a missing day (a late drop may cover it).
+pub(crate) fn complete_through(manifest: &Manifest, sources: &LakeSources) -> Result<Option<NaiveDate>> {
+    let range = sources.range().ok();
+    let quick = completeness(manifest, range, &Late::new(), &mut Vec::new());
+    if quick == range.map(|r| r.1) {
+        return Ok(quick);
+    }
+    Ok(completeness(manifest, range, &late_drops(sources)?, &mut Vec::new()))
+}
+
 /// One lifecycle anomaly, kept for `reconcile` (which ranks those on a differing day).
 #[derive(Debug, Clone)]
 pub(crate) struct AnomalyRow {

@@ -28,17 +28,19 @@ mod explain;
 mod lifecycle;
 mod passes;
 mod reconcile;
+mod restatement;
 mod series;
 mod sources;
 mod sql;
 mod tables;
 
 pub use anomalies::ANOMALY_COLUMNS;
-pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, Level};
+pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, LakeState, Level};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
+pub use restatement::{Change, MonthRates, Restatement};
 pub use series::{Grain, RateRow, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
@@ -159,6 +161,31 @@ impl Metrics {
     /// subscription has it, a public subscription id.
     pub fn explain(&self, id: &str, as_of: Option<NaiveDate>) -> Result<Explanation> {
         explain::explain(&self.sources, id, as_of)
+    }
+
+    /// What this lake's figures are computed from (`manifest` is the one the metrics were
+    /// made from; `known_on` the knowledge date it was cut at, if any).
+    pub fn lake_state(&self, manifest: &Manifest, known_on: Option<NaiveDate>) -> Result<LakeState> {
+        Ok(LakeState {
+            known_on,
+            drops: manifest.ingested().count(),
+            newest_stamp: manifest.stamp_range().map(|r| r.1),
+            complete_through: check::complete_through(manifest, &self.sources)?,
+        })
+    }
+
+    /// The restatement of the series from `before` (the lake as known on `known_on[0]`) to
+    /// this lake (as known on `known_on[1]`): every differing (day, column) over
+    /// `from..=to`, with the drops among `new_files` (name, data date) that touch it.
+    pub fn restatement(
+        &self,
+        before: &Metrics,
+        known_on: [NaiveDate; 2],
+        new_files: Vec<(String, NaiveDate)>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Restatement> {
+        restatement::restatement(&before.sources, &self.sources, known_on, new_files, from, to)
     }
 
     /// The data checks of METRICS.md over this lake, whose manifest is `manifest`: every

@@ -40,6 +40,15 @@ pub struct LakeArg {
     pub lake: Option<String>,
 }
 
+/// A knowledge date: the lake as it stood when only the drops stamped by then had arrived.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KnownArg {
+    /// Compute from the drops known on this day only (stamp date ≤ DATE), exactly as a lake
+    /// holding just those would: reproduces a report made that day.
+    #[arg(long, value_name = "DATE")]
+    pub as_known_on: Option<NaiveDate>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     #[default]
@@ -116,6 +125,8 @@ pub struct OutputArgs {
 pub struct EntityArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// The day (default: the last data date).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
@@ -225,6 +236,11 @@ Examples:
   churnlake reconcile --dashboard dashboard.csv
   churnlake reconcile --dashboard data/sample/truth/series.csv --format csv --out gaps.csv";
 
+const DIFF_HELP: &str = "\
+Examples:
+  churnlake diff --known-on 2024-02-03 --known-on 2024-03-01
+  churnlake diff --known-on 2024-02-03 --known-on 2024-03-01 --from 2024-01-01 --to 2024-01-31 --format json";
+
 const COMPLETIONS_HELP: &str = "\
 Examples:
   churnlake completions bash > ~/.local/share/bash-completion/completions/churnlake
@@ -283,6 +299,10 @@ pub enum Command {
     #[command(after_help = RECONCILE_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Reconcile(ReconcileArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    /// The restatement of the series between two knowledge dates: every (date, metric) that
+    /// changed, with the drops that arrived in between.
+    #[command(after_help = DIFF_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
+    Diff(DiffArgs),
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
 }
@@ -303,6 +323,7 @@ impl Command {
             Command::Sql(a) => Some(("sql", &mut a.output, FRAME_FORMATS)),
             Command::Check(a) => Some(("check", &mut a.output, REPORT_FORMATS)),
             Command::Reconcile(a) => Some(("reconcile", &mut a.output, TEXT_FORMATS)),
+            Command::Diff(a) => Some(("diff", &mut a.output, TEXT_FORMATS)),
             Command::Ingest(_)
             | Command::Generate(_)
             | Command::Build(_)
@@ -370,6 +391,8 @@ pub struct GenerateArgs {
 pub struct SeriesArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// First day (default: the first data date).
     #[arg(long, value_name = "DATE")]
     pub from: Option<NaiveDate>,
@@ -391,6 +414,8 @@ pub struct SeriesArgs {
 pub struct RateArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// First day of the period.
     #[arg(long, value_name = "DATE")]
     pub from: NaiveDate,
@@ -409,6 +434,8 @@ pub struct RateArgs {
 pub struct ActiveArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// The day (default: the last data date).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
@@ -427,6 +454,8 @@ pub struct ExplainArgs {
     pub subscription_id: String,
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// The day (default: the last data date): the state at its end, events after it left out.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
@@ -439,6 +468,8 @@ pub struct ExplainArgs {
 pub struct AnomaliesArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// Only events that took effect by the end of this day.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
@@ -454,6 +485,8 @@ pub struct SqlArgs {
     pub scripts: Vec<String>,
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// Replace {{NAME}} in the SQL by VALUE (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -492,6 +525,8 @@ pub enum FailOn {
 pub struct CheckArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
     /// Exit 1 when a finding is at or above this level.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
@@ -509,6 +544,8 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub lake: LakeArg,
     #[command(flatten)]
+    pub known: KnownArg,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -518,4 +555,23 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// The arguments of `churnlake diff`.
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    /// The two knowledge dates, earlier first (give the flag twice): the figures as known on
+    /// each, from the drops stamped by then.
+    #[arg(long = "known-on", value_name = "DATE", required = true, num_args = 1, action = clap::ArgAction::Append)]
+    pub known_on: Vec<NaiveDate>,
+    /// First day of the series compared (default: every day of either side).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day of the series compared.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

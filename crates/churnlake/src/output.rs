@@ -49,6 +49,16 @@ pub enum OutputFormat {
 
 /// Writes `df` to `out` in `format`.
 pub fn write_frame(df: &mut DataFrame, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
+    write_frame_with(df, format, out, &[])
+}
+
+/// [`write_frame`] with file-level key-value `metadata` (Parquet only).
+pub fn write_frame_with(
+    df: &mut DataFrame,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    metadata: &[(String, String)],
+) -> Result<()> {
     let mut text;
     let df = match format {
         OutputFormat::Parquet => df,
@@ -61,8 +71,10 @@ pub fn write_frame(df: &mut DataFrame, format: OutputFormat, out: &mut dyn Write
         OutputFormat::Csv => CsvWriter::new(out).include_header(true).finish(df).ctx("writing CSV"),
         OutputFormat::Parquet => {
             let mut buffer = Vec::new();
+            let pairs = (!metadata.is_empty()).then(|| KeyValueMetadata::from_static(metadata.to_vec()));
             ParquetWriter::new(&mut buffer)
                 .with_compression(ParquetCompression::Zstd(None))
+                .with_key_value_metadata(pairs)
                 .finish(df)
                 .ctx("writing Parquet")?;
             out.write_all(&buffer)?;

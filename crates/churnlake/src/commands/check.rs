@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use churnlake_lake::Manifest;
-use churnlake_query::{CheckReport, Dashboard, DayDifference, Level, Metrics, Reconciliation};
+use churnlake_query::{CheckReport, Dashboard, DayDifference, Level, Reconciliation};
 
 use super::{Ctx, Io, open_output, supported};
 use crate::args::{CheckArgs, FailOn, Format, ReconcileArgs};
@@ -15,11 +14,9 @@ use crate::{Outcome, render};
 /// `churnlake check`: every finding that makes the lake's figures incomplete or doubtful.
 pub(super) fn check(ctx: &Ctx, io: &mut Io, args: &CheckArgs) -> Result<Outcome> {
     supported("check", args.output.format, &[Format::Table, Format::Json])?;
-    let lake = ctx.read_lake(args.lake.lake.as_deref())?;
-    let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-    let metrics = Metrics::new(ctx.sources(&lake, &manifest));
-    let mut report = metrics.check(&manifest)?;
-    report.lake = lake.location().to_string();
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let mut report = reader.metrics.check(&reader.manifest)?;
+    report.lake = reader.lake.location().to_string();
     let mut out = open_output(&args.output, io)?;
     match args.output.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
@@ -131,10 +128,9 @@ pub(super) fn reconcile(ctx: &Ctx, io: &mut Io, args: &ReconcileArgs) -> Result<
     let bytes = std::fs::read(&args.dashboard)
         .map_err(|e| crate::UserError(format!("cannot read the dashboard file {name}: {e}")))?;
     let dashboard = Dashboard::parse(&name, &bytes)?;
-    let lake = ctx.read_lake(args.lake.lake.as_deref())?;
-    let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-    let metrics = Metrics::new(ctx.sources(&lake, &manifest));
-    let result = metrics.reconcile(&manifest, &dashboard).with_context(|| format!("reconciling {name}"))?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let result =
+        reader.metrics.reconcile(&reader.manifest, &dashboard).with_context(|| format!("reconciling {name}"))?;
     let mut out = open_output(&args.output, io)?;
     match args.output.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?,

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use churnlake_lake::{DERIVED_TABLES, Lake, Manifest, derived_path, derived_sql_name};
 use churnlake_query::{Grain, Metrics, QueryError, RateRow};
 
-use super::{Ctx, Io, emit, open_output, supported};
+use super::{Ctx, Io, Reader, emit, footer, open_output, supported};
 use crate::args::{
     ActiveArgs, AnomaliesArgs, BuildArgs, EntityArgs, ExplainArgs, Format, GrainArg, RateArgs, SeriesArgs, SqlArgs,
     StatusArg,
@@ -32,14 +32,15 @@ fn check_period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<()> {
 /// `churnlake series`: the daily (weekly, monthly) series, optionally per group.
 pub(super) fn series(ctx: &Ctx, io: &mut Io, args: &SeriesArgs) -> Result<Outcome> {
     check_period(args.from, args.to)?;
-    let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let metrics = &reader.metrics;
     let grain = match args.grain {
         GrainArg::Day => Grain::Day,
         GrainArg::Week => Grain::Week,
         GrainArg::Month => Grain::Month,
     };
     let mut df = metrics.series(args.from, args.to, args.by.as_deref(), grain)?;
-    emit(&mut df, &args.output, io)?;
+    emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
 }
 
@@ -47,7 +48,8 @@ pub(super) fn series(ctx: &Ctx, io: &mut Io, args: &SeriesArgs) -> Result<Outcom
 pub(super) fn rate(ctx: &Ctx, io: &mut Io, args: &RateArgs) -> Result<Outcome> {
     supported("rate", args.output.format, &[Format::Table, Format::Csv, Format::Json])?;
     check_period(Some(args.from), Some(args.to))?;
-    let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let metrics = &reader.metrics;
     let rows = metrics.rate(args.from, args.to, args.by.as_deref())?;
     let mut out = open_output(&args.output, io)?;
     if args.output.format == Format::Json {
@@ -62,22 +64,28 @@ pub(super) fn rate(ctx: &Ctx, io: &mut Io, args: &RateArgs) -> Result<Outcome> {
     }
     print_rates(&mut out, &rows, args.by.as_deref(), args.output.format)?;
     out.flush()?;
+    drop(out);
+    if args.output.format == Format::Table {
+        footer(ctx, &reader, io)?;
+    }
     Ok(Outcome::Ok)
 }
 
 /// `churnlake subscriptions`: one row per subscription at the end of a day.
 pub(super) fn subscriptions(ctx: &Ctx, io: &mut Io, args: &EntityArgs) -> Result<Outcome> {
-    let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let metrics = &reader.metrics;
     let mut df = metrics.subscriptions(args.as_of, args.status.map(status_name))?;
-    emit(&mut df, &args.output, io)?;
+    emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
 }
 
 /// `churnlake subscribers`: one row per subscriber at the end of a day.
 pub(super) fn subscribers(ctx: &Ctx, io: &mut Io, args: &EntityArgs) -> Result<Outcome> {
-    let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let metrics = &reader.metrics;
     let mut df = metrics.subscribers(args.as_of, args.status.map(status_name))?;
-    emit(&mut df, &args.output, io)?;
+    emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
 }
 
@@ -90,29 +98,43 @@ fn status_name(status: StatusArg) -> &'static str {
 
 /// `churnlake active`: the two headline counts at the end of a day.
 pub(super) fn active(ctx: &Ctx, io: &mut Io, args: &ActiveArgs) -> Result<Outcome> {
-    let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let metrics = &reader.metrics;
     let mut df = metrics.active(args.as_of, args.by.as_deref())?;
-    emit(&mut df, &args.output, io)?;
+    emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
 }
 
 /// `churnlake explain ID`: the subscription's events in order, with sources and anomalies.
 pub(super) fn explain(ctx: &Ctx, io: &mut Io, args: &ExplainArgs) -> Result<Outcome> {
     supported("explain", args.output.format, &[Format::Table, Format::Json])?;
-    let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let metrics = &reader.metrics;
     let explanation = metrics.explain(&args.subscription_id, args.as_of)?;
-    let mut out = open_output(&args.output, io)?;
-    match args.output.format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&explanation)?)?,
-        _ => write_explanation(&mut out, &explanation)?,
+    {
+        let mut out = open_output(&args.output, io)?;
+        match args.output.format {
+            Format::Json => {
+                let mut object = serde_json::to_value(&explanation)?;
+                if let Some(map) = object.as_object_mut() {
+                    map.insert("lake_state".into(), serde_json::to_value(reader.state()?)?);
+                }
+                writeln!(out, "{}", serde_json::to_string_pretty(&object)?)?
+            }
+            _ => write_explanation(&mut out, &explanation)?,
+        }
+        out.flush()?;
     }
-    out.flush()?;
+    if args.output.format == Format::Table {
+        footer(ctx, &reader, io)?;
+    }
     Ok(Outcome::Ok)
 }
 
 /// `churnlake anomalies`: one row per anomaly; the counts per kind on the message output.
 pub(super) fn anomalies(ctx: &Ctx, io: &mut Io, args: &AnomaliesArgs) -> Result<Outcome> {
-    let metrics = ctx.metrics(args.lake.lake.as_deref())?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    let metrics = &reader.metrics;
     let mut df = metrics.anomalies(args.as_of)?;
     let kinds = df.column("anomaly")?.str()?.clone();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -124,7 +146,7 @@ pub(super) fn anomalies(ctx: &Ctx, io: &mut Io, args: &AnomaliesArgs) -> Result<
         let summary = if summary.is_empty() { "none".into() } else { summary.join(", ") };
         writeln!(io.err, "{} anomalies ({summary})", df.height())?;
     }
-    emit(&mut df, &args.output, io)?;
+    emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
 }
 
@@ -154,8 +176,12 @@ pub(super) fn sql(ctx: &Ctx, io: &mut Io, args: &SqlArgs) -> Result<Outcome> {
         })
         .collect::<Result<Vec<_>>>()?
         .join(";\n");
-    let lake = ctx.read_lake(args.lake.lake.as_deref())?;
-    let metrics = metrics_with_derived(ctx, &lake)?;
+    let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
+    // the derived tables were built from every drop: not part of a lake as known earlier
+    let metrics = match args.known.as_known_on {
+        None => metrics_with_derived(ctx, &reader)?,
+        Some(_) => reader.metrics.clone(),
+    };
     let mut df = metrics.sql(&script, &params).map_err(|error| {
         let hint = match &error {
             QueryError::Sql { source, .. } => {
@@ -168,7 +194,7 @@ pub(super) fn sql(ctx: &Ctx, io: &mut Io, args: &SqlArgs) -> Result<Outcome> {
             None => error.into(),
         }
     })?;
-    emit(&mut df, &args.output, io)?;
+    emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
 }
 
@@ -211,9 +237,9 @@ fn defining_file(relation: &str, scripts: &[String]) -> Option<String> {
 }
 
 /// Metrics whose SQL context also sees the derived tables that exist.
-fn metrics_with_derived(ctx: &Ctx, lake: &Lake) -> Result<Metrics> {
+fn metrics_with_derived(ctx: &Ctx, reader: &Reader) -> Result<Metrics> {
     use churnlake_lake::object_store::ObjectStoreExt;
-    let manifest = ctx.runtime.block_on(Manifest::load(lake))?;
+    let (lake, manifest) = (&reader.lake, &reader.manifest);
     let mut derived = Vec::new();
     for table in DERIVED_TABLES {
         let rel = derived_path(table);
@@ -221,7 +247,7 @@ fn metrics_with_derived(ctx: &Ctx, lake: &Lake) -> Result<Metrics> {
             derived.push((derived_sql_name(table), lake.uri(&rel)));
         }
     }
-    Ok(Metrics::new(ctx.sources(lake, &manifest).with_derived(derived)))
+    Ok(Metrics::new(ctx.sources(lake, manifest).with_derived(derived)))
 }
 
 /// `churnlake build`: the derived tables, each replaced atomically.

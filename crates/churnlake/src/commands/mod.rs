@@ -7,6 +7,7 @@
 //! those that judge its figures (check, reconcile).
 
 mod check;
+mod diff;
 mod ingest;
 mod metrics;
 
@@ -14,11 +15,12 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use chrono::NaiveDate;
 use churnlake_lake::{Lake, Location, Manifest};
-use churnlake_query::{DataFrame, LakeSources, Metrics};
+use churnlake_query::{DataFrame, LakeSources, LakeState, Metrics};
 
 use crate::args::{Cli, Command, Format, OutputArgs};
-use crate::output::{OutputFormat, write_frame};
+use crate::output::{OutputFormat, write_frame_with};
 use crate::settings::Settings;
 use crate::{Outcome, UserError};
 
@@ -62,6 +64,7 @@ pub fn run(mut cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
         Command::Build(args) => metrics::build(&ctx, io, args),
         Command::Check(args) => check::check(&ctx, io, args),
         Command::Reconcile(args) => check::reconcile(&ctx, io, args),
+        Command::Diff(args) => diff::diff(&ctx, io, args),
         Command::Completions(_) => Ok(Outcome::Ok),
     }
 }
@@ -86,10 +89,31 @@ impl Ctx {
         Ok(Lake::open_existing(location, self.settings.store_options.iter().cloned())?)
     }
 
-    fn metrics(&self, flag: Option<&str>) -> Result<Metrics> {
+    /// The lake for queries, as known on `known_on` when given (only the drops stamped by
+    /// then: METRICS.md "As known on a date"). A day before every stamp is the user's error.
+    fn reader(&self, flag: Option<&str>, known_on: Option<NaiveDate>) -> Result<Reader> {
         let lake = self.read_lake(flag)?;
-        let manifest = self.runtime.block_on(Manifest::load(&lake))?;
-        Ok(Metrics::new(self.sources(&lake, &manifest)))
+        let full = self.runtime.block_on(Manifest::load(&lake))?;
+        let manifest = match known_on {
+            None => full,
+            Some(day) => {
+                let known = full.known_on(day);
+                if known.entries.is_empty() {
+                    let first = full.stamp_range().map(|r| r.0);
+                    return Err(UserError(match first {
+                        Some(stamp) => format!(
+                            "--as-known-on {day}: no drop was known yet (the first drop's stamp is {})",
+                            crate::output::timestamp(stamp)
+                        ),
+                        None => format!("--as-known-on {day}: the lake has no drops"),
+                    })
+                    .into());
+                }
+                known
+            }
+        };
+        let metrics = Metrics::new(self.sources(&lake, &manifest));
+        Ok(Reader { lake, manifest, metrics, known_on })
     }
 
     /// What the queries read, with the configured report rows per lifecycle pass.
@@ -98,6 +122,52 @@ impl Ctx {
             .with_rows_per_pass(self.settings.rows_per_pass)
             .with_profile(self.settings.profile.clone())
     }
+}
+
+/// A lake opened for queries: its manifest (cut at the knowledge date, if any) and the
+/// metrics over it.
+struct Reader {
+    lake: Lake,
+    manifest: Manifest,
+    metrics: Metrics,
+    known_on: Option<NaiveDate>,
+}
+
+impl Reader {
+    /// What the figures are computed from.
+    fn state(&self) -> Result<LakeState> {
+        Ok(self.metrics.lake_state(&self.manifest, self.known_on)?)
+    }
+}
+
+/// The state line under a table (on the message output): the drops used, the newest
+/// stamp, how complete they are, and the knowledge date when one was asked for.
+fn footer(ctx: &Ctx, reader: &Reader, io: &mut Io) -> Result<()> {
+    if ctx.quiet {
+        return Ok(());
+    }
+    let state = reader.state()?;
+    let known = state.known_on.map(|d| format!(", as known on {d}")).unwrap_or_default();
+    let newest = state.newest_stamp.map(crate::output::timestamp).unwrap_or_else(|| "-".into());
+    let complete = state.complete_through.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+    writeln!(
+        io.err,
+        "computed from {} drops (newest stamp {newest}; complete through {complete}{known})",
+        state.drops
+    )?;
+    Ok(())
+}
+
+/// The state as Parquet key-value metadata (`churnlake:known_on`, `churnlake:drops`,
+/// `churnlake:newest_stamp`, `churnlake:complete_through`).
+fn state_metadata(state: &LakeState) -> Vec<(String, String)> {
+    let text = |d: Option<String>| d.unwrap_or_default();
+    vec![
+        ("churnlake:known_on".into(), text(state.known_on.map(|d| d.to_string()))),
+        ("churnlake:drops".into(), state.drops.to_string()),
+        ("churnlake:newest_stamp".into(), text(state.newest_stamp.map(crate::output::timestamp))),
+        ("churnlake:complete_through".into(), text(state.complete_through.map(|d| d.to_string()))),
+    ]
 }
 
 /// Refuses a `--format` the command cannot write.
@@ -175,16 +245,26 @@ fn open_output<'a>(output: &OutputArgs, io: &'a mut Io) -> Result<Box<dyn Write 
     })
 }
 
-/// Writes a result frame in the chosen format to `--out` or the data output.
-fn emit(df: &mut DataFrame, output: &OutputArgs, io: &mut Io) -> Result<()> {
+/// Writes a result frame in the chosen format to `--out` or the data output, with what it
+/// was computed from: a footer under a table, key-value metadata in Parquet.
+fn emit(ctx: &Ctx, reader: &Reader, df: &mut DataFrame, output: &OutputArgs, io: &mut Io) -> Result<()> {
     let format = match output.format {
         Format::Table => OutputFormat::Table,
         Format::Csv => OutputFormat::Csv,
         Format::Json => OutputFormat::Json,
         Format::Parquet => OutputFormat::Parquet,
     };
-    let mut out = open_output(output, io)?;
-    write_frame(df, format, &mut out)?;
-    out.flush()?;
+    let metadata = match format {
+        OutputFormat::Parquet => state_metadata(&reader.state()?),
+        _ => Vec::new(),
+    };
+    {
+        let mut out = open_output(output, io)?;
+        write_frame_with(df, format, &mut out, &metadata)?;
+        out.flush()?;
+    }
+    if format == OutputFormat::Table {
+        footer(ctx, reader, io)?;
+    }
     Ok(())
 }

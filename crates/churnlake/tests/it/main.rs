@@ -7,6 +7,7 @@ mod conformance;
 mod crash;
 mod hive;
 mod in_process;
+mod known_on;
 mod scheduler;
 mod snapshots;
 mod sql;
