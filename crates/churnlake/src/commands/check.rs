@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use churnlake_query::{CheckReport, Dashboard, DayDifference, Level, Reconciliation};
 
-use super::{Ctx, Io, open_output, supported};
+use super::{Ctx, Io, footer, open_output, supported};
 use crate::args::{CheckArgs, FailOn, Format, ReconcileArgs};
 use crate::{Outcome, render};
 
@@ -23,6 +23,10 @@ pub(super) fn check(ctx: &Ctx, io: &mut Io, args: &CheckArgs) -> Result<Outcome>
         _ => write_check(&mut out, &report)?,
     }
     out.flush()?;
+    drop(out);
+    if args.output.format == Format::Table {
+        footer(ctx, &reader, io)?;
+    }
     let threshold = match args.fail_on {
         FailOn::Error => Some(Level::Error),
         FailOn::Warn => Some(Level::Warn),
@@ -138,6 +142,10 @@ pub(super) fn reconcile(ctx: &Ctx, io: &mut Io, args: &ReconcileArgs) -> Result<
         _ => write_reconciliation(&mut out, &result)?,
     }
     out.flush()?;
+    drop(out);
+    if args.output.format == Format::Table {
+        footer(ctx, &reader, io)?;
+    }
     Ok(if result.days.is_empty() { Outcome::Ok } else { Outcome::DataProblem })
 }
 
