@@ -575,13 +575,16 @@ fn report_rows(sources: &LakeSources) -> Result<LazyFrame> {
 /// Code-5 events against cancellations, conflicting created dates, subscriptions with no
 /// user id, public ids with two subscription ids.
 fn disagreements(sources: &LakeSources, findings: &mut Vec<Finding>) -> Result<()> {
-    let reports = report_rows(sources)?.cache();
+    // read once: the checks below each query the same rows
+    let reports = report_rows(sources)?.collect().ctx("reading the reports")?.lazy();
     let mapping = reports
         .clone()
         .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null().and(col(c::SUBSCRIPTION_ID).is_not_null()))
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col(c::SUBSCRIPTION_ID)])
         .unique(None, UniqueKeepStrategy::Any)
-        .cache();
+        .collect()
+        .ctx("mapping public ids")?
+        .lazy();
 
     // public ids seen with two subscription ids
     let conflicts = mapping
@@ -632,13 +635,17 @@ fn disagreements(sources: &LakeSources, findings: &mut Vec<Finding>) -> Result<(
             [col(c::PUBLIC_SUBSCRIPTION_ID)],
             JoinArgs::new(JoinType::Left),
         )
-        .cache();
+        .collect()
+        .ctx("reading code-5 events")?
+        .lazy();
     let cancels = reports
         .clone()
         .filter(col(c::CANCEL_DATE).is_not_null().and(col(c::SUBSCRIPTION_ID).is_not_null()))
         .group_by([col(c::SUBSCRIPTION_ID), col(c::CANCEL_DATE)])
         .agg([col(c::SOURCE_FILE).first(), col(c::SOURCE_LINE).first()])
-        .cache();
+        .collect()
+        .ctx("reading cancellations")?
+        .lazy();
     let unmatched_events = code5
         .clone()
         .join(
