@@ -4,6 +4,7 @@
 //! its manifest (which source files made which outputs) and its storage access
 //! (local disk or an object store, through one code path) are defined here once.
 
+mod derived;
 mod error;
 mod kind;
 mod layout;
@@ -11,6 +12,7 @@ mod manifest;
 mod schema;
 mod storage;
 
+pub use derived::{DerivedFile, DerivedState, DerivedStatus, derived_state_path};
 pub use error::{LakeError, Result};
 pub use kind::ReportKind;
 pub use layout::{

@@ -237,7 +237,7 @@ pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
     writeln!(io.err, "3/4 building the derived tables")?;
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
     let metrics = Metrics::new(ctx.sources(&lake, &manifest));
-    let written = super::metrics::build_tables(ctx, &lake, &metrics)?;
+    let written = super::metrics::build_tables(ctx, &lake, &manifest, &metrics)?;
     writeln!(io.err, "4/4 summary")?;
     let (first, last) = metrics.range()?;
     let mut active = metrics.active(None, None)?;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use churnlake_lake::{DERIVED_TABLES, Lake, Manifest, derived_path, derived_sql_name};
+use churnlake_lake::{DERIVED_TABLES, DerivedState, DerivedStatus, Lake, Manifest, derived_path, derived_sql_name};
 use churnlake_query::{Grain, Metrics, QueryError, RateRow};
 
 use super::{Ctx, Io, Reader, emit, footer, open_output, supported};
@@ -182,6 +182,9 @@ pub(super) fn sql(ctx: &Ctx, io: &mut Io, args: &SqlArgs) -> Result<Outcome> {
         None => metrics_with_derived(ctx, &reader)?,
         Some(_) => reader.metrics.clone(),
     };
+    if args.known.as_known_on.is_none() && script.contains("derived_") && !ctx.quiet {
+        warn_derived(ctx, &reader, io)?;
+    }
     let mut df = metrics.sql(&script, &params).map_err(|error| {
         let hint = match &error {
             QueryError::Sql { source, .. } => {
@@ -236,6 +239,44 @@ fn defining_file(relation: &str, scripts: &[String]) -> Option<String> {
     None
 }
 
+/// Warns (on the message output) when the derived tables are older than the lake's drops
+/// or not one build's.
+fn warn_derived(ctx: &Ctx, reader: &Reader, io: &mut Io) -> Result<()> {
+    use churnlake_lake::object_store::ObjectStoreExt;
+    let mut tables = Vec::new();
+    for table in DERIVED_TABLES {
+        if ctx.runtime.block_on(reader.lake.store().head(&reader.lake.path(&derived_path(table)))).is_ok() {
+            tables.push(table);
+        }
+    }
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let status = ctx.runtime.block_on(DerivedState::status(&reader.lake, &reader.manifest, &tables))?;
+    match status {
+        DerivedStatus::Current => {}
+        DerivedStatus::Stale { built, drops, newest_stamp } => {
+            let stamp = |s: Option<chrono::NaiveDateTime>| s.map(crate::output::timestamp).unwrap_or_default();
+            writeln!(
+                io.err,
+                "warning: the derived tables are stale: built {} from {} drops (newest stamp {}); the lake now \
+                 has {drops} (newest stamp {}): run `churnlake build`",
+                crate::output::instant(built.built_at),
+                built.drops,
+                stamp(built.newest_stamp),
+                stamp(newest_stamp)
+            )?;
+        }
+        DerivedStatus::Mixed { tables } => writeln!(
+            io.err,
+            "warning: derived table(s) {} not from the last complete build (one was interrupted, or \
+             written by another version): run `churnlake build`",
+            tables.join(", ")
+        )?,
+    }
+    Ok(())
+}
+
 /// Metrics whose SQL context also sees the derived tables that exist.
 fn metrics_with_derived(ctx: &Ctx, reader: &Reader) -> Result<Metrics> {
     use churnlake_lake::object_store::ObjectStoreExt;
@@ -254,7 +295,7 @@ fn metrics_with_derived(ctx: &Ctx, reader: &Reader) -> Result<Metrics> {
 pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome> {
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-    let written = build_tables(ctx, &lake, &Metrics::new(ctx.sources(&lake, &manifest)))?;
+    let written = build_tables(ctx, &lake, &manifest, &Metrics::new(ctx.sources(&lake, &manifest)))?;
     if !ctx.quiet {
         for path in written {
             writeln!(io.err, "wrote {path}")?;
@@ -264,7 +305,9 @@ pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome>
 }
 
 /// Writes the derived tables; returns their addresses.
-pub(super) fn build_tables(ctx: &Ctx, lake: &Lake, metrics: &Metrics) -> Result<Vec<String>> {
+/// Computes the derived tables, publishes each, then records the set and the manifest
+/// state it was computed from (`derived/_build.json`): readers tell a stale or mixed set.
+pub(super) fn build_tables(ctx: &Ctx, lake: &Lake, manifest: &Manifest, metrics: &Metrics) -> Result<Vec<String>> {
     // each table is written in parts as the passes produce them, then published whole
     let mut files: Vec<(&'static str, ParquetParts)> = Vec::new();
     metrics.derived_tables(|name, df| -> Result<()> {
@@ -277,12 +320,18 @@ pub(super) fn build_tables(ctx: &Ctx, lake: &Lake, metrics: &Metrics) -> Result<
         Ok(())
     })?;
     let mut written = Vec::new();
+    let mut tables = Vec::new();
     for (name, file) in files {
         let Some(bytes) = file.finish()? else { continue };
         let rel = derived_path(name);
         ctx.runtime.block_on(lake.put_atomic(&rel, bytes))?;
         written.push(lake.uri(&rel));
+        tables.push(name);
     }
+    ctx.runtime.block_on(async {
+        let state = DerivedState::of(lake, manifest, &tables).await?;
+        state.record(lake).await
+    })?;
     Ok(written)
 }
 

@@ -45,3 +45,42 @@ fn sql_sees_lake_tables_and_requires_its_parameters() {
     assert_eq!(missing.status.code(), Some(1), "a missing parameter is the request's fault");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--param day=VALUE"));
 }
+
+/// A derived table read after later drops warns that it is stale; one replaced outside the
+/// last build warns that the set is mixed; a fresh build is silent.
+#[test]
+fn stale_or_mixed_derived_tables_warn() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sample = repo().join("data/sample/drops/outgoing/2024");
+    let drops = dir.path().join("drops");
+    std::fs::create_dir_all(&drops).expect("a folder");
+    let held = "SubscriptionsCancelledCSV_20240309_delta";
+    for entry in std::fs::read_dir(&sample).expect("the sample") {
+        let file = entry.expect("a drop").path();
+        if file.file_name().is_some_and(|n| n != held) {
+            std::fs::copy(&file, drops.join(file.file_name().expect("a name"))).expect("copying");
+        }
+    }
+    let (lake, other) = (dir.path().join("lake"), dir.path().join("other"));
+    ingest(&drops, &lake);
+    ingest(&sample, &other);
+    let l = path(&lake);
+    let query = ["sql", "select count(*) as n from derived_series", "--lake", l, "--format", "csv"];
+    let stderr = |args: &[&str]| {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    stderr(&["build", "--lake", l]);
+    assert!(!stderr(&query).contains("warning"));
+    std::fs::copy(sample.join(held), drops.join(held)).expect("the late drop");
+    ingest(&drops, &lake);
+    let warned = stderr(&query);
+    assert!(warned.contains("stale") && warned.contains("from 66 drops") && warned.contains("now has 67"), "{warned}");
+    stderr(&["build", "--lake", l]);
+    assert!(!stderr(&query).contains("warning"));
+    stderr(&["build", "--lake", path(&other)]);
+    std::fs::copy(other.join("derived/series.parquet"), lake.join("derived/series.parquet")).expect("a foreign table");
+    let mixed = stderr(&query);
+    assert!(mixed.contains("series") && mixed.contains("not from the last complete build"), "{mixed}");
+}
