@@ -230,7 +230,8 @@ fn case_09_definitions_by_product() {
     let (_dir, lake) = case_lake("09-subscriber-two-subscriptions");
     let (from, to) = (date("2023-05-02"), date("2023-05-05"));
     // (group, level) → (C, N, A(a−1), L, Σ A)
-    let figures: [(&str, [(i64, i64, i64, i64, i64); 2]); 3] = [
+    type Level = (i64, i64, i64, i64, i64);
+    let figures: [(&str, [Level; 2]); 3] = [
         ("", [(2, 1, 2, 2, 3), (1, 0, 1, 0, 3)]),
         ("Green Tea Tin 100g", [(1, 0, 1, 1, 2), (1, 0, 1, 1, 2)]),
         ("Oolong Sampler", [(1, 1, 1, 1, 1), (1, 0, 1, 0, 1)]),

@@ -53,7 +53,7 @@ fn usage_errors_exit_1_and_help_exits_0() {
         (&["series", "--lake", l, "--format", "xml"], "xml"),
         (&["series", "--lake", l, "--bogus"], "--bogus"),
         (&["series", "--lake", l, "--out", path(&missing_dir)], "does not exist"),
-        (&["explain", "--lake", l], "SUBSCRIPTION_ID"),
+        (&["explain", "--lake", l], "<ID>"),
         (&[], "Usage"),
     ];
     for (args, needle) in cases {
