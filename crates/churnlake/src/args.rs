@@ -404,8 +404,8 @@ pub struct RateArgs {
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
     /// The churn definition (docs/METRICS.md "Churn definitions"); `all` gives one result
-    /// per definition. C = cancels, N = new, A(D) = active at the end of D, L = active at
-    /// the end of the day before --from and not at the end of --to.
+    /// per definition. Over the n days a (--from) .. b (--to): C = cancels, N = new, A(D) =
+    /// active at the end of D, L = active at the end of a−1 and not at the end of b.
     #[arg(long, value_enum, default_value = "ordergroove", value_name = "DEFINITION")]
     pub definition: DefinitionArg,
     #[command(flatten)]
