@@ -22,6 +22,7 @@
 
 mod anomalies;
 mod check;
+mod definitions;
 mod driver;
 mod error;
 mod explain;
@@ -36,12 +37,13 @@ mod tables;
 
 pub use anomalies::ANOMALY_COLUMNS;
 pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, LakeState, Level};
+pub use definitions::{Definition, RateRow};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
 pub use restatement::{Change, MonthRates, Restatement};
-pub use series::{Grain, RateRow, SERIES_COLUMNS};
+pub use series::{Grain, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
 
@@ -88,9 +90,23 @@ impl Metrics {
         series::series(&self.sources, from, to, by, grain)
     }
 
-    /// Cancellation rates over `from..=to`, one row (or one per group of `by`).
+    /// Cancellation rates over `from..=to` by the platform's definition (`ordergroove`), one
+    /// row (or one per group of `by`).
     pub fn rate(&self, from: NaiveDate, to: NaiveDate, by: Option<&str>) -> Result<Vec<RateRow>> {
-        series::rate(&self.sources, from, to, by)
+        definitions::rates(&self.sources, from, to, by, &[Definition::Ordergroove])
+    }
+
+    /// Cancellation rates over `from..=to` under each of `definitions` (METRICS.md "Churn
+    /// definitions"), from one read of the lake: for each definition in the order given, one
+    /// row (or one per group of `by`, groups sorted), each with its numerator and denominator.
+    pub fn rates(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<&str>,
+        definitions: &[Definition],
+    ) -> Result<Vec<RateRow>> {
+        definitions::rates(&self.sources, from, to, by, definitions)
     }
 
     /// Active subscriptions and subscribers at the end of `as_of` (optionally per group).

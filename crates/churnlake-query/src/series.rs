@@ -1,4 +1,5 @@
-//! The daily series (METRICS.md "Daily flows"), coarser grains, and cancellation rates.
+//! The daily series (METRICS.md "Daily flows"), coarser grains, and the headline counts
+//! (the cancellation rates built on the series are in `definitions`).
 //!
 //! Flows come from per-entity state changes summed per day, joined to a complete
 //! date spine; actives are the opening balance (everything before the first data
@@ -9,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Days, NaiveDate};
 use polars::prelude::*;
-use serde::Serialize;
 
 use churnlake_lake::columns as c;
 
@@ -33,7 +33,7 @@ pub const SERIES_COLUMNS: [&str; 9] = [
 ];
 
 const FLOWS: [&str; 3] = ["new", "cancelled", "reactivated"];
-const GROUP: &str = "group";
+pub(crate) const GROUP: &str = "group";
 
 /// The series' time grain. Coarser grains report actives at the period's last day
 /// (inside the requested range) and flows summed; a period is labelled by its first day
@@ -56,22 +56,6 @@ impl Grain {
     }
 }
 
-/// Cancellation rates over one period (and group).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RateRow {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub days: i64,
-    pub subscription_cancels: i64,
-    pub average_active_subscriptions: f64,
-    pub subscription_cancellation_rate: Option<f64>,
-    pub subscriber_cancels: i64,
-    pub average_active_subscribers: f64,
-    pub subscriber_cancellation_rate: Option<f64>,
-}
-
 /// Columns `--by` accepts: the subscription attributes.
 pub(crate) fn check_by(by: &str) -> Result<()> {
     if ATTRIBUTES.iter().any(|(name, _)| *name == by) {
@@ -83,7 +67,7 @@ pub(crate) fn check_by(by: &str) -> Result<()> {
 }
 
 /// The group of every subscription (its latest value of `by`, as text; "" when none).
-fn group_of(by: Option<&str>) -> Expr {
+pub(crate) fn group_of(by: Option<&str>) -> Expr {
     match by {
         Some(column) => col(column).cast(DataType::String).fill_null(lit("")).alias(GROUP),
         None => lit("").alias(GROUP),
@@ -384,7 +368,7 @@ fn collect_profiled(lf: LazyFrame, what: &'static str, profile: Option<&Path>) -
     Ok(df)
 }
 
-fn check_period(from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate) -> Result<()> {
+pub(crate) fn check_period(from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate) -> Result<()> {
     if from > to {
         return Err(QueryError::EmptyPeriod { from, to });
     }
@@ -438,55 +422,6 @@ pub(crate) fn series(
         order.push(by.into());
     }
     lf.select(select).sort(order, SortMultipleOptions::default()).collect().ctx("shaping the series")
-}
-
-/// Cancellation rates over `from..=to`: Σ cancelled / (Σ active / n), null when Σ active is 0.
-pub(crate) fn rate(sources: &LakeSources, from: NaiveDate, to: NaiveDate, by: Option<&str>) -> Result<Vec<RateRow>> {
-    let (df, first, last) = daily(sources, by)?;
-    check_period(from, to, first, last)?;
-    let days = (to - from).num_days() + 1;
-    let sums = df
-        .lazy()
-        .filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
-        .group_by([col(GROUP)])
-        .agg([
-            col("cancelled_subscriptions").sum(),
-            col("active_subscriptions").sum(),
-            col("cancelled_subscribers").sum(),
-            col("active_subscribers").sum(),
-        ])
-        .sort([GROUP], SortMultipleOptions::default())
-        .collect()
-        .ctx("summing the period")?;
-    let get = |name: &str| -> Result<Vec<i64>> {
-        let column = sums.column(name).ctx("reading sums")?.cast(&DataType::Int64).ctx("reading sums")?;
-        Ok(column.i64().ctx("reading sums")?.iter().map(|v| v.unwrap_or(0)).collect())
-    };
-    let groups: Vec<String> = sums
-        .column(GROUP)
-        .ctx("reading groups")?
-        .str()
-        .ctx("reading groups")?
-        .iter()
-        .map(|g| g.unwrap_or_default().to_owned())
-        .collect();
-    let (sub_cancels, sub_active) = (get("cancelled_subscriptions")?, get("active_subscriptions")?);
-    let (usr_cancels, usr_active) = (get("cancelled_subscribers")?, get("active_subscribers")?);
-    let ratio = |cancels: i64, active: i64| (active != 0).then(|| cancels as f64 / (active as f64 / days as f64));
-    Ok((0..groups.len())
-        .map(|i| RateRow {
-            group: by.map(|_| groups[i].clone()),
-            from,
-            to,
-            days,
-            subscription_cancels: sub_cancels[i],
-            average_active_subscriptions: sub_active[i] as f64 / days as f64,
-            subscription_cancellation_rate: ratio(sub_cancels[i], sub_active[i]),
-            subscriber_cancels: usr_cancels[i],
-            average_active_subscribers: usr_active[i] as f64 / days as f64,
-            subscriber_cancellation_rate: ratio(usr_cancels[i], usr_active[i]),
-        })
-        .collect())
 }
 
 /// Active subscriptions and subscribers at the end of `as_of` (default: the last data date),

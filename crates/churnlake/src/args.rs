@@ -172,13 +172,16 @@ const RATE_HELP: &str = "\
 Examples:
   churnlake rate --from 2024-01-01 --to 2024-01-31
   churnlake rate --from 2024-01-01 --to 2024-01-31 --by product --format json
+  churnlake rate --from 2024-01-01 --to 2024-01-31 --definition all
 
-JSON is always one object: the period's rates over the whole lake (from, to, days, \
-subscription_cancels, average_active_subscriptions, subscription_cancellation_rate, \
-subscriber_cancels, average_active_subscribers, subscriber_cancellation_rate), then `by` \
-(the --by column, or null) and `rows`: one such object per group with --by (its first key \
-the group, named after the column), or the one row of the whole lake without it. Rates are \
-fractions; null when undefined.";
+JSON is one object: the period's rates over the whole lake (from, to, days, definition, \
+subscription_cancels, average_active_subscriptions, subscription_numerator, \
+subscription_denominator, subscription_cancellation_rate, and the same five for \
+subscribers), then `by` (the --by column, or null) and `rows`: one such object per group \
+with --by (its first key the group, named after the column), or the one row of the whole \
+lake without it. With --definition all, an array of such objects, one per definition. Rates \
+are fractions; null when the denominator is 0. A(a−1) on the lake's first data date counts \
+the subscriptions created before it (the series' opening balance).";
 
 const SUBSCRIPTIONS_HELP: &str = "\
 Examples:
@@ -425,8 +428,28 @@ pub struct RateArgs {
     /// One row per value of a subscription attribute (its latest value), e.g. product.
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
+    /// The churn definition (docs/METRICS.md "Churn definitions"); `all` gives one result
+    /// per definition. Over the n days a (--from) .. b (--to): C = cancels, N = new, A(D) =
+    /// active at the end of D, L = active at the end of a−1 and not at the end of b.
+    #[arg(long, value_enum, default_value = "ordergroove", value_name = "DEFINITION")]
+    pub definition: DefinitionArg,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `rate --definition`: one churn definition, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DefinitionArg {
+    /// C ÷ (Σ A(D) ÷ n): the platform's own dashboard
+    Ordergroove,
+    /// C ÷ A(a−1): churned ÷ customers at the start
+    StartOfPeriod,
+    /// C ÷ (A(a−1) + N): everyone who could have churned
+    StartPlusNew,
+    /// L ÷ A(a−1): logo churn of the starting base (reactivated ones are not lost)
+    Cohort,
+    /// Every definition, side by side
+    All,
 }
 
 /// The arguments of `churnlake active`.

@@ -8,12 +8,12 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use churnlake_lake::{DERIVED_TABLES, DerivedState, DerivedStatus, Lake, Manifest, derived_path, derived_sql_name};
-use churnlake_query::{Grain, Metrics, QueryError, RateRow};
+use churnlake_query::{Definition, Grain, Metrics, QueryError, RateRow};
 
 use super::{Ctx, Io, Reader, emit, footer, open_output, supported};
 use crate::args::{
-    ActiveArgs, AnomaliesArgs, BuildArgs, EntityArgs, ExplainArgs, Format, GrainArg, RateArgs, SeriesArgs, SqlArgs,
-    StatusArg,
+    ActiveArgs, AnomaliesArgs, BuildArgs, DefinitionArg, EntityArgs, ExplainArgs, Format, GrainArg, RateArgs,
+    SeriesArgs, SqlArgs, StatusArg,
 };
 use crate::output::{ParquetParts, write_explanation};
 use crate::{Hinted, Outcome, UserError, missing_relation, render};
@@ -44,21 +44,30 @@ pub(super) fn series(ctx: &Ctx, io: &mut Io, args: &SeriesArgs) -> Result<Outcom
     Ok(Outcome::Ok)
 }
 
-/// `churnlake rate`: cancellation rates over a period.
+/// `churnlake rate`: cancellation rates over a period, under one churn definition or all.
 pub(super) fn rate(ctx: &Ctx, io: &mut Io, args: &RateArgs) -> Result<Outcome> {
     supported("rate", args.output.format, &[Format::Table, Format::Csv, Format::Json])?;
     check_period(Some(args.from), Some(args.to))?;
     let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
     let metrics = &reader.metrics;
-    let rows = metrics.rate(args.from, args.to, args.by.as_deref())?;
+    let definitions = definitions(args.definition);
+    let rows = metrics.rates(args.from, args.to, args.by.as_deref(), &definitions)?;
     let mut out = open_output(&args.output, io)?;
     if args.output.format == Format::Json {
         // one shape with or without --by: the whole lake's rates, then the rows
         let total = match args.by {
-            Some(_) => metrics.rate(args.from, args.to, None)?,
+            Some(_) => metrics.rates(args.from, args.to, None, &definitions)?,
             None => rows.clone(),
         };
-        print_rates_json(&mut out, &total, &rows, args.by.as_deref())?;
+        print_rates_json(
+            &mut out,
+            &definitions,
+            &total,
+            &rows,
+            args.by.as_deref(),
+            args.definition == DefinitionArg::All,
+            &reader.state()?,
+        )?;
         out.flush()?;
         return Ok(Outcome::Ok);
     }
@@ -69,6 +78,17 @@ pub(super) fn rate(ctx: &Ctx, io: &mut Io, args: &RateArgs) -> Result<Outcome> {
         footer(ctx, &reader, io)?;
     }
     Ok(Outcome::Ok)
+}
+
+/// The definitions `--definition` asks for, in the order of docs/METRICS.md.
+fn definitions(arg: DefinitionArg) -> Vec<Definition> {
+    match arg {
+        DefinitionArg::Ordergroove => vec![Definition::Ordergroove],
+        DefinitionArg::StartOfPeriod => vec![Definition::StartOfPeriod],
+        DefinitionArg::StartPlusNew => vec![Definition::StartPlusNew],
+        DefinitionArg::Cohort => vec![Definition::Cohort],
+        DefinitionArg::All => Definition::ALL.to_vec(),
+    }
 }
 
 /// `churnlake subscriptions`: one row per subscription at the end of a day.
@@ -335,46 +355,73 @@ pub(super) fn build_tables(ctx: &Ctx, lake: &Lake, manifest: &Manifest, metrics:
     Ok(written)
 }
 
-/// One column of the rate output: its name, and its cell in CSV (every digit) and in the
-/// terminal table (rounded, rates as percentages).
+/// One column of the rate output: its name, and its cell in CSV (every digit; `None`: a
+/// column of the terminal table only) and in the terminal table (rounded, rates as
+/// percentages).
 struct RateColumn {
     name: &'static str,
-    csv: fn(&RateRow) -> String,
+    csv: Option<fn(&RateRow) -> String>,
     table: fn(&RateRow) -> String,
 }
 
-const RATE_COLUMNS: [RateColumn; 9] = [
-    RateColumn { name: "from", csv: |r| r.from.to_string(), table: |r| r.from.to_string() },
-    RateColumn { name: "to", csv: |r| r.to.to_string(), table: |r| r.to.to_string() },
-    RateColumn { name: "days", csv: |r| r.days.to_string(), table: |r| r.days.to_string() },
+const RATE_COLUMNS: [RateColumn; 15] = [
+    RateColumn { name: "from", csv: Some(|r| r.from.to_string()), table: |r| r.from.to_string() },
+    RateColumn { name: "to", csv: Some(|r| r.to.to_string()), table: |r| r.to.to_string() },
+    RateColumn { name: "days", csv: Some(|r| r.days.to_string()), table: |r| r.days.to_string() },
+    RateColumn {
+        name: "definition",
+        csv: Some(|r| r.definition.name().to_owned()),
+        table: |r| r.definition.name().to_owned(),
+    },
+    RateColumn { name: "formula", csv: None, table: |r| r.definition.formula().to_owned() },
     RateColumn {
         name: "subscription_cancels",
-        csv: |r| r.subscription_cancels.to_string(),
+        csv: Some(|r| r.subscription_cancels.to_string()),
         table: |r| r.subscription_cancels.to_string(),
     },
     RateColumn {
         name: "average_active_subscriptions",
-        csv: |r| r.average_active_subscriptions.to_string(),
+        csv: Some(|r| r.average_active_subscriptions.to_string()),
         table: |r| format!("{:.3}", r.average_active_subscriptions),
     },
     RateColumn {
+        name: "subscription_numerator",
+        csv: Some(|r| r.subscription_numerator.to_string()),
+        table: |r| r.subscription_numerator.to_string(),
+    },
+    RateColumn {
+        name: "subscription_denominator",
+        csv: Some(|r| r.subscription_denominator.to_string()),
+        table: |r| denominator(r, r.subscription_denominator),
+    },
+    RateColumn {
         name: "subscription_cancellation_rate",
-        csv: |r| optional(r.subscription_cancellation_rate),
+        csv: Some(|r| optional(r.subscription_cancellation_rate)),
         table: |r| render::percent(r.subscription_cancellation_rate),
     },
     RateColumn {
         name: "subscriber_cancels",
-        csv: |r| r.subscriber_cancels.to_string(),
+        csv: Some(|r| r.subscriber_cancels.to_string()),
         table: |r| r.subscriber_cancels.to_string(),
     },
     RateColumn {
         name: "average_active_subscribers",
-        csv: |r| r.average_active_subscribers.to_string(),
+        csv: Some(|r| r.average_active_subscribers.to_string()),
         table: |r| format!("{:.3}", r.average_active_subscribers),
     },
     RateColumn {
+        name: "subscriber_numerator",
+        csv: Some(|r| r.subscriber_numerator.to_string()),
+        table: |r| r.subscriber_numerator.to_string(),
+    },
+    RateColumn {
+        name: "subscriber_denominator",
+        csv: Some(|r| r.subscriber_denominator.to_string()),
+        table: |r| denominator(r, r.subscriber_denominator),
+    },
+    RateColumn {
         name: "subscriber_cancellation_rate",
-        csv: |r| optional(r.subscriber_cancellation_rate),
+        csv: Some(|r| optional(r.subscriber_cancellation_rate)),
         table: |r| render::percent(r.subscriber_cancellation_rate),
     },
 ];
@@ -383,8 +430,21 @@ fn optional(rate: Option<f64>) -> String {
     rate.map(|r| r.to_string()).unwrap_or_default()
 }
 
+/// A denominator in the terminal table: an average (three decimals) for `ordergroove`, a
+/// count for the others.
+fn denominator(row: &RateRow, value: f64) -> String {
+    match row.definition {
+        Definition::Ordergroove => format!("{value:.3}"),
+        _ => format!("{value:.0}"),
+    }
+}
+
+/// Rates as CSV or a terminal table: one row per definition (per group with `--by`); the
+/// table also names each definition's formula.
 fn print_rates(out: &mut dyn Write, rows: &[RateRow], by: Option<&str>, format: Format) -> Result<()> {
-    let mut headers: Vec<&str> = RATE_COLUMNS.iter().map(|c| c.name).collect();
+    let csv = format == Format::Csv;
+    let columns: Vec<&RateColumn> = RATE_COLUMNS.iter().filter(|c| !csv || c.csv.is_some()).collect();
+    let mut headers: Vec<&str> = columns.iter().map(|c| c.name).collect();
     if let Some(by) = by {
         headers.insert(0, by);
     }
@@ -392,11 +452,14 @@ fn print_rates(out: &mut dyn Write, rows: &[RateRow], by: Option<&str>, format: 
         .iter()
         .map(|r| {
             let group = by.map(|_| r.group.clone().unwrap_or_default());
-            let cell = |c: &RateColumn| if format == Format::Csv { (c.csv)(r) } else { (c.table)(r) };
-            group.into_iter().chain(RATE_COLUMNS.iter().map(cell)).collect()
+            let cell = |c: &&RateColumn| match c.csv {
+                Some(text) if csv => text(r),
+                _ => (c.table)(r),
+            };
+            group.into_iter().chain(columns.iter().map(cell)).collect()
         })
         .collect();
-    if format == Format::Csv { render::csv(out, &headers, &cells) } else { render::table(out, &headers, &cells) }
+    if csv { render::csv(out, &headers, &cells) } else { render::table(out, &headers, &cells) }
 }
 
 /// One rate row as a JSON object, keys in the documented order; with `--by`, the group
@@ -413,18 +476,40 @@ fn rate_object(row: &RateRow, by: Option<&str>) -> Result<serde_json::Map<String
     Ok(object)
 }
 
-/// Rates as JSON, one shape with or without `--by`: one object holding the whole lake's
-/// rates (the keys of a row), then `by` (the column, or null) and `rows` (one object per
-/// group, or the single whole-lake row without `--by`).
-fn print_rates_json(out: &mut dyn Write, total: &[RateRow], rows: &[RateRow], by: Option<&str>) -> Result<()> {
-    let mut object = match total.first() {
-        Some(row) => rate_object(row, None)?,
-        None => serde_json::Map::new(),
+/// Rates as JSON, one shape with or without `--by`: per definition, one object holding the
+/// whole lake's rates (the keys of a row), then `by` (the column, or null) and `rows` (one
+/// object per group, or the single whole-lake row without `--by`). One definition prints
+/// its object; `--definition all` (`array`) an array of them, in the order of `definitions`.
+fn print_rates_json(
+    out: &mut dyn Write,
+    definitions: &[Definition],
+    total: &[RateRow],
+    rows: &[RateRow],
+    by: Option<&str>,
+    array: bool,
+    state: &churnlake_query::LakeState,
+) -> Result<()> {
+    let mut objects = Vec::with_capacity(definitions.len());
+    for definition in definitions {
+        let mut object = match total.iter().find(|r| r.definition == *definition) {
+            Some(row) => rate_object(row, None)?,
+            None => serde_json::Map::new(),
+        };
+        object.insert("by".to_owned(), by.map_or(serde_json::Value::Null, |b| b.to_owned().into()));
+        let rows = rows
+            .iter()
+            .filter(|r| r.definition == *definition)
+            .map(|r| rate_object(r, by).map(serde_json::Value::Object))
+            .collect::<Result<Vec<_>>>()?;
+        object.insert("rows".to_owned(), serde_json::Value::Array(rows));
+        object.insert("lake_state".to_owned(), serde_json::to_value(state)?);
+        objects.push(serde_json::Value::Object(object));
+    }
+    let value = match objects.pop() {
+        Some(only) if !array && objects.is_empty() => only,
+        last => serde_json::Value::Array(objects.into_iter().chain(last).collect()),
     };
-    object.insert("by".to_owned(), by.map_or(serde_json::Value::Null, |b| b.to_owned().into()));
-    let rows = rows.iter().map(|r| rate_object(r, by).map(serde_json::Value::Object)).collect::<Result<Vec<_>>>()?;
-    object.insert("rows".to_owned(), serde_json::Value::Array(rows));
-    serde_json::to_writer_pretty(&mut *out, &object)?;
+    serde_json::to_writer_pretty(&mut *out, &value)?;
     writeln!(out)?;
     Ok(())
 }

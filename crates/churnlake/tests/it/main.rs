@@ -5,6 +5,7 @@ mod adversarial;
 mod checks;
 mod conformance;
 mod crash;
+mod definitions;
 mod hive;
 mod in_process;
 mod known_on;

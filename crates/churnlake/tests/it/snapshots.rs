@@ -28,11 +28,27 @@ fn regex_escape(text: &str) -> String {
 fn cli_outputs() {
     let (_dir, lake) = fixture_lake("09-subscriber-two-subscriptions");
     let l = lake.as_str();
-    let cases: [(&str, Vec<&str>); 11] = [
+    let cases: [(&str, Vec<&str>); 12] = [
         ("series_table", vec!["series", "--lake", l]),
         ("series_weekly_csv", vec!["series", "--lake", l, "--grain", "week", "--format", "csv"]),
         ("series_by_product_csv", vec!["series", "--lake", l, "--by", "product", "--format", "csv"]),
         ("rate_table", vec!["rate", "--lake", l, "--from", "2023-05-01", "--to", "2023-05-05"]),
+        (
+            "rate_definitions_by_product_table",
+            vec![
+                "rate",
+                "--lake",
+                l,
+                "--from",
+                "2023-05-02",
+                "--to",
+                "2023-05-05",
+                "--by",
+                "product",
+                "--definition",
+                "all",
+            ],
+        ),
         ("subscriptions_as_of", vec!["subscriptions", "--lake", l, "--as-of", "2023-05-03", "--format", "csv"]),
         ("subscribers_table", vec!["subscribers", "--lake", l]),
         ("active_json", vec!["active", "--lake", l, "--format", "json"]),
