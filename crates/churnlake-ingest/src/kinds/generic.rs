@@ -18,7 +18,8 @@ use chrono::NaiveTime;
 
 use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, lineage_fields};
 
-use super::{Typed, fail_unreadable_header, type_rows};
+use super::{Typed, fail_file, fail_unreadable_header, type_rows};
+use crate::IngestError;
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
@@ -124,9 +125,15 @@ struct Column {
     kind: Kind,
 }
 
-/// The columns of a header: unique snake_case names (never a lineage name), typed.
+/// Columns a file of these kinds may have: a header wider than this is a per-file error
+/// (a 100,000-column file would otherwise take gigabytes to type).
+pub(crate) const MAX_COLUMNS: usize = 2_000;
+
+/// The columns of a header: unique snake_case names (never a lineage name, nor
+/// `data_date`, the Hive partition of every table), typed.
 fn columns(header_fields: &[String]) -> Vec<Column> {
     let mut taken: HashSet<String> = lineage_fields().iter().map(|f| f.name().clone()).collect();
+    taken.insert(churnlake_lake::columns::DATA_DATE.to_owned());
     let mut columns: Vec<Column> = header_fields
         .iter()
         .enumerate()
@@ -208,6 +215,19 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
     if let Some(defect) = &header.defect {
         return fail_unreadable_header(records, header, defect, table_for(&[])?, lineage);
     }
+    if header.fields.len() > MAX_COLUMNS {
+        let failure = IngestError::TooManyColumns {
+            file: lineage.source_file.clone(),
+            line: header.line,
+            columns: header.fields.len(),
+            limit: MAX_COLUMNS,
+        };
+        let rejection = Rejection::row(format!(
+            "the file's header has {} columns, more than the {MAX_COLUMNS} a file may have",
+            header.fields.len()
+        ));
+        return fail_file(records, table_for(&[])?, lineage, rejection, failure);
+    }
     let columns = columns(&header.fields);
     type_rows(data, table_for(&columns)?, lineage, |record| type_row(&columns, record))
 }
@@ -264,6 +284,9 @@ mod tests {
             ["Order ID", "order id", "", "Source File"].iter().map(|h| (*h).to_owned()).collect();
         let names: Vec<String> = columns(&headers).into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["order_id", "order_id_2", "column_3", "source_file_2"]);
+        let headers: Vec<String> = ["Data Date", "data_date"].iter().map(|h| (*h).to_owned()).collect();
+        let names: Vec<String> = columns(&headers).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["data_date_2", "data_date_3"], "never the Hive partition's name");
     }
 
     #[test]

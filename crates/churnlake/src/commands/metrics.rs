@@ -154,8 +154,10 @@ fn metrics_with_derived(ctx: &Ctx, lake: &Lake) -> Result<Metrics> {
 /// `churnlake build`: the derived tables, each replaced atomically.
 pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome> {
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
-    let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-    let written = build_tables(ctx, &lake, &Metrics::new(ctx.sources(&lake, &manifest)))?;
+    let written = ctx.write_locked(&lake, "build", || {
+        let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
+        build_tables(ctx, &lake, &Metrics::new(ctx.sources(&lake, &manifest)))
+    })?;
     for path in written {
         writeln!(io.err, "wrote {path}")?;
     }

@@ -6,6 +6,7 @@ mod conformance;
 mod crash;
 mod hive;
 mod in_process;
+mod nightly;
 mod snapshots;
 mod sql;
 mod support;
