@@ -69,8 +69,11 @@ pub(crate) fn fail_unreadable_header(
     fail_file(records, table, lineage, Rejection::row(defect.to_owned()), failure)
 }
 
-/// Types every record with `type_row`; rows it rejects, and defective records, go to the
-/// quarantine with the reason.
+/// Why a record holding a NUL byte is quarantined.
+const NUL_IN_RECORD: &str = "the record holds a NUL byte (U+0000): a corrupt record";
+
+/// Types every record with `type_row`; rows it rejects, defective records and records
+/// holding a NUL byte go to the quarantine with the reason.
 pub(crate) fn type_rows(
     records: &[Record],
     mut table: TableBuilder,
@@ -81,7 +84,12 @@ pub(crate) fn type_rows(
     for record in records {
         let typed = match &record.defect {
             Some(defect) => Err(Rejection::row(defect.clone())),
-            None => type_row(record),
+            // NUL is never text in a CSV export: a record that types but holds one is corrupt
+            // (and NULs break readers); one that does not type keeps its own reason
+            None => type_row(record).and_then(|values| match record.raw.contains('\0') {
+                true => Err(Rejection::row(NUL_IN_RECORD.to_owned())),
+                false => Ok(values),
+            }),
         };
         match typed {
             Ok(values) => table.push(values.into_iter().chain(lineage.values(record.line)))?,

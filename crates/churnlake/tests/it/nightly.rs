@@ -92,6 +92,25 @@ fn ingest_takes_several_sources_files_as_well_as_directories() {
 }
 
 #[test]
+fn the_plausible_stamp_range_is_configurable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (drops, lake) = (dir.path().join("drops"), dir.path().join("lake"));
+    write(&drops, "acme_subscription_20230510.csv", SUBSCRIPTIONS);
+    write(&drops, "acme_subscription_20230520.csv", &SUBSCRIPTIONS.replace("500101", "500102"));
+    let config = dir.path().join("churnlake.toml");
+    std::fs::write(&config, "[ingest]\nearliest_stamp = \"2023-05-15\"\n").expect("a configuration");
+    let out = run(&["ingest", path(&drops), "--lake", path(&lake), "--config", path(&config)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("acme_subscription_20230510.csv: named like a subscriptions drop, but its stamp"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("outside the plausible range 2023-05-15.."), "{stderr}");
+    assert!(stderr.contains("1 ingested"), "{stderr}");
+}
+
+#[test]
 fn writers_remove_what_a_killed_writer_left_in_staging() {
     let dir = tempfile::tempdir().expect("temp dir");
     let lake = dir.path().join("lake");
