@@ -158,8 +158,9 @@ async fn run(
     let accepted_now = if opts.accept_quarantine { accept(lake, &mut manifest, opts.dry_run).await? } else { 0 };
     let accepted =
         manifest.entries.iter().filter_map(|e| Some((e.entry_id.clone(), e.quarantine_accepted_at?))).collect();
-    let attention_before: Vec<AttentionFile> =
-        manifest.needing_attention().into_iter().map(AttentionFile::of).collect();
+    let needing_attention = manifest.needing_attention();
+    let attention_ids: Vec<String> = needing_attention.iter().map(|e| e.entry_id.clone()).collect();
+    let attention_before: Vec<AttentionFile> = needing_attention.into_iter().map(AttentionFile::of).collect();
     let (mut ledger, repairs) = Ledger::new(&manifest);
     if !opts.dry_run {
         put_right(lake, manifest, repairs).await?;
@@ -189,7 +190,11 @@ async fn run(
         // what the lake would hold: its entries needing attention, and this run's files that would
         let mut attention = attention_before;
         attention.extend(
-            files.iter().filter_map(|f| f.entry.as_ref()).filter(|e| e.needs_attention()).map(AttentionFile::of),
+            files
+                .iter()
+                .filter_map(|f| f.entry.as_ref())
+                .filter(|e| e.needs_attention() && !attention_ids.contains(&e.entry_id))
+                .map(AttentionFile::of),
         );
         attention
     } else {

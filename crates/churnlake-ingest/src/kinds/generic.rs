@@ -18,8 +18,7 @@ use chrono::NaiveTime;
 
 use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, lineage_fields};
 
-use super::{Typed, fail_file, fail_unreadable_header, type_rows};
-use crate::IngestError;
+use super::{Typed, fail_unreadable_header, fail_wide_header, type_rows};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
@@ -125,10 +124,6 @@ struct Column {
     kind: Kind,
 }
 
-/// Columns a file of these kinds may have: a header wider than this is a per-file error
-/// (a 100,000-column file would otherwise take gigabytes to type).
-pub(crate) const MAX_COLUMNS: usize = 2_000;
-
 /// The columns of a header: unique snake_case names (never a lineage name, nor
 /// `data_date`, the Hive partition of every table), typed.
 fn columns(header_fields: &[String]) -> Vec<Column> {
@@ -215,18 +210,8 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
     if let Some(defect) = &header.defect {
         return fail_unreadable_header(records, header, defect, table_for(&[])?, lineage);
     }
-    if header.fields.len() > MAX_COLUMNS {
-        let failure = IngestError::TooManyColumns {
-            file: lineage.source_file.clone(),
-            line: header.line,
-            columns: header.fields.len(),
-            limit: MAX_COLUMNS,
-        };
-        let rejection = Rejection::row(format!(
-            "the file's header has {} columns, more than the {MAX_COLUMNS} a file may have",
-            header.fields.len()
-        ));
-        return fail_file(records, table_for(&[])?, lineage, rejection, failure);
+    if let Some(failed) = fail_wide_header(records, header, || table_for(&[]), lineage) {
+        return failed;
     }
     let columns = columns(&header.fields);
     type_rows(data, table_for(&columns)?, lineage, |record| type_row(&columns, record))

@@ -69,6 +69,33 @@ pub(crate) fn fail_unreadable_header(
     fail_file(records, table, lineage, Rejection::row(defect.to_owned()), failure)
 }
 
+/// Columns a header may have: a wider file fails alone (a 100,000-column file would
+/// otherwise take gigabytes to type), its records in the quarantine.
+pub(crate) const MAX_COLUMNS: usize = 2_000;
+
+/// A header wider than [`MAX_COLUMNS`]: the file fails, every record (the header too) is
+/// quarantined. `None` for a header within the limit.
+pub(crate) fn fail_wide_header(
+    records: &[Record],
+    header: &Record,
+    table: impl FnOnce() -> Result<TableBuilder, ArrowError>,
+    lineage: &Lineage,
+) -> Option<Result<Typed, ArrowError>> {
+    let columns = header.fields.len();
+    if columns <= MAX_COLUMNS {
+        return None;
+    }
+    let failure = IngestError::TooManyColumns {
+        file: lineage.source_file.clone(),
+        line: header.line,
+        columns,
+        limit: MAX_COLUMNS,
+    };
+    let rejection =
+        Rejection::row(format!("the file's header has {columns} columns, more than the {MAX_COLUMNS} a file may have"));
+    Some(table().and_then(|table| fail_file(records, table, lineage, rejection, failure)))
+}
+
 /// Why a record holding a NUL byte is quarantined.
 const NUL_IN_RECORD: &str = "the record holds a NUL byte (U+0000): a corrupt record";
 

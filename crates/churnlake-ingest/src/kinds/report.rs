@@ -19,7 +19,7 @@ use chrono::NaiveTime;
 use churnlake_lake::columns::*;
 use churnlake_lake::{lineage_fields, report_schema};
 
-use super::{Typed, fail_file, fail_unreadable_header, normalise_header, type_rows};
+use super::{Typed, fail_file, fail_unreadable_header, fail_wide_header, normalise_header, type_rows};
 use crate::IngestError;
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
@@ -257,6 +257,9 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
     };
     if let Some(defect) = &header.defect {
         return fail_unreadable_header(records, header, defect, table, lineage);
+    }
+    if let Some(failed) = fail_wide_header(records, header, || TableBuilder::new(schema.clone()), lineage) {
+        return failed;
     }
     let plan = ColumnPlan::new(&header.fields, &schema);
     if plan.subscription_id.is_none() {

@@ -96,6 +96,8 @@ async fn a_dry_run_types_every_file_and_reports_what_the_run_would_do() {
     assert_eq!(std::fs::read_dir(lake.path()).expect("the lake").count(), 0, "nothing written");
     let real = run(drops.path(), lake.path(), &options()).await;
     assert_eq!((real.ingested, real.failed, real.rows_quarantined), (2, 1, 2), "as the dry run said");
+    let again = run(drops.path(), lake.path(), &dry).await;
+    assert_eq!(again.attention.len(), 2, "a failed file retried by a dry run is listed once: {:?}", again.attention);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
