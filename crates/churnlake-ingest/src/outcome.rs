@@ -37,9 +37,10 @@ pub struct FileOutcome {
     /// The file's name (its last path segment).
     pub name: String,
     pub status: Outcome,
-    /// Its manifest entry: the one recorded by this run, or the one already there.
-    /// `None` when there is none to show: a dry run's new files and duplicates, a file
-    /// that could not be read, a second copy of a name and content met in the same run.
+    /// Its manifest entry: the one recorded by this run, or the one already there (in a
+    /// dry run, for a file it parsed: the one it would record). `None` when there is none
+    /// to show: a dry run's duplicates, a file that could not be read, a second copy of a
+    /// name and content met in the same run.
     pub entry: Option<ManifestEntry>,
     pub error: Option<String>,
 }

@@ -1,9 +1,11 @@
-//! One ingest run: lock the lake, put right what an interrupted run left (staged files, a
-//! half-done hand-over between copies, published outputs no entry lists), list and
-//! classify the drops, decide for each file what the manifest already holds (the same
-//! file, or the same content under another name: see [`crate::ledger`]), parse and publish
-//! the rest with bounded concurrency, record each file's manifest entry last, release the
-//! lock.
+//! One ingest run: list and classify the drops of every source first ([`list`]: nothing is
+//! written, and a run without any drop is an error), then lock the lake, put right what an
+//! interrupted run left (staged files, a half-done hand-over between copies, published
+//! outputs no entry lists), acknowledge what `--accept-quarantine` asks to, decide for each
+//! file what the manifest already holds (the same file, or the same content under another
+//! name: see [`crate::ledger`]), parse and publish the rest with bounded concurrency,
+//! record each file's manifest entry last, release the lock. A dry run parses every file it
+//! would ingest and writes nothing.
 //!
 //! Files are taken in (stamp, name) order and decided in that order; the canonical copy of
 //! repeated content is the earliest by (stamp, name) across runs, so the lake does not
@@ -11,9 +13,10 @@
 //! publishing run `parallelism` at a time, and at most `parallelism` files' bytes are held
 //! at once.
 //!
-//! In the chain: the top ([`ingest`] is the crate's entry point); imports [`crate::file`]
-//! (the per-file pipeline), [`crate::sweep`], [`crate::ledger`], [`crate::classify`],
-//! [`crate::outcome`] and [`crate::options`]; nothing imports it but `lib.rs`.
+//! In the chain: the top ([`ingest`], [`list`] and [`ingest_listed`] are the crate's entry
+//! points); imports [`crate::listing`], [`crate::file`] (the per-file pipeline),
+//! [`crate::sweep`], [`crate::ledger`], [`crate::classify`], [`crate::outcome`] and
+//! [`crate::options`]; nothing imports it but `lib.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
