@@ -59,7 +59,8 @@ pub(crate) struct ParsedFile {
     pub rows_written: u64,
     pub rows_quarantined: u64,
     pub failure: Option<IngestError>,
-    /// What was repaired while reading (invalid UTF-8 bytes replaced), with line and offset.
+    /// What was repaired or guessed while reading (invalid UTF-8 bytes replaced, a column
+    /// named twice), with the line (and byte offset).
     pub warnings: Vec<String>,
     /// The kind's table (when it has rows), then the quarantine (when it has rows).
     pub outputs: Vec<EncodedOutput>,
@@ -68,20 +69,21 @@ pub(crate) struct ParsedFile {
 /// Parses, types and encodes one file.
 pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, IngestError> {
     let decoded = decode(bytes);
-    let warnings = replaced_bytes(bytes, &decoded.replaced);
+    let mut warnings = replaced_bytes(bytes, &decoded.replaced);
     let records = read_records(&decoded.text);
     let lineage = Lineage { source_file: file.name.clone(), report_kind: file.kind, drop_stamp: file.stamp };
     let arrow_error = |table: &str| {
         let (file, table) = (file.name.clone(), table.to_owned());
         move |source| IngestError::Arrow { file, table, source }
     };
-    let typed = match file.kind {
+    let mut typed = match file.kind {
         ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(&records, &lineage),
         ReportKind::SubscriberEvents => events::parse(&records, &lineage),
         ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => generic::parse(&records, &lineage),
     }
     .map_err(arrow_error(file.kind.as_str()))?;
 
+    warnings.append(&mut typed.warnings);
     let rows_written = typed.table.rows();
     let rows_quarantined = typed.quarantine.rows();
     let failure = match (typed.failure, typed.quarantine.first()) {

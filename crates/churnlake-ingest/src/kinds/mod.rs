@@ -29,12 +29,22 @@ pub(crate) struct Typed {
     pub layout: Option<String>,
     /// Why the file as a whole could not be read as its kind (its rows are quarantined).
     pub failure: Option<IngestError>,
+    /// What the file should be looked at for although every row is accounted for (a
+    /// header naming a column twice).
+    pub warnings: Vec<String>,
 }
 
 impl Typed {
     /// A file without records: a valid empty drop.
     pub fn empty(table: TableBuilder) -> Result<Typed, ArrowError> {
-        Ok(Typed { table, quarantine: Quarantine::new()?, rows_read: 0, layout: None, failure: None })
+        Ok(Typed {
+            table,
+            quarantine: Quarantine::new()?,
+            rows_read: 0,
+            layout: None,
+            failure: None,
+            warnings: Vec::new(),
+        })
     }
 }
 
@@ -123,7 +133,7 @@ pub(crate) fn type_rows(
             Err(rejection) => quarantine.push(rejection, &record.raw, lineage, record.line)?,
         }
     }
-    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None })
+    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None, warnings: Vec::new() })
 }
 
 /// How a header name is compared (by the reports' column names and the events' header

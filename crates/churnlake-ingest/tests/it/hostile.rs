@@ -384,6 +384,12 @@ async fn a_hostile_corpus_mixed_with_good_drops_is_all_accounted_for() {
         ));
         assert_ne!(outcome.status, Outcome::AlreadyPresent, "{what}");
     }
+    let (duplicated, ..) = hostile
+        .iter()
+        .find(|(name, what, _)| *what == "duplicated headers" && name.contains("subscription"))
+        .expect("the case");
+    let warnings = &entry_of(&report, duplicated).expect("an entry").warnings;
+    assert!(warnings.iter().any(|w| w.contains("names a column twice")), "reported, not silent: {warnings:?}");
     for name in ["SubscriptionCSV_00000101", "acme_orders_99991231_full.csv", "acme_orders_20230230.csv"] {
         assert!(
             report.problems.iter().any(|p| p.path.ends_with(name) && !p.reason.is_empty()),
