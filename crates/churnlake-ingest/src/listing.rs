@@ -82,9 +82,17 @@ pub async fn list_sources(sources: &[Location], classifier: &Classifier) -> Resu
         match source {
             Location::Local(path) => {
                 let (path, classifier) = (path.clone(), classifier.clone());
-                one = tokio::task::spawn_blocking(move || walk_local(&path, &classifier))
+                let (walked, skips) = tokio::task::spawn_blocking(move || walk_local(&path, &classifier))
                     .await
                     .map_err(|e| IngestError::Task { file: source.to_string(), reason: e.to_string() })?;
+                // logged here, not on the blocking thread (see `Walk`)
+                for problem in &walked.problems {
+                    tracing::warn!(path = %problem.path, reason = %problem.reason, "cannot list or read this entry");
+                }
+                for (path, reason) in &skips {
+                    tracing::info!(%path, "skipped: {reason}");
+                }
+                one = walked;
             }
             Location::Url(_) => list_store(source, classifier, &mut one).await?,
         }
@@ -157,9 +165,10 @@ async fn list_store(source: &Location, classifier: &Classifier, out: &mut Listin
     Ok(())
 }
 
-/// Walks a local source (a directory, recursively, or one file).
-fn walk_local(root: &FsPath, classifier: &Classifier) -> Listing {
-    let mut walk = Walk { root, classifier, visited: HashSet::new(), out: Listing::default() };
+/// Walks a local source (a directory, recursively, or one file): the listing, and the
+/// skipped paths with the reason each was skipped.
+fn walk_local(root: &FsPath, classifier: &Classifier) -> (Listing, Vec<(String, String)>) {
+    let mut walk = Walk { root, classifier, visited: HashSet::new(), out: Listing::default(), skips: Vec::new() };
     match std::fs::metadata(root) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => walk.problem(root, "does not exist".to_owned()),
         Err(e) => walk.problem(root, format!("cannot be read: {e}")),
@@ -169,21 +178,31 @@ fn walk_local(root: &FsPath, classifier: &Classifier) -> Listing {
             None => walk.problem(root, "is not a file or a directory".to_owned()),
         },
     }
-    walk.out
+    (walk.out, walk.skips)
 }
 
+/// A walk of a local source. It runs on a blocking thread and logs nothing: the CLI's
+/// thread holds the stderr lock while a command runs, so a log line written from another
+/// thread would wait for it forever. What it found is logged by [`list_sources`].
 struct Walk<'a> {
     root: &'a FsPath,
     classifier: &'a Classifier,
     /// (device, inode) of every directory entered: a symlink back up is a loop.
     visited: HashSet<(u64, u64)>,
     out: Listing,
+    /// Skipped paths and why (logged at `-v`).
+    skips: Vec<(String, String)>,
 }
 
 impl Walk<'_> {
     fn problem(&mut self, path: &FsPath, reason: String) {
-        tracing::warn!(path = %path.display(), %reason, "cannot list or read this entry");
         self.out.problems.push(SourceProblem { path: path.display().to_string(), reason });
+    }
+
+    fn skip(&mut self, path: &FsPath, reason: String) {
+        self.skips.push((path.display().to_string(), reason));
+        let relative = self.relative(path);
+        self.out.skipped.push(relative);
     }
 
     fn relative(&self, path: &FsPath) -> String {
@@ -245,16 +264,14 @@ impl Walk<'_> {
                 if looks_like_drop || named || !is_link || e.raw_os_error() == Some(40) {
                     return self.problem(path, reason);
                 }
-                tracing::info!(path = %path.display(), %reason, "skipped");
-                return self.out.skipped.push(self.relative(path));
+                return self.skip(path, reason);
             }
         };
         if !meta.is_file() {
             if looks_like_drop || named {
                 return self.problem(path, format!("not a regular file ({}): not read", describe(&meta)));
             }
-            tracing::info!(path = %path.display(), "skipped: not a regular file");
-            return self.out.skipped.push(self.relative(path));
+            return self.skip(path, format!("not a regular file ({})", describe(&meta)));
         }
         match classified {
             Ok(Some(classified)) => self.out.candidates.push(Candidate {
@@ -264,10 +281,7 @@ impl Walk<'_> {
                 size: meta.len(),
                 classified,
             }),
-            Ok(None) => {
-                tracing::info!(path = %path.display(), "skipped: the name matches no pattern");
-                self.out.skipped.push(self.relative(path));
-            }
+            Ok(None) => self.skip(path, "the name matches no pattern".to_owned()),
             Err(reason) => self.problem(path, reason),
         }
     }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{path, repo, run, run_ok};
+use crate::support::{bin, path, repo, run, run_ok};
 
 const SUBSCRIPTIONS: &str = "Subscription ID,User ID,Create Date,Price\n500101,10101,05/09/2023,12.50\n";
 const HALF_BAD: &str =
@@ -155,4 +155,40 @@ fn sql_reads_orders_files_whose_columns_differ() {
     assert_eq!(lines[0], "order_id,order_total,coupon,quantity,data_date_2,data_date");
     assert_eq!(lines[1], "A-1,1.00,,,05/01/2023,2023-05-09");
     assert_eq!(lines[2], "A-2,,SPRING,3,,2023-05-10");
+}
+
+#[test]
+fn warnings_logged_while_listing_never_block_the_run() {
+    // the default log level (warn): a problem found while listing is logged from a worker
+    // thread while the command writes its own messages to stderr
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (drops, lake) = (dir.path().join("drops"), dir.path().join("lake"));
+    write(&drops, "acme_subscription_20230510.csv", SUBSCRIPTIONS);
+    write(&drops, "SubscriptionCSV_00000101", SUBSCRIPTIONS);
+    write(&drops, "README.txt", "not a drop");
+    for verbosity in [None, Some("-v")] {
+        let mut command = std::process::Command::new(bin());
+        command.args(["ingest", path(&drops), "--lake", path(&lake)]).args(verbosity);
+        let mut child = command
+            .env_remove("CHURNLAKE_LOG")
+            .env_remove("CHURNLAKE_LAKE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waitable") {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let status = status.unwrap_or_else(|| panic!("ingest {verbosity:?} hung"));
+        assert_eq!(status.code(), Some(1), "the implausible stamp is a problem");
+    }
 }
