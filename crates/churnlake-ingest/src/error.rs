@@ -23,6 +23,19 @@ pub enum IngestError {
         source: Box<object_store::Error>,
     },
 
+    #[error("no drop to ingest under `{location}`: {reason}")]
+    NoDrops { location: String, reason: String },
+
+    #[error("cannot read `{file}`: {source}")]
+    ReadFile {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{file}, line {line}: the header has {columns} columns, more than the {limit} a file may have")]
+    TooManyColumns { file: String, line: u64, columns: usize, limit: usize },
+
     #[error("cannot read `{file}`: {source}")]
     Read {
         file: String,
@@ -127,7 +140,10 @@ impl IngestError {
     /// of one file's contents are not errors of the run: they are that file's outcome.
     pub fn is_user_error(&self) -> bool {
         match self {
-            IngestError::Pattern { .. } | IngestError::CrashPoint { .. } | IngestError::List { .. } => true,
+            IngestError::Pattern { .. }
+            | IngestError::CrashPoint { .. }
+            | IngestError::List { .. }
+            | IngestError::NoDrops { .. } => true,
             IngestError::Lake(inner) => inner.is_user_error(),
             _ => false,
         }

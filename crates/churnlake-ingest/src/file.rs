@@ -59,6 +59,9 @@ pub(crate) struct ParsedFile {
     pub rows_written: u64,
     pub rows_quarantined: u64,
     pub failure: Option<IngestError>,
+    /// What was repaired or guessed while reading (invalid UTF-8 bytes replaced, a column
+    /// named twice), with the line (and byte offset).
+    pub warnings: Vec<String>,
     /// The kind's table (when it has rows), then the quarantine (when it has rows).
     pub outputs: Vec<EncodedOutput>,
 }
@@ -66,19 +69,21 @@ pub(crate) struct ParsedFile {
 /// Parses, types and encodes one file.
 pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, IngestError> {
     let decoded = decode(bytes);
+    let mut warnings = replaced_bytes(bytes, &decoded.replaced);
     let records = read_records(&decoded.text);
     let lineage = Lineage { source_file: file.name.clone(), report_kind: file.kind, drop_stamp: file.stamp };
     let arrow_error = |table: &str| {
         let (file, table) = (file.name.clone(), table.to_owned());
         move |source| IngestError::Arrow { file, table, source }
     };
-    let typed = match file.kind {
+    let mut typed = match file.kind {
         ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(&records, &lineage),
         ReportKind::SubscriberEvents => events::parse(&records, &lineage),
         ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => generic::parse(&records, &lineage),
     }
     .map_err(arrow_error(file.kind.as_str()))?;
 
+    warnings.append(&mut typed.warnings);
     let rows_written = typed.table.rows();
     let rows_quarantined = typed.quarantine.rows();
     let failure = match (typed.failure, typed.quarantine.first()) {
@@ -135,8 +140,32 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
         rows_written,
         rows_quarantined,
         failure,
+        warnings,
         outputs,
     })
+}
+
+/// Warnings shown for at most this many replaced byte sequences of a file (then a count).
+const REPLACED_SHOWN: usize = 10;
+
+/// One warning per replaced invalid UTF-8 sequence (the first ten, then how many more):
+/// its line (1-based) and byte offset in the file.
+fn replaced_bytes(bytes: &[u8], offsets: &[usize]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let (mut line, mut counted_to) = (1, 0);
+    for &offset in offsets.iter().take(REPLACED_SHOWN) {
+        line += bytes.get(counted_to..offset).map_or(0, |seen| seen.iter().filter(|b| **b == b'\n').count());
+        counted_to = offset;
+        let byte = bytes.get(offset).copied().unwrap_or_default();
+        warnings.push(format!(
+            "line {line}, byte offset {offset}: invalid UTF-8 byte 0x{byte:02X} replaced by U+FFFD (the file is \
+             read as UTF-8)"
+        ));
+    }
+    if offsets.len() > REPLACED_SHOWN {
+        warnings.push(format!("… and {} more invalid UTF-8 sequences replaced", offsets.len() - REPLACED_SHOWN));
+    }
+    warnings
 }
 
 #[cfg(test)]

@@ -251,6 +251,8 @@ mod tests {
             },
             ingested_at: Utc::now(),
             churnlake_version: "0".to_owned(),
+            quarantine_accepted_at: None,
+            warnings: Vec::new(),
         }
     }
 

@@ -11,7 +11,7 @@
 //! `run` → `file` (one source file, bytes in, Parquet out) → `kinds::{report, events,
 //! generic}` (each kind's parser) → `kinds` (the typing toolkit) → `table` → `values`,
 //! with `records`, `decode` and `encode` as leaves of `file` and the kinds; `run` also
-//! uses `sweep`, `ledger`, `classify` and `outcome`. No module imports one above it.
+//! uses `listing` (which uses `classify`), `sweep`, `ledger` and `outcome`. No module imports one above it.
 
 mod classify;
 mod decode;
@@ -20,6 +20,7 @@ mod error;
 mod file;
 mod kinds;
 mod ledger;
+mod listing;
 mod options;
 mod outcome;
 mod records;
@@ -30,6 +31,9 @@ mod values;
 
 pub use classify::{Classified, Classifier, classify};
 pub use error::IngestError;
-pub use options::{CrashPoint, CrashStage, IngestOptions, NamePattern};
-pub use outcome::{FileOutcome, IngestReport, NoProgress, Outcome, Progress, QuarantinedFile};
-pub use run::ingest;
+pub use listing::{Listing, list_sources};
+pub use options::{CrashPoint, CrashStage, DEFAULT_EARLIEST_STAMP, IngestOptions, NamePattern, default_latest_stamp};
+pub use outcome::{
+    AttentionFile, FileOutcome, IngestReport, NoProgress, Outcome, Progress, QuarantinedFile, SourceProblem,
+};
+pub use run::{classifier, ingest, ingest_listed, list};

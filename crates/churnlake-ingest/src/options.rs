@@ -8,6 +8,7 @@
 
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use churnlake_lake::ReportKind;
@@ -23,8 +24,16 @@ pub struct IngestOptions {
     pub data_date_offset_days: i64,
     /// Files read and parsed at once (memory ≈ the largest file × this).
     pub parallelism: usize,
-    /// Classify, hash and report what would happen; write nothing, take no lock.
+    /// Classify, decode and type every file and report what would happen; write nothing,
+    /// take no lock.
     pub dry_run: bool,
+    /// Stamps dated before this are rejected (default 2000-01-01).
+    pub earliest_stamp: NaiveDate,
+    /// Stamps dated after this are rejected (default: a year from today).
+    pub latest_stamp: NaiveDate,
+    /// Acknowledge the failed files and quarantined rows the lake holds when the run starts
+    /// (`--accept-quarantine`): they no longer make the run report a data problem.
+    pub accept_quarantine: bool,
     /// Test hook: abort the process at this point (crash-recovery tests).
     pub crash_at: Option<CrashPoint>,
 }
@@ -36,25 +45,44 @@ impl Default for IngestOptions {
             data_date_offset_days: 1,
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
             dry_run: false,
+            earliest_stamp: DEFAULT_EARLIEST_STAMP,
+            latest_stamp: default_latest_stamp(),
+            accept_quarantine: false,
             crash_at: None,
         }
     }
 }
 
+/// The earliest plausible stamp date by default.
+pub const DEFAULT_EARLIEST_STAMP: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => NaiveDate::MIN,
+};
+
+/// A year from today: the latest plausible stamp date by default.
+pub fn default_latest_stamp() -> NaiveDate {
+    let today = chrono::Utc::now().date_naive();
+    today.checked_add_days(chrono::Days::new(366)).unwrap_or(today)
+}
+
 /// A file name pattern: a regex (matched case-insensitively against the file's name, the
-/// last path segment) with a named group `stamp` that captures `MMDDYYYYHHMMSS` or
-/// `YYYYMMDD` optionally followed by `_delta` / `_full`.
+/// last path segment) with a named group `stamp`. Without `stamp_format` the stamp is
+/// `MMDDYYYYHHMMSS`, or `YYYYMMDD` optionally followed by `_delta` / `_full`; with it, the
+/// stamp is read with that chrono format (e.g. `%Y%m%d%H%M%S`; a trailing `_delta` /
+/// `_full` is still the delivery).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamePattern {
     pub kind: ReportKind,
     pub regex: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp_format: Option<String>,
 }
 
 impl NamePattern {
     /// The names of FORMATS.md. More specific patterns come first (`_crm_subscription_`
     /// before `_subscription_`), since the first match wins.
     pub fn defaults() -> Vec<NamePattern> {
-        let pattern = |kind, regex: &str| NamePattern { kind, regex: regex.to_owned() };
+        let pattern = |kind, regex: &str| NamePattern { kind, regex: regex.to_owned(), stamp_format: None };
         vec![
             pattern(
                 ReportKind::CrmSubscriptions,

@@ -5,7 +5,16 @@
 
 use serde::Serialize;
 
-use churnlake_lake::{ManifestEntry, QUARANTINE_DIR};
+use churnlake_lake::{FileStatus, ManifestEntry, QUARANTINE_DIR};
+
+/// Something under a source that could not be listed or read as a drop: reported with its
+/// path, counted, and makes the run exit 1; the rest of the source is ingested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceProblem {
+    /// The entry's path or URL (lossy for a name that is not UTF-8).
+    pub path: String,
+    pub reason: String,
+}
 
 /// What became of one classified source file in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,9 +37,10 @@ pub struct FileOutcome {
     /// The file's name (its last path segment).
     pub name: String,
     pub status: Outcome,
-    /// Its manifest entry: the one recorded by this run, or the one already there.
-    /// `None` when there is none to show: a dry run's new files and duplicates, a file
-    /// that could not be read, a second copy of a name and content met in the same run.
+    /// Its manifest entry: the one recorded by this run, or the one already there (in a
+    /// dry run, for a file it parsed: the one it would record). `None` when there is none
+    /// to show: a dry run's duplicates, a file that could not be read, a second copy of a
+    /// name and content met in the same run.
     pub entry: Option<ManifestEntry>,
     pub error: Option<String>,
 }
@@ -47,6 +57,35 @@ pub struct QuarantinedFile {
     pub quarantine: Option<String>,
 }
 
+/// A file of the lake that keeps `ingest` exiting 1: failed, or with quarantined rows, and
+/// not acknowledged (`--accept-quarantine`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttentionFile {
+    pub name: String,
+    /// `failed` or `ingested`.
+    pub status: String,
+    pub rows_read: u64,
+    pub rows_quarantined: u64,
+    pub error: Option<String>,
+}
+
+impl AttentionFile {
+    pub(crate) fn of(entry: &ManifestEntry) -> AttentionFile {
+        AttentionFile {
+            name: entry.source_name.clone(),
+            status: entry.status.as_str().to_owned(),
+            rows_read: entry.rows_read,
+            rows_quarantined: entry.rows_quarantined,
+            error: entry.error.clone(),
+        }
+    }
+
+    /// True for a failed file (not just quarantined rows).
+    pub fn is_failed(&self) -> bool {
+        self.status == FileStatus::Failed.as_str()
+    }
+}
+
 /// The whole run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IngestReport {
@@ -55,6 +94,10 @@ pub struct IngestReport {
     /// Paths (relative to the source) of listed files whose names match no pattern:
     /// not drops, not errors.
     pub skipped: Vec<String>,
+    /// Entries under the sources that could not be listed, or are named like drops but
+    /// cannot be read as one (not a regular file, an impossible or implausible stamp, ...),
+    /// and sources without any drop file: reported, nothing recorded, the run exits 1.
+    pub problems: Vec<SourceProblem>,
     pub dry_run: bool,
     pub ingested: u64,
     pub duplicate: u64,
@@ -69,11 +112,24 @@ pub struct IngestReport {
     /// The files parsed by this run that put rows in the quarantine (failed files among
     /// them), in the order of `files`: what to look at.
     pub quarantined_files: Vec<QuarantinedFile>,
+    /// Files of this run that could not be read at all (no manifest entry records them).
+    pub unreadable: u64,
+    /// The lake's files that need attention after the run (in a dry run: that would):
+    /// failed, or with quarantined rows, not acknowledged.
+    pub attention: Vec<AttentionFile>,
+    /// Entries acknowledged by this run's `--accept-quarantine`.
+    pub accepted: u64,
 }
 
 impl IngestReport {
     /// Builds the report and its totals from the outcomes.
-    pub(crate) fn new(files: Vec<FileOutcome>, skipped: Vec<String>, dry_run: bool, bytes: u64) -> Self {
+    pub(crate) fn new(
+        files: Vec<FileOutcome>,
+        skipped: Vec<String>,
+        problems: Vec<SourceProblem>,
+        dry_run: bool,
+        bytes: u64,
+    ) -> Self {
         let count = |status| files.iter().filter(|f| f.status == status).count() as u64;
         let parsed = || {
             files
@@ -100,14 +156,24 @@ impl IngestReport {
             duplicate: count(Outcome::Duplicate),
             already_present: count(Outcome::AlreadyPresent),
             failed: count(Outcome::Failed),
+            unreadable: files.iter().filter(|f| f.status == Outcome::Failed && f.entry.is_none()).count() as u64,
             rows_read: parsed().map(|e| e.rows_read).sum(),
             rows_written: parsed().map(|e| e.rows_written).sum(),
             rows_quarantined: parsed().map(|e| e.rows_quarantined).sum(),
             files,
             skipped,
+            problems,
             dry_run,
             bytes,
+            attention: Vec::new(),
+            accepted: 0,
         }
+    }
+
+    /// True when the run has something to report (exit 1): a problem under the sources, a
+    /// file that could not be read, or a file of the lake that needs attention.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty() || self.unreadable > 0 || !self.attention.is_empty()
     }
 }
 

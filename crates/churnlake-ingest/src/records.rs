@@ -42,10 +42,11 @@ pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record> {
         match reader.read_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {
-                if is_blank(&row) {
+                let raw = text.get(start..byte_index(text, reader.position().byte())).unwrap_or_default();
+                // a lone `"` reads as one empty field: blank only when its text is
+                if is_blank(&row) && raw.trim().is_empty() {
                     continue;
                 }
-                let raw = text.get(start..byte_index(text, reader.position().byte())).unwrap_or_default();
                 records.push(Record {
                     line: lines.line_at(text, start),
                     fields: row.iter().map(str::to_owned).collect(),

@@ -1,9 +1,11 @@
-//! One ingest run: lock the lake, put right what an interrupted run left (staged files, a
-//! half-done hand-over between copies, published outputs no entry lists), list and
-//! classify the drops, decide for each file what the manifest already holds (the same
-//! file, or the same content under another name: see [`crate::ledger`]), parse and publish
-//! the rest with bounded concurrency, record each file's manifest entry last, release the
-//! lock.
+//! One ingest run: list and classify the drops of every source first ([`list`]: nothing is
+//! written, and a run without any drop is an error), then lock the lake, put right what an
+//! interrupted run left (staged files, a half-done hand-over between copies, published
+//! outputs no entry lists), acknowledge what `--accept-quarantine` asks to, decide for each
+//! file what the manifest already holds (the same file, or the same content under another
+//! name: see [`crate::ledger`]), parse and publish the rest with bounded concurrency,
+//! record each file's manifest entry last, release the lock. A dry run parses every file it
+//! would ingest and writes nothing.
 //!
 //! Files are taken in (stamp, name) order and decided in that order; the canonical copy of
 //! repeated content is the earliest by (stamp, name) across runs, so the lake does not
@@ -11,44 +13,68 @@
 //! publishing run `parallelism` at a time, and at most `parallelism` files' bytes are held
 //! at once.
 //!
-//! In the chain: the top ([`ingest`] is the crate's entry point); imports [`crate::file`]
-//! (the per-file pipeline), [`crate::sweep`], [`crate::ledger`], [`crate::classify`],
-//! [`crate::outcome`] and [`crate::options`]; nothing imports it but `lib.rs`.
+//! In the chain: the top ([`ingest`], [`list`] and [`ingest_listed`] are the crate's entry
+//! points); imports [`crate::listing`], [`crate::file`] (the per-file pipeline),
+//! [`crate::sweep`], [`crate::ledger`], [`crate::classify`], [`crate::outcome`] and
+//! [`crate::options`]; nothing imports it but `lib.rs`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use churnlake_lake::{FileStatus, Lake, LakeError, Location, Manifest, ManifestEntry, OutputFile, staging_path};
 
-use crate::classify::{Classified, Classifier};
-use crate::file::{EncodedOutput, SourceFile, has_data_rows, parse_file};
+use crate::classify::Classifier;
+use crate::file::{EncodedOutput, ParsedFile, SourceFile, has_data_rows, parse_file};
 use crate::ledger::{Copy, Decision, HandOver, Ledger};
-use crate::outcome::{FileOutcome, IngestReport, Outcome, Progress};
+use crate::listing::{Candidate, Listing, Origin, list_sources, read_local};
+use crate::outcome::{AttentionFile, FileOutcome, IngestReport, Outcome, Progress};
 use crate::sweep::remove_unlisted_outputs;
 use crate::{CrashPoint, CrashStage, IngestError, IngestOptions};
 
-/// Ingests every drop under `source` into `lake`.
-///
-/// Runs on the caller's tokio runtime (parsing goes to its blocking pool). Holds the
-/// lake's ingest lock for the whole run (not in a dry run) and releases it on every
-/// path. A file that cannot be read, or cannot be read as its kind, is a `Failed`
-/// outcome and the run goes on; lake and internal errors stop the run.
+/// The classifier of a run's options: its name patterns and plausible stamp range.
+pub fn classifier(opts: &IngestOptions) -> Result<Classifier, IngestError> {
+    Ok(Classifier::new(&opts.patterns, opts.data_date_offset_days)?
+        .with_stamp_range(opts.earliest_stamp, opts.latest_stamp))
+}
+
+/// Lists the drops under `sources` (see [`crate::listing`]); an error when none of them
+/// holds a drop file. Nothing is written: callers list first and open the lake after.
+pub async fn list(sources: &[Location], opts: &IngestOptions) -> Result<Listing, IngestError> {
+    list_sources(sources, &classifier(opts)?).await
+}
+
+/// Ingests every drop under `source` into `lake` ([`list`], then [`ingest_listed`]).
 pub async fn ingest(
     source: &Location,
     lake: &Lake,
     opts: &IngestOptions,
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
-    let classifier = Classifier::new(&opts.patterns, opts.data_date_offset_days)?;
+    let listing = list(std::slice::from_ref(source), opts).await?;
+    ingest_listed(listing, lake, opts, progress).await
+}
+
+/// Ingests listed drops into `lake`.
+///
+/// Runs on the caller's tokio runtime (parsing goes to its blocking pool). Holds the
+/// lake's ingest lock for the whole run (not in a dry run) and releases it on every
+/// path. A file that cannot be read, or cannot be read as its kind, is a `Failed`
+/// outcome and the run goes on; lake and internal errors stop the run.
+pub async fn ingest_listed(
+    listing: Listing,
+    lake: &Lake,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestReport, IngestError> {
     if opts.dry_run {
-        return run(source, lake, opts, &classifier, progress).await;
+        return run(listing, lake, opts, progress).await;
     }
     let lock = lake.lock("ingest").await?;
     let result = async {
@@ -56,7 +82,7 @@ pub async fn ingest(
         if cleared > 0 {
             tracing::info!(cleared, "removed the staged files of an interrupted run");
         }
-        run(source, lake, opts, &classifier, progress).await
+        run(listing, lake, opts, progress).await
     }
     .await;
     let released = lock.release().await;
@@ -69,17 +95,6 @@ pub async fn ingest(
             Err(error)
         }
     }
-}
-
-/// A listed file whose name is a drop's.
-#[derive(Debug, Clone)]
-struct Candidate {
-    name: String,
-    path: Path,
-    /// Path or URL it was read from.
-    source_path: String,
-    size: u64,
-    classified: Classified,
 }
 
 /// A candidate with its bytes (holding one of the `parallelism` permits).
@@ -116,29 +131,48 @@ enum Plan {
     AlreadyPresent(Option<Box<ManifestEntry>>),
 }
 
+/// What every file's processing shares.
+struct RunCtx<'a> {
+    lake: &'a Lake,
+    dry_run: bool,
+    crash: CrashHook,
+    /// Acknowledgements of the manifest's entries, by entry id: kept when a file is retried.
+    accepted: HashMap<String, DateTime<Utc>>,
+}
+
 async fn run(
-    source: &Location,
+    listing: Listing,
     lake: &Lake,
     opts: &IngestOptions,
-    classifier: &Classifier,
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
-    let (store, prefix) = source.open(false, std::iter::empty::<(&str, String)>())?;
-    let (candidates, skipped) = list_drops(&store, &prefix, source, classifier).await?;
+    let Listing { candidates, skipped, problems } = listing;
     let bytes = candidates.iter().map(|c| c.size).sum();
     progress.start(candidates.len() as u64, bytes);
-    tracing::info!(files = candidates.len(), bytes, skipped = skipped.len(), "listed the drops");
+    tracing::info!(
+        files = candidates.len(),
+        bytes,
+        skipped = skipped.len(),
+        problems = problems.len(),
+        "listed the drops"
+    );
 
-    let manifest = Manifest::load(lake).await?;
+    let mut manifest = Manifest::load(lake).await?;
+    let accepted_now = if opts.accept_quarantine { accept(lake, &mut manifest, opts.dry_run).await? } else { 0 };
+    let accepted =
+        manifest.entries.iter().filter_map(|e| Some((e.entry_id.clone(), e.quarantine_accepted_at?))).collect();
+    let needing_attention = manifest.needing_attention();
+    let attention_ids: Vec<String> = needing_attention.iter().map(|e| e.entry_id.clone()).collect();
+    let attention_before: Vec<AttentionFile> = needing_attention.into_iter().map(AttentionFile::of).collect();
     let (mut ledger, repairs) = Ledger::new(&manifest);
     if !opts.dry_run {
         put_right(lake, manifest, repairs).await?;
     }
     let parallelism = opts.parallelism.max(1);
     let permits = Arc::new(Semaphore::new(parallelism));
-    let crash = &CrashHook::new(opts.crash_at)?;
+    let ctx = &RunCtx { lake, dry_run: opts.dry_run, crash: CrashHook::new(opts.crash_at)?, accepted };
     let mut outcomes: Vec<(usize, FileOutcome)> = futures::stream::iter(candidates.into_iter().enumerate())
-        .map(|(index, candidate)| load(index, candidate, &store, Arc::clone(&permits)))
+        .map(|(index, candidate)| load(index, candidate, Arc::clone(&permits)))
         .buffered(parallelism)
         .map(|loaded| {
             // Decided here, in (stamp, name) order, before the file's processing starts.
@@ -146,7 +180,7 @@ async fn run(
             async move {
                 let planned = planned?;
                 let span = tracing::info_span!("file", name = %planned.candidate.name);
-                process(planned, lake, opts.dry_run, crash).instrument(span).await
+                process(planned, ctx).instrument(span).await
             }
         })
         .buffer_unordered(parallelism)
@@ -154,68 +188,80 @@ async fn run(
         .try_collect()
         .await?;
     outcomes.sort_by_key(|(index, _)| *index);
-    let report =
-        IngestReport::new(outcomes.into_iter().map(|(_, outcome)| outcome).collect(), skipped, opts.dry_run, bytes);
+    let files: Vec<FileOutcome> = outcomes.into_iter().map(|(_, outcome)| outcome).collect();
+    let attention = if opts.dry_run {
+        // what the lake would hold: its entries needing attention, and this run's files that would
+        let mut attention = attention_before;
+        attention.extend(
+            files
+                .iter()
+                .filter_map(|f| f.entry.as_ref())
+                .filter(|e| e.needs_attention() && !attention_ids.contains(&e.entry_id))
+                .map(AttentionFile::of),
+        );
+        attention
+    } else {
+        Manifest::load(lake).await?.needing_attention().into_iter().map(AttentionFile::of).collect()
+    };
+    let mut report = IngestReport::new(files, skipped, problems, opts.dry_run, bytes);
+    report.attention = attention;
+    report.accepted = accepted_now;
     tracing::info!(
         ingested = report.ingested,
         duplicate = report.duplicate,
         already_present = report.already_present,
         failed = report.failed,
+        problems = report.problems.len(),
         rows_written = report.rows_written,
         rows_quarantined = report.rows_quarantined,
+        needing_attention = report.attention.len(),
         "ingest done"
     );
     Ok(report)
 }
 
-/// Lists `source` recursively: the drops (sorted by stamp, name, path) and the relative
-/// paths of everything else (sorted).
-async fn list_drops(
-    store: &Arc<dyn ObjectStore>,
-    prefix: &Path,
-    source: &Location,
-    classifier: &Classifier,
-) -> Result<(Vec<Candidate>, Vec<String>), IngestError> {
-    let list_prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
-    let listed: Vec<_> = store
-        .list(list_prefix)
-        .try_collect()
-        .await
-        .map_err(|source_error| IngestError::List { location: source.to_string(), source: Box::new(source_error) })?;
-    let mut candidates = Vec::new();
-    let mut skipped = Vec::new();
-    for meta in listed {
-        let full = meta.location.as_ref();
-        let relative = full.strip_prefix(prefix.as_ref()).unwrap_or(full).trim_start_matches('/');
-        let name = meta.location.filename().unwrap_or(relative).to_owned();
-        match classifier.classify(&name) {
-            Some(classified) => candidates.push(Candidate {
-                source_path: source.join(relative),
-                name,
-                path: meta.location,
-                size: meta.size,
-                classified,
-            }),
-            None => skipped.push(relative.to_owned()),
+/// `--accept-quarantine`: acknowledges every entry that needs attention when the run
+/// starts (what the operator has seen; files of this run are not acknowledged unseen).
+/// Returns how many were (would be, in a dry run) acknowledged.
+async fn accept(lake: &Lake, manifest: &mut Manifest, dry_run: bool) -> Result<u64, IngestError> {
+    let ids: Vec<String> = manifest.needing_attention().into_iter().map(|e| e.entry_id.clone()).collect();
+    let now = Utc::now();
+    for entry in manifest.entries.iter_mut().filter(|e| ids.contains(&e.entry_id)) {
+        entry.quarantine_accepted_at = Some(now);
+        tracing::info!(
+            file = %entry.source_name,
+            status = entry.status.as_str(),
+            rows_quarantined = entry.rows_quarantined,
+            "acknowledged"
+        );
+        if !dry_run {
+            Manifest::record(lake, entry)
+                .await
+                .map_err(|source| IngestError::Record { file: entry.source_name.clone(), source: Box::new(source) })?;
         }
     }
-    candidates.sort_by(|a, b| (a.classified.stamp, &a.name, &a.path).cmp(&(b.classified.stamp, &b.name, &b.path)));
-    skipped.sort();
-    Ok((candidates, skipped))
+    Ok(ids.len() as u64)
 }
 
 /// Reads and hashes one file (waiting for a permit first). A file that cannot be read
 /// is a `Loaded` with an error; only internal errors end the run.
-async fn load(
-    index: usize,
-    candidate: Candidate,
-    store: &Arc<dyn ObjectStore>,
-    permits: Arc<Semaphore>,
-) -> Result<Loaded, IngestError> {
+async fn load(index: usize, candidate: Candidate, permits: Arc<Semaphore>) -> Result<Loaded, IngestError> {
     let task_error =
         |e: &dyn std::fmt::Display| IngestError::Task { file: candidate.name.clone(), reason: e.to_string() };
     let permit = permits.acquire_owned().await.map_err(|e| task_error(&e))?;
-    let content = match read_bytes(store, &candidate.path).await {
+    let read = match &candidate.origin {
+        Origin::Store(store, path) => read_bytes(store, path)
+            .await
+            .map_err(|source| IngestError::Read { file: candidate.source_path.clone(), source: Box::new(source) }),
+        Origin::Local(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || read_local(&path))
+                .await
+                .map_err(|e| task_error(&e))?
+                .map_err(|source| IngestError::ReadFile { file: candidate.source_path.clone(), source })
+        }
+    };
+    let content = match read {
         Ok(bytes) => {
             let kind = candidate.classified.kind;
             let hashing = tokio::task::spawn_blocking(move || {
@@ -225,12 +271,15 @@ async fn load(
             });
             Ok(hashing.await.map_err(|e| task_error(&e))?)
         }
-        Err(source) => Err(IngestError::Read { file: candidate.source_path.clone(), source: Box::new(source) }),
+        Err(error) => Err(error),
     };
     Ok(Loaded { index, candidate, content, permit })
 }
 
-async fn read_bytes(store: &Arc<dyn ObjectStore>, path: &Path) -> object_store::Result<Vec<u8>> {
+async fn read_bytes(
+    store: &Arc<dyn object_store::ObjectStore>,
+    path: &object_store::path::Path,
+) -> object_store::Result<Vec<u8>> {
     Ok(store.get(path).await?.bytes().await?.to_vec())
 }
 
@@ -262,12 +311,7 @@ async fn put_right(lake: &Lake, manifest: Manifest, repairs: Vec<ManifestEntry>)
 }
 
 /// Does what the plan says for one file.
-async fn process(
-    planned: Planned,
-    lake: &Lake,
-    dry_run: bool,
-    crash: &CrashHook,
-) -> Result<(usize, FileOutcome), IngestError> {
+async fn process(planned: Planned, ctx: &RunCtx<'_>) -> Result<(usize, FileOutcome), IngestError> {
     let Planned { index, candidate, plan, _permit } = planned;
     let name = candidate.name.as_str();
     let outcome = |status, entry: Option<ManifestEntry>, error: Option<String>| {
@@ -282,19 +326,18 @@ async fn process(
             tracing::debug!(file = %name, "already in the lake");
             Ok(outcome(Outcome::AlreadyPresent, entry.map(|entry| *entry), None))
         }
-        Plan::Ingest(..) if dry_run => Ok(outcome(Outcome::Ingested, None, None)),
-        Plan::Duplicate { .. } if dry_run => Ok(outcome(Outcome::Duplicate, None, None)),
+        Plan::Duplicate { .. } if ctx.dry_run => Ok(outcome(Outcome::Duplicate, None, None)),
         Plan::Duplicate { of, hash } => {
             tracing::info!(file = %name, duplicate_of = %of, "same content as an earlier copy: a duplicate");
             let mut entry = candidate.entry(&hash, FileStatus::Duplicate);
             entry.duplicate_of = Some(of);
-            record(lake, &entry, crash).await?;
+            record(ctx.lake, &entry, &ctx.crash).await?;
             Ok(outcome(Outcome::Duplicate, Some(entry), None))
         }
         Plan::Ingest(content, hand_over) => {
-            let entry = ingest_file(&candidate, content, lake, crash).await?;
-            if let Some(hand_over) = hand_over {
-                take_over(lake, &entry, hand_over, crash).await?;
+            let entry = ingest_file(&candidate, content, ctx).await?;
+            if let Some(hand_over) = hand_over.filter(|_| !ctx.dry_run) {
+                take_over(ctx.lake, &entry, hand_over, &ctx.crash).await?;
             }
             let status = if entry.status == FileStatus::Failed { Outcome::Failed } else { Outcome::Ingested };
             let error = entry.error.clone();
@@ -333,13 +376,9 @@ async fn take_over(
     Ok(())
 }
 
-/// Parses a file, publishes its outputs and records its entry.
-async fn ingest_file(
-    candidate: &Candidate,
-    content: Content,
-    lake: &Lake,
-    crash: &CrashHook,
-) -> Result<ManifestEntry, IngestError> {
+/// Parses a file, publishes its outputs and records its entry (in a dry run: parses it
+/// and returns the entry it would record, writing nothing).
+async fn ingest_file(candidate: &Candidate, content: Content, ctx: &RunCtx<'_>) -> Result<ManifestEntry, IngestError> {
     let source = SourceFile {
         name: candidate.name.clone(),
         kind: candidate.classified.kind,
@@ -347,12 +386,14 @@ async fn ingest_file(
         data_date: candidate.classified.data_date,
         content_hash: content.hash.clone(),
     };
-    let parsed = tokio::task::spawn_blocking(move || parse_file(&source, &content.bytes))
+    let parsed: ParsedFile = tokio::task::spawn_blocking(move || parse_file(&source, &content.bytes))
         .await
         .map_err(|e| IngestError::Task { file: candidate.name.clone(), reason: e.to_string() })??;
 
     let outputs: Vec<OutputFile> = parsed.outputs.iter().map(|o| o.file.clone()).collect();
-    publish(candidate, parsed.outputs, lake, crash).await?;
+    if !ctx.dry_run {
+        publish(candidate, parsed.outputs, ctx.lake, &ctx.crash).await?;
+    }
 
     let status = if parsed.failure.is_some() { FileStatus::Failed } else { FileStatus::Ingested };
     let mut entry = candidate.entry(&content.hash, status);
@@ -362,8 +403,16 @@ async fn ingest_file(
     entry.rows_written = parsed.rows_written;
     entry.rows_quarantined = parsed.rows_quarantined;
     entry.error = parsed.failure.map(|failure| failure.to_string());
+    entry.warnings = parsed.warnings;
     entry.outputs = outputs;
+    if entry.needs_attention() {
+        // a retried file keeps its acknowledgement while its content is the same
+        entry.quarantine_accepted_at = ctx.accepted.get(&entry.entry_id).copied();
+    }
     let file = candidate.name.as_str();
+    for warning in &entry.warnings {
+        tracing::warn!(file, %warning, "repaired while reading");
+    }
     match &entry.error {
         Some(error) => {
             tracing::error!(file, %error, rows_quarantined = entry.rows_quarantined, "file failed")
@@ -376,7 +425,9 @@ async fn ingest_file(
         ),
         None => tracing::info!(file, rows_written = entry.rows_written, "ingested"),
     }
-    record(lake, &entry, crash).await?;
+    if !ctx.dry_run {
+        record(ctx.lake, &entry, &ctx.crash).await?;
+    }
     Ok(entry)
 }
 
@@ -468,6 +519,8 @@ impl Candidate {
             outputs: Vec::new(),
             ingested_at: Utc::now(),
             churnlake_version: env!("CARGO_PKG_VERSION").to_owned(),
+            quarantine_accepted_at: None,
+            warnings: Vec::new(),
         }
     }
 }

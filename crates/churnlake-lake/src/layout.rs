@@ -12,7 +12,10 @@
 //! ```
 //!
 //! The `<stem>` of an output file is `<kind>-<first 16 hex of the source's content hash>`
-//! ([`output_stem`]); the raw `<table>` of a kind is the kind's name.
+//! ([`output_stem`]); the raw `<table>` of a kind is the kind's name. Staged names are
+//! `<pid>-<hex time>-<counter>`. No path is built from a source file's name but the
+//! manifest entry's, whose length [`crate::ManifestEntry::id_for`] bounds: a drop name of
+//! any length gives file names that fit in 255 bytes.
 //!
 //! In the crate: imports only [`crate::kind`]; the manifest and the storage build their
 //! paths here.

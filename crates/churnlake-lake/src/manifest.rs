@@ -17,6 +17,8 @@ pub enum StampStyle {
     Mmddyyyyhhmmss,
     /// `YYYYMMDD`, optionally followed by `_delta` / `_full`.
     Yyyymmdd,
+    /// The `stamp_format` (a chrono format) the name pattern gives.
+    Custom,
 }
 
 /// What became of a source file.
@@ -87,23 +89,74 @@ pub struct ManifestEntry {
     pub outputs: Vec<OutputFile>,
     pub ingested_at: DateTime<Utc>,
     pub churnlake_version: String,
+    /// When `churnlake ingest --accept-quarantine` acknowledged this file's quarantined rows
+    /// (or its failure): an acknowledged file no longer makes ingest exit 1. Kept while the
+    /// file's content is unchanged; absent in entries written before acknowledgements existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_accepted_at: Option<DateTime<Utc>>,
+    /// What was repaired while reading the file (invalid UTF-8 bytes replaced, ...), with
+    /// line and byte offset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
+/// Longest file name most file systems take (ext4, APFS, NTFS: 255 bytes).
+const MAX_FILE_NAME_BYTES: usize = 255;
+/// What `.<16 hex>.json` adds to the safe name in an entry's file name.
+const ENTRY_SUFFIX_BYTES: usize = 1 + 16 + ".json".len();
+/// Hex digits of the name's own hash kept when a long name is shortened (after a `-`: a
+/// character the store's paths keep as it is).
+const NAME_HASH_LEN: usize = 8;
+
 impl ManifestEntry {
-    /// The entry id for a file name and content hash.
+    /// The entry id for a file name and content hash: `<safe name>.<16 hex>`, where the
+    /// safe name keeps ASCII letters, digits, `.`, `_` and `-` (anything else becomes `_`).
+    /// An id's file name (`<id>.json`) always fits in 255 bytes: a safe name too long for
+    /// that is cut and ends with `-` and 8 hex digits of the full name's own hash, so two
+    /// long names that start alike keep distinct ids. Shorter names are never changed (the
+    /// ids of existing lakes stay valid).
     ///
     /// ```
     /// let id = churnlake_lake::ManifestEntry::id_for("acme subs.csv", "0123456789abcdef0123");
     /// assert_eq!(id, "acme_subs.csv.0123456789abcdef");
+    /// let long = format!("acme_{}_subscription_20230502.csv", "x".repeat(300));
+    /// let id = churnlake_lake::ManifestEntry::id_for(&long, "0123456789abcdef0123");
+    /// assert!(id.len() + ".json".len() <= 255);
+    /// assert!(id.starts_with("acme_xxx") && id.ends_with(".0123456789abcdef"));
     /// ```
     pub fn id_for(source_name: &str, content_hash: &str) -> String {
-        let safe: String = source_name
+        let mut safe: String = source_name
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
             .collect();
+        let room = MAX_FILE_NAME_BYTES - ENTRY_SUFFIX_BYTES;
+        if safe.len() > room {
+            let name_hash = name_hash(source_name);
+            let mut cut = room - 1 - NAME_HASH_LEN;
+            while !safe.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            safe.truncate(cut);
+            safe.push('-');
+            safe.push_str(&name_hash);
+        }
         let short = content_hash.get(..16).unwrap_or(content_hash);
         format!("{safe}.{short}")
     }
+
+    /// True when this entry keeps `ingest` exiting 1: a failed file, or a file with rows in
+    /// the quarantine, not acknowledged with `--accept-quarantine`.
+    pub fn needs_attention(&self) -> bool {
+        let red =
+            self.status == FileStatus::Failed || (self.status == FileStatus::Ingested && self.rows_quarantined > 0);
+        red && self.quarantine_accepted_at.is_none()
+    }
+}
+
+/// 8 hex digits of a stable 32-bit FNV-1a hash of `text` (names only: not a content hash).
+fn name_hash(text: &str) -> String {
+    let hash = text.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("{hash:08x}")
 }
 
 /// All entries of a lake's manifest.
@@ -180,6 +233,24 @@ impl Manifest {
         let mut stamps = self.entries.iter().map(|e| e.stamp);
         let first = stamps.next()?;
         Some(stamps.fold((first, first), |(lo, hi), s| (lo.min(s), hi.max(s))))
+    }
+
+    /// The entries that keep `ingest` exiting 1 ([`ManifestEntry::needs_attention`]): a
+    /// failed file counts unless a later entry of the same name was ingested (a corrected
+    /// re-delivery).
+    pub fn needing_attention(&self) -> Vec<&ManifestEntry> {
+        self.entries
+            .iter()
+            .filter(|e| e.needs_attention())
+            .filter(|e| {
+                e.status != FileStatus::Failed
+                    || !self.entries.iter().any(|other| {
+                        other.source_name == e.source_name
+                            && other.status == FileStatus::Ingested
+                            && other.ingested_at > e.ingested_at
+                    })
+            })
+            .collect()
     }
 
     /// The first and last data date of any ingested file (the series' range).

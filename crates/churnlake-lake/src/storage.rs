@@ -182,7 +182,16 @@ impl Lake {
     }
 
     /// Removes leftovers of interrupted runs under `_staging/` (call while holding the lock).
+    ///
+    /// On a local lake the directory is read directly: `object_store`'s local listing skips
+    /// names ending in `#<digits>` (its own in-progress uploads), which is exactly what a put
+    /// killed half-way leaves (`_staging/<pid>-<hex>-<n>#1`), and the half-written
+    /// `_lock#<digits>` a lock attempt killed half-way leaves is removed too. Returns how
+    /// many files were removed.
     pub async fn clear_staging(&self) -> Result<usize> {
+        if let Location::Local(dir) = &self.location {
+            return clear_local_staging(dir);
+        }
         use futures::TryStreamExt;
         let prefix = self.path(layout::STAGING_DIR);
         let leftovers: Vec<Path> = self
@@ -272,6 +281,53 @@ impl LakeLock {
             Err(source) => Err(LakeError::Store { path: self.path.to_string(), source }),
         }
     }
+}
+
+/// [`Lake::clear_staging`] on a local lake: every file under `dir/_staging/` (whatever its
+/// name), and `dir/_lock#<digits>`.
+fn clear_local_staging(dir: &std::path::Path) -> Result<usize> {
+    let io_error = |path: &std::path::Path, e: std::io::Error| LakeError::Store {
+        path: path.display().to_string(),
+        source: object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) },
+    };
+    let mut removed = 0;
+    let staging = dir.join(layout::STAGING_DIR);
+    let mut pending = vec![staging];
+    while let Some(current) = pending.pop() {
+        let entries = match std::fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&current, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(&current, e))?;
+            let path = entry.path();
+            let is_dir = entry.file_type().map_err(|e| io_error(&path, e))?.is_dir();
+            if is_dir {
+                pending.push(path);
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error(&path, e)),
+            }
+        }
+    }
+    let root = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
+    for entry in root {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let name = entry.file_name();
+        let half_lock = name.to_str().and_then(|n| n.strip_prefix(layout::LOCK_FILE)).and_then(|n| n.strip_prefix('#'));
+        if half_lock.is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error(&entry.path(), e)),
+            }
+        }
+    }
+    Ok(removed)
 }
 
 fn host_name() -> String {

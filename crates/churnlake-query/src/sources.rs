@@ -185,14 +185,44 @@ impl LakeSources {
     }
 
     /// Scans a raw table whose files may differ in columns (orders, inventory, crm
-    /// subscriptions): every column of the first file, null where another file lacks it.
-    /// `None` when the table has no files.
+    /// subscriptions): the union of every file's columns by name (in the order they first
+    /// appear, `data_date` last), null where a file lacks one. `None` when the table has no
+    /// files. Ingest types a column by its name, so one name has one type in every file.
     pub(crate) fn scan_loose(&self, table: &str) -> Result<Option<LazyFrame>> {
         let files = self.files.get(table).cloned().unwrap_or_default();
         if files.is_empty() {
             return Ok(None);
         }
-        self.scan_files(table, files, true).map(Some)
+        let mut scans = Vec::with_capacity(files.len());
+        let mut union: Vec<(PlSmallStr, DataType)> = Vec::new();
+        for file in files {
+            let mut lf = self.scan_files(table, vec![file], true)?;
+            let schema = lf.collect_schema().ctx("reading a file's columns")?;
+            for (name, dtype) in schema.iter() {
+                if !union.iter().any(|(known, _)| known == name) {
+                    union.push((name.clone(), dtype.clone()));
+                }
+            }
+            scans.push((lf, schema));
+        }
+        if let Some(at) = union.iter().position(|(name, _)| name.as_str() == columns::DATA_DATE) {
+            let partition = union.remove(at);
+            union.push(partition);
+        }
+        let aligned: Vec<LazyFrame> = scans
+            .into_iter()
+            .map(|(lf, schema)| {
+                let select: Vec<Expr> = union
+                    .iter()
+                    .map(|(name, dtype)| match schema.get(name) {
+                        Some(_) => col(name.clone()),
+                        None => NULL.lit().cast(dtype.clone()).alias(name.clone()),
+                    })
+                    .collect();
+                lf.select(select)
+            })
+            .collect();
+        concat(aligned, UnionArgs::default()).ctx("joining the files' columns").map(Some)
     }
 
     fn scan_files(&self, table: &str, files: Vec<String>, allow_missing_columns: bool) -> Result<LazyFrame> {

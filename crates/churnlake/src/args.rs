@@ -338,17 +338,27 @@ impl Command {
 
 /// The arguments of `churnlake ingest`.
 #[derive(Debug, Args, Clone)]
+#[command(after_help = "Exit codes: 0 every file is in the lake and nothing needs attention; 1 a source holds \
+no drop, an entry could not be listed or read, or a file of the lake failed or has quarantined rows not \
+acknowledged with --accept-quarantine (re-runs stay 1 until then); 2 an unexpected failure.")]
 pub struct IngestArgs {
-    /// Folder (scanned recursively) or object-store URL holding the drop files.
-    pub source: String,
+    /// Folders (scanned recursively), drop files or object-store URLs holding the drops.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
     #[command(flatten)]
     pub lake: LakeArg,
     /// Summary format: table on stderr, or json on stdout for schedulers.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Classify, hash and report what would happen; write nothing.
+    /// Classify, decode and type every file and report what the run would do (failed files,
+    /// quarantined rows); write nothing, not even the lake directory.
     #[arg(long)]
     pub dry_run: bool,
+    /// Acknowledge the failed files and quarantined rows the lake holds when the run starts
+    /// (recorded in their manifest entries): they no longer make ingest exit 1. Files new in
+    /// this run are not acknowledged.
+    #[arg(long)]
+    pub accept_quarantine: bool,
     /// Files processed at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

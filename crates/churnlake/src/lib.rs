@@ -43,8 +43,9 @@ impl std::error::Error for UserError {}
 
 /// Runs the process's command line on its stdout and stderr.
 pub fn main() -> ExitCode {
-    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
-    run(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock())
+    // Not locked for the whole command: logs go to stderr from whatever thread writes them
+    // (a lock held here made a log line from another thread wait forever).
+    run(std::env::args_os(), &mut std::io::stdout(), &mut std::io::stderr())
 }
 
 /// Runs one command line (`args` starts with the program name) in-process: data to

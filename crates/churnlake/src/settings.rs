@@ -49,6 +49,10 @@ pub struct IngestConfig {
     /// Drop the built-in docs/FORMATS.md patterns and use only `patterns`.
     #[serde(default)]
     pub replace_default_patterns: bool,
+    /// Stamps dated before this are rejected (default 2000-01-01).
+    pub earliest_stamp: Option<chrono::NaiveDate>,
+    /// Stamps dated after this are rejected (default: a year from today).
+    pub latest_stamp: Option<chrono::NaiveDate>,
 }
 
 /// Everything a command needs, resolved once.
@@ -144,6 +148,19 @@ impl Settings {
             opts.parallelism = n.max(1);
         }
         opts.dry_run = dry_run;
+        if let Some(date) = cfg.earliest_stamp {
+            opts.earliest_stamp = date;
+        }
+        if let Some(date) = cfg.latest_stamp {
+            opts.latest_stamp = date;
+        }
+        if opts.earliest_stamp > opts.latest_stamp {
+            return Err(UserError(format!(
+                "configuration: earliest_stamp {} is after latest_stamp {}",
+                opts.earliest_stamp, opts.latest_stamp
+            ))
+            .into());
+        }
         if let Some(point) = crash_at {
             opts.crash_at = Some(point.parse().map_err(|e| UserError(format!("--crash-at: {e}")))?);
         }

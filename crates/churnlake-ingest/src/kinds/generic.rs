@@ -18,7 +18,7 @@ use chrono::NaiveTime;
 
 use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, lineage_fields};
 
-use super::{Typed, fail_unreadable_header, type_rows};
+use super::{Typed, fail_unreadable_header, fail_wide_header, type_rows};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
@@ -124,9 +124,11 @@ struct Column {
     kind: Kind,
 }
 
-/// The columns of a header: unique snake_case names (never a lineage name), typed.
+/// The columns of a header: unique snake_case names (never a lineage name, nor
+/// `data_date`, the Hive partition of every table), typed.
 fn columns(header_fields: &[String]) -> Vec<Column> {
     let mut taken: HashSet<String> = lineage_fields().iter().map(|f| f.name().clone()).collect();
+    taken.insert(churnlake_lake::columns::DATA_DATE.to_owned());
     let mut columns: Vec<Column> = header_fields
         .iter()
         .enumerate()
@@ -208,6 +210,9 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
     if let Some(defect) = &header.defect {
         return fail_unreadable_header(records, header, defect, table_for(&[])?, lineage);
     }
+    if let Some(failed) = fail_wide_header(records, header, || table_for(&[]), lineage) {
+        return failed;
+    }
     let columns = columns(&header.fields);
     type_rows(data, table_for(&columns)?, lineage, |record| type_row(&columns, record))
 }
@@ -264,6 +269,9 @@ mod tests {
             ["Order ID", "order id", "", "Source File"].iter().map(|h| (*h).to_owned()).collect();
         let names: Vec<String> = columns(&headers).into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["order_id", "order_id_2", "column_3", "source_file_2"]);
+        let headers: Vec<String> = ["Data Date", "data_date"].iter().map(|h| (*h).to_owned()).collect();
+        let names: Vec<String> = columns(&headers).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["data_date_2", "data_date_3"], "never the Hive partition's name");
     }
 
     #[test]

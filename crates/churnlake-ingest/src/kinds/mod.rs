@@ -29,12 +29,22 @@ pub(crate) struct Typed {
     pub layout: Option<String>,
     /// Why the file as a whole could not be read as its kind (its rows are quarantined).
     pub failure: Option<IngestError>,
+    /// What the file should be looked at for although every row is accounted for (a
+    /// header naming a column twice).
+    pub warnings: Vec<String>,
 }
 
 impl Typed {
     /// A file without records: a valid empty drop.
     pub fn empty(table: TableBuilder) -> Result<Typed, ArrowError> {
-        Ok(Typed { table, quarantine: Quarantine::new()?, rows_read: 0, layout: None, failure: None })
+        Ok(Typed {
+            table,
+            quarantine: Quarantine::new()?,
+            rows_read: 0,
+            layout: None,
+            failure: None,
+            warnings: Vec::new(),
+        })
     }
 }
 
@@ -69,8 +79,38 @@ pub(crate) fn fail_unreadable_header(
     fail_file(records, table, lineage, Rejection::row(defect.to_owned()), failure)
 }
 
-/// Types every record with `type_row`; rows it rejects, and defective records, go to the
-/// quarantine with the reason.
+/// Columns a header may have: a wider file fails alone (a 100,000-column file would
+/// otherwise take gigabytes to type), its records in the quarantine.
+pub(crate) const MAX_COLUMNS: usize = 2_000;
+
+/// A header wider than [`MAX_COLUMNS`]: the file fails, every record (the header too) is
+/// quarantined. `None` for a header within the limit.
+pub(crate) fn fail_wide_header(
+    records: &[Record],
+    header: &Record,
+    table: impl FnOnce() -> Result<TableBuilder, ArrowError>,
+    lineage: &Lineage,
+) -> Option<Result<Typed, ArrowError>> {
+    let columns = header.fields.len();
+    if columns <= MAX_COLUMNS {
+        return None;
+    }
+    let failure = IngestError::TooManyColumns {
+        file: lineage.source_file.clone(),
+        line: header.line,
+        columns,
+        limit: MAX_COLUMNS,
+    };
+    let rejection =
+        Rejection::row(format!("the file's header has {columns} columns, more than the {MAX_COLUMNS} a file may have"));
+    Some(table().and_then(|table| fail_file(records, table, lineage, rejection, failure)))
+}
+
+/// Why a record holding a NUL byte is quarantined.
+const NUL_IN_RECORD: &str = "the record holds a NUL byte (U+0000): a corrupt record";
+
+/// Types every record with `type_row`; rows it rejects, defective records and records
+/// holding a NUL byte go to the quarantine with the reason.
 pub(crate) fn type_rows(
     records: &[Record],
     mut table: TableBuilder,
@@ -81,14 +121,19 @@ pub(crate) fn type_rows(
     for record in records {
         let typed = match &record.defect {
             Some(defect) => Err(Rejection::row(defect.clone())),
-            None => type_row(record),
+            // NUL is never text in a CSV export: a record that types but holds one is corrupt
+            // (and NULs break readers); one that does not type keeps its own reason
+            None => type_row(record).and_then(|values| match record.raw.contains('\0') {
+                true => Err(Rejection::row(NUL_IN_RECORD.to_owned())),
+                false => Ok(values),
+            }),
         };
         match typed {
             Ok(values) => table.push(values.into_iter().chain(lineage.values(record.line)))?,
             Err(rejection) => quarantine.push(rejection, &record.raw, lineage, record.line)?,
         }
     }
-    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None })
+    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None, warnings: Vec::new() })
 }
 
 /// How a header name is compared (by the reports' column names and the events' header

@@ -10,7 +10,7 @@
 //! In the chain: called by [`crate::file`]; imports the typing toolkit ([`super`]) and the
 //! leaves ([`crate::records`], [`crate::table`], [`crate::values`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use arrow::datatypes::{DataType, Schema};
 use arrow::error::ArrowError;
@@ -19,7 +19,7 @@ use chrono::NaiveTime;
 use churnlake_lake::columns::*;
 use churnlake_lake::{lineage_fields, report_schema};
 
-use super::{Typed, fail_file, fail_unreadable_header, normalise_header, type_rows};
+use super::{Typed, fail_file, fail_unreadable_header, fail_wide_header, normalise_header, type_rows};
 use crate::IngestError;
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
@@ -103,12 +103,15 @@ struct ColumnPlan {
     /// (source position, schema index) of the subscription id.
     subscription_id: Option<(usize, usize)>,
     extra_columns: Option<usize>,
+    /// Columns the header names twice: (header, first position, later position), 0-based.
+    repeated: Vec<(String, usize, usize)>,
 }
 
 impl ColumnPlan {
     fn new(header_fields: &[String], schema: &Schema) -> ColumnPlan {
         let index_of = |column: &str| schema.index_of(column).ok();
-        let mut taken = HashSet::new();
+        let mut taken: HashMap<&str, usize> = HashMap::new();
+        let mut repeated = Vec::new();
         let mut extra_keys = HashSet::new();
         let headers: Vec<String> = header_fields.iter().map(|h| h.trim().to_owned()).collect();
         let targets = headers
@@ -120,7 +123,17 @@ impl ColumnPlan {
                     .iter()
                     .find(|(alias, _)| normalise_header(alias) == normalised)
                     .map(|(_, column)| *column)
-                    .filter(|column| taken.insert(*column)) // a second spelling of a column is kept as extra
+                    .filter(|column| match taken.get(column) {
+                        // a second spelling of a column is kept as extra (and reported)
+                        Some(first) => {
+                            repeated.push((header.clone(), *first, position));
+                            false
+                        }
+                        None => {
+                            taken.insert(column, position);
+                            true
+                        }
+                    })
                     .and_then(|column| Some((column, index_of(column)?)));
                 match known {
                     Some((column, index)) => target_for(column, index, schema),
@@ -136,7 +149,26 @@ impl ColumnPlan {
             width: schema.fields().len() - lineage_fields().len(),
             subscription_id,
             extra_columns: index_of(EXTRA_COLUMNS),
+            repeated,
         }
+    }
+
+    /// One warning per column the header names twice (`line` is the header's).
+    fn warnings(&self, line: u64) -> Vec<String> {
+        self.repeated
+            .iter()
+            .map(|(header, first, later)| {
+                format!(
+                    "line {line}: the header names a column twice (`{}` in column {}, `{header}` in column {}): \
+                     column {} is read, column {} is kept with the extra columns",
+                    self.headers.get(*first).map_or("", String::as_str),
+                    first + 1,
+                    later + 1,
+                    first + 1,
+                    later + 1
+                )
+            })
+            .collect()
     }
 
     /// Types one data record, or says why it cannot be.
@@ -258,6 +290,9 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
     if let Some(defect) = &header.defect {
         return fail_unreadable_header(records, header, defect, table, lineage);
     }
+    if let Some(failed) = fail_wide_header(records, header, || TableBuilder::new(schema.clone()), lineage) {
+        return failed;
+    }
     let plan = ColumnPlan::new(&header.fields, &schema);
     if plan.subscription_id.is_none() {
         let rejection = Rejection {
@@ -273,7 +308,9 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
         };
         return fail_file(data, table, lineage, rejection, failure);
     }
-    type_rows(data, table, lineage, |record| plan.type_row(record))
+    let mut typed = type_rows(data, table, lineage, |record| plan.type_row(record))?;
+    typed.warnings = plan.warnings(header.line);
+    Ok(typed)
 }
 
 /// The header as found, shortened for an error message.

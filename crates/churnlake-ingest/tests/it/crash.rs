@@ -96,9 +96,14 @@ async fn outputs_published_but_never_recorded_are_removed_by_the_next_run() {
         std::fs::write(&path, "kept").expect("written");
     }
 
-    let empty = TempDir::new().expect("an empty drop directory");
-    let report = run(empty.path(), lake.path(), &options()).await;
-    assert!(report.files.is_empty());
+    // the next run, over a drop the lake already holds (a source without drops is an error)
+    let recorded = manifest(lake.path());
+    let held = recorded.values().find_map(|e| e["source_name"].as_str()).expect("a recorded file");
+    let again = TempDir::new().expect("a drop directory");
+    std::fs::copy(drops.path().join(held), again.path().join(held)).expect("copied");
+    let report = run(again.path(), lake.path(), &options()).await;
+    assert_eq!(report.already_present, 1);
+    assert_eq!(report.files.len(), 1);
     let left: Vec<String> = data_files(lake.path()).into_keys().collect();
     let mut expected = listed_outputs(lake.path());
     expected.extend(foreign.map(str::to_owned));
@@ -142,8 +147,9 @@ async fn a_crash_while_an_earlier_copy_takes_over_is_finished_by_the_next_run() 
         crash_at(stage(&[earliest, middle]).path(), lake.path(), point);
         if rerun_without_the_copies {
             // Whatever was recorded is made consistent, and no unlisted output is left.
-            let report = run(TempDir::new().expect("empty").path(), lake.path(), &options()).await;
-            assert!(report.files.is_empty());
+            // (over the recorded copy alone: a source without drops is an error)
+            let report = run(stage(&[latest]).path(), lake.path(), &options()).await;
+            assert_eq!((report.files.len(), report.already_present), (1, 1), "{point}");
             assert_eq!(data_files(lake.path()).into_keys().collect::<Vec<_>>(), listed_outputs(lake.path()), "{point}");
             let recorded = manifest(lake.path());
             let ingested = recorded.values().filter(|e| e["status"] == "ingested").count();

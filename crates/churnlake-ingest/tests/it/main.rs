@@ -2,8 +2,10 @@
 //! Arrow reader. One binary; each module is one intent.
 
 mod crash;
+mod hostile;
 mod idempotency;
 mod lock;
+mod nightly;
 mod object_store;
 mod quarantine;
 mod roundtrip;

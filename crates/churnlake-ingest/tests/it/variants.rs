@@ -308,7 +308,7 @@ impl Progress for Recorder {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_writes_nothing_and_reports_progress() {
+async fn dry_run_types_every_file_writes_nothing_and_reports_progress() {
     let lake = TempDir::new().expect("a temporary lake");
     let recorder = Recorder::default();
     let options = IngestOptions { dry_run: true, ..options() };
@@ -318,7 +318,8 @@ async fn dry_run_writes_nothing_and_reports_progress() {
         .expect("a dry run");
     assert!(report.dry_run);
     assert_eq!(report.ingested, 13);
-    assert!(report.files.iter().all(|f| f.entry.is_none()));
+    // every file is typed (its would-be entry is shown), none is written
+    assert!(report.files.iter().all(|f| f.entry.as_ref().is_some_and(|e| e.rows_read == e.rows_written)));
     assert_eq!(std::fs::read_dir(lake.path()).expect("the lake directory").count(), 0);
     let started = recorder.started.lock().expect("not poisoned").expect("started");
     assert_eq!(started, (13, report.bytes));

@@ -25,6 +25,8 @@ fn full_entry() -> ManifestEntry {
     (entry.rows_read, entry.rows_written, entry.rows_quarantined) = (5, 4, 1);
     entry.error = Some("line 3: not an event code".into());
     entry.duplicate_of = Some("other.csv.0123456789abcdef".into());
+    entry.quarantine_accepted_at = Some(entry.ingested_at);
+    entry.warnings = vec!["line 2, byte offset 40: invalid UTF-8 byte 0xFF replaced by U+FFFD".into()];
     entry.outputs = vec![
         OutputFile {
             table: "subscriber_events".into(),
@@ -144,4 +146,28 @@ fn entry_ids_are_the_safe_name_and_the_short_hash() {
     assert_eq!(ManifestEntry::id_for("Ab-1_x.CSV", HASH), "Ab-1_x.CSV.9f86d081884c7d65");
     assert_eq!(ManifestEntry::id_for("dir/ré sumé?.csv", HASH), "dir_r__sum__.csv.9f86d081884c7d65");
     assert_eq!(ManifestEntry::id_for("a.csv", "abc"), "a.csv.abc", "a short hash is kept whole");
+}
+
+#[tokio::test]
+async fn entries_of_long_names_fit_a_file_name_and_short_names_keep_their_ids() {
+    let dir = TempDir::new().expect("a temporary lake");
+    let lake = local_lake(dir.path());
+    // 233 safe bytes was the longest that worked; 234 and more made every ingest fail
+    let short = format!("acme_{}_subscription_20230502.csv", "s".repeat(233 - 31));
+    assert_eq!(short.len(), 233);
+    assert_eq!(ManifestEntry::id_for(&short, HASH), format!("{short}.9f86d081884c7d65"), "unchanged");
+    let long_a = format!("acme_{}_a_subscription_20230502.csv", "x".repeat(300));
+    let long_b = format!("acme_{}_b_subscription_20230502.csv", "x".repeat(300));
+    let accented = format!("acme_{}_subscription_20230502.csv", "é".repeat(200));
+    let ids: Vec<String> =
+        [&short, &long_a, &long_b, &accented].iter().map(|n| ManifestEntry::id_for(n, HASH)).collect();
+    assert_ne!(ids[1], ids[2], "long names that start alike keep distinct ids");
+    for (name, id) in [&short, &long_a, &long_b, &accented].iter().zip(&ids) {
+        assert!(id.len() + ".json".len() <= 255, "{} bytes", id.len());
+        let mut entry = entry(name, HASH, date(2023, 5, 1), at(2023, 5, 2, 0, 0, 0));
+        entry.entry_id = id.clone();
+        Manifest::record(&lake, &entry).await.expect("the entry is written");
+    }
+    let loaded = Manifest::load(&lake).await.expect("the manifest loads");
+    assert_eq!(loaded.entries.len(), 4);
 }

@@ -80,5 +80,7 @@ pub fn entry(name: &str, content_hash: &str, data_date: NaiveDate, stamp: NaiveD
         outputs: Vec::new(),
         ingested_at: Utc.with_ymd_and_hms(2023, 5, 3, 7, 0, 0).single().expect("a valid instant"),
         churnlake_version: "0.1.0".to_owned(),
+        quarantine_accepted_at: None,
+        warnings: Vec::new(),
     }
 }

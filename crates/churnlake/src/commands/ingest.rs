@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::Days;
 use churnlake_ingest::{FileOutcome, IngestOptions, IngestReport, Progress};
-use churnlake_lake::{Lake, Location, Manifest, ManifestEntry};
+use churnlake_lake::{Location, Manifest, ManifestEntry};
 use churnlake_query::Metrics;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -16,15 +16,17 @@ use crate::args::{DropsArgs, Format, GenerateArgs, IngestArgs, OutputArgs, Prese
 use crate::output::{OutputFormat, write_frame};
 use crate::{Outcome, UserError, render};
 
-/// `churnlake ingest SOURCE`: every drop under SOURCE into the lake; exit 1 when a file
-/// failed or rows went to the quarantine.
+/// `churnlake ingest SOURCE…`: every drop under the sources into the lake. Lists first: a
+/// run that finds no drop is an error and creates nothing. Exit 1 when the run reports a
+/// problem or the lake holds a file that needs attention (failed, or quarantined rows not
+/// acknowledged with `--accept-quarantine`).
 pub(super) fn ingest(ctx: &Ctx, io: &mut Io, args: &IngestArgs) -> Result<Outcome> {
     super::supported("ingest", args.format, &[Format::Table, Format::Json])?;
-    let opts = ctx.settings.ingest_options(args.jobs, args.dry_run, args.crash_at.as_deref())?;
-    let lake = ctx.open_lake(args.lake.lake.as_deref())?;
-    let report = run_ingest(ctx, &args.source, &lake, &opts)?;
+    let mut opts = ctx.settings.ingest_options(args.jobs, args.dry_run, args.crash_at.as_deref())?;
+    opts.accept_quarantine = args.accept_quarantine;
+    let report = run_ingest(ctx, &args.sources, args.lake.lake.as_deref(), &opts)?;
     print_ingest_summary(&report, args.format, ctx.quiet, io)?;
-    Ok(if report.failed > 0 || report.rows_quarantined > 0 { Outcome::DataProblem } else { Outcome::Ok })
+    Ok(if report.has_problems() { Outcome::DataProblem } else { Outcome::Ok })
 }
 
 /// `churnlake drops`: the manifest, one row per source file.
@@ -35,13 +37,17 @@ pub(super) fn drops(ctx: &Ctx, io: &mut Io, args: &DropsArgs) -> Result<Outcome>
     Ok(Outcome::Ok)
 }
 
-fn run_ingest(ctx: &Ctx, source: &str, lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
-    let location = Location::parse(source)?;
+/// Lists the sources, then opens the lake (created only when there is something to write:
+/// a dry run reads an existing lake, or none) and ingests.
+fn run_ingest(ctx: &Ctx, sources: &[String], lake: Option<&str>, opts: &IngestOptions) -> Result<IngestReport> {
+    let locations = sources.iter().map(|s| Location::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    let listing = ctx.runtime.block_on(churnlake_ingest::list(&locations, opts))?;
+    let lake = if opts.dry_run { ctx.dry_run_lake(lake)? } else { ctx.open_lake(lake)? };
     let progress = Bar::new(ctx.quiet);
     let report = ctx
         .runtime
-        .block_on(churnlake_ingest::ingest(&location, lake, opts, &progress))
-        .with_context(|| format!("ingesting {source}"))?;
+        .block_on(churnlake_ingest::ingest_listed(listing, &lake, opts, &progress))
+        .with_context(|| format!("ingesting {}", sources.join(" ")))?;
     progress.finish();
     Ok(report)
 }
@@ -97,23 +103,50 @@ fn print_ingest_summary(report: &IngestReport, format: Format, quiet: bool, io: 
             writeln!(err, "failed: {}: {error}", outcome.name)?;
         }
     }
+    for problem in &report.problems {
+        writeln!(err, "problem: {}: {}", problem.path, problem.reason)?;
+    }
     if quiet {
         return Ok(());
     }
     writeln!(
         err,
-        "{} ingested, {} duplicate, {} already in the lake, {} skipped, {} failed; \
+        "{} ingested, {} duplicate, {} already in the lake, {} skipped, {} failed, {} problems; \
          rows: {} read, {} written, {} quarantined{}",
         report.ingested,
         report.duplicate,
         report.already_present,
         report.skipped.len(),
         report.failed,
+        report.problems.len(),
         report.rows_read,
         report.rows_written,
         report.rows_quarantined,
         if report.dry_run { " (dry run: nothing written)" } else { "" },
     )?;
+    if report.accepted > 0 {
+        let verb = if report.dry_run { "would acknowledge" } else { "acknowledged" };
+        writeln!(err, "{verb} {} files that failed or have quarantined rows", report.accepted)?;
+    }
+    for file in report.attention.iter().take(50) {
+        let what = if file.is_failed() {
+            format!("failed ({})", file.error.as_deref().unwrap_or("see `churnlake drops`"))
+        } else {
+            format!("{} of {} rows in quarantine", file.rows_quarantined, file.rows_read)
+        };
+        writeln!(err, "needs attention: {}: {what}", file.name)?;
+    }
+    if report.attention.len() > 50 {
+        writeln!(err, "... and {} more files needing attention", report.attention.len() - 50)?;
+    }
+    if !report.attention.is_empty() {
+        writeln!(
+            err,
+            "{} files of the lake need attention (exit 1 until fixed or acknowledged: \
+             `churnlake ingest SOURCE --accept-quarantine`)",
+            report.attention.len()
+        )?;
+    }
     for file in report.quarantined_files.iter().take(50) {
         writeln!(
             err,
@@ -229,15 +262,17 @@ pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
         seed: None,
     })?;
     let lake_dir: PathBuf = dir.join("lake");
-    let lake = ctx.open_lake(Some(&lake_dir.to_string_lossy()))?;
+    let lake_text = lake_dir.to_string_lossy().into_owned();
     writeln!(io.err, "2/4 ingesting {} files into {}", summary.files, lake_dir.display())?;
     let opts = ctx.settings.ingest_options(None, false, None)?;
-    let report = run_ingest(ctx, &summary.drops_dir.to_string_lossy(), &lake, &opts)?;
+    let drops = [summary.drops_dir.to_string_lossy().into_owned()];
+    let report = run_ingest(ctx, &drops, Some(&lake_text), &opts)?;
+    let lake = ctx.open_lake(Some(&lake_text))?;
     print_ingest_summary(&report, Format::Table, ctx.quiet, io)?;
     writeln!(io.err, "3/4 building the derived tables")?;
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
     let metrics = Metrics::new(ctx.sources(&lake, &manifest));
-    let written = super::metrics::build_tables(ctx, &lake, &manifest, &metrics)?;
+    let written = ctx.write_locked(&lake, "build", || super::metrics::build_tables(ctx, &lake, &manifest, &metrics))?;
     writeln!(io.err, "4/4 summary")?;
     let (first, last) = metrics.range()?;
     let mut active = metrics.active(None, None)?;

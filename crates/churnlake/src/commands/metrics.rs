@@ -314,8 +314,10 @@ fn metrics_with_derived(ctx: &Ctx, reader: &Reader) -> Result<Metrics> {
 /// `churnlake build`: the derived tables, each replaced atomically.
 pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome> {
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
-    let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-    let written = build_tables(ctx, &lake, &manifest, &Metrics::new(ctx.sources(&lake, &manifest)))?;
+    let written = ctx.write_locked(&lake, "build", || {
+        let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
+        build_tables(ctx, &lake, &manifest, &Metrics::new(ctx.sources(&lake, &manifest)))
+    })?;
     if !ctx.quiet {
         for path in written {
             writeln!(io.err, "wrote {path}")?;
@@ -324,7 +326,6 @@ pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome>
     Ok(Outcome::Ok)
 }
 
-/// Writes the derived tables; returns their addresses.
 /// Computes the derived tables, publishes each, then records the set and the manifest
 /// state it was computed from (`derived/_build.json`): readers tell a stale or mixed set.
 pub(super) fn build_tables(ctx: &Ctx, lake: &Lake, manifest: &Manifest, metrics: &Metrics) -> Result<Vec<String>> {

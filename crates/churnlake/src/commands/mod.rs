@@ -83,6 +83,35 @@ impl Ctx {
         Ok(Lake::open(location, self.settings.store_options.iter().cloned())?)
     }
 
+    /// The lake a dry run reads: the existing one, or (when there is none) an empty one in
+    /// memory, so that nothing is created.
+    fn dry_run_lake(&self, flag: Option<&str>) -> Result<Lake> {
+        let location = Location::parse(&self.settings.lake(flag))?;
+        if let Location::Local(dir) = &location
+            && !dir.exists()
+        {
+            let store = std::sync::Arc::new(churnlake_lake::object_store::memory::InMemory::new());
+            return Ok(Lake::with_store(store, churnlake_lake::object_store::path::Path::default(), location));
+        }
+        Ok(Lake::open_existing(location, self.settings.store_options.iter().cloned())?)
+    }
+
+    /// The lake for writing derived files: it must exist; the ingest lock is taken and
+    /// what a killed writer left in `_staging/` is removed before `write` runs.
+    fn write_locked<T>(&self, lake: &Lake, command: &str, write: impl FnOnce() -> Result<T>) -> Result<T> {
+        let lock = self.runtime.block_on(lake.lock(command))?;
+        let result = self.runtime.block_on(lake.clear_staging()).map_err(anyhow::Error::from).and_then(|cleared| {
+            if cleared > 0 {
+                tracing::info!(cleared, "removed the staged files of an interrupted run");
+            }
+            write()
+        });
+        let released = self.runtime.block_on(lock.release());
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
     /// The lake for reading: it must exist.
     fn read_lake(&self, flag: Option<&str>) -> Result<Lake> {
         let location = Location::parse(&self.settings.lake(flag))?;

@@ -9,6 +9,7 @@ mod definitions;
 mod hive;
 mod in_process;
 mod known_on;
+mod nightly;
 mod scheduler;
 mod snapshots;
 mod sql;
