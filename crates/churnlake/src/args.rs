@@ -150,8 +150,11 @@ Examples:
   churnlake ingest /srv/drops --lake data/lake
   churnlake ingest s3://acme-drops/daily --lake s3://acme-data/churnlake --format json
   churnlake ingest drops/ --dry-run
+  churnlake ingest drops/ more/drops/ one_file.csv --accept-quarantine
 
-Exit 1 when a file failed or rows went to the quarantine (listed on stderr).";
+Exit codes: 0 every file is in the lake and nothing needs attention; 1 a source holds no drop, an
+entry could not be listed or read, or a file of the lake failed or has quarantined rows not
+acknowledged with --accept-quarantine (re-runs stay 1 until then); 2 an unexpected failure.";
 
 const DROPS_HELP: &str = "\
 Examples:
@@ -338,9 +341,6 @@ impl Command {
 
 /// The arguments of `churnlake ingest`.
 #[derive(Debug, Args, Clone)]
-#[command(after_help = "Exit codes: 0 every file is in the lake and nothing needs attention; 1 a source holds \
-no drop, an entry could not be listed or read, or a file of the lake failed or has quarantined rows not \
-acknowledged with --accept-quarantine (re-runs stay 1 until then); 2 an unexpected failure.")]
 pub struct IngestArgs {
     /// Folders (scanned recursively), drop files or object-store URLs holding the drops.
     #[arg(required = true, value_name = "SOURCE")]

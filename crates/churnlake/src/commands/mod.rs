@@ -53,19 +53,58 @@ pub fn run(mut cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Demo(args) => ingest::demo(&ctx, io, &args.dir),
-        Command::Series(args) => metrics::series(&ctx, io, args),
-        Command::Rate(args) => metrics::rate(&ctx, io, args),
-        Command::Subscriptions(args) => metrics::subscriptions(&ctx, io, args),
-        Command::Subscribers(args) => metrics::subscribers(&ctx, io, args),
-        Command::Active(args) => metrics::active(&ctx, io, args),
-        Command::Explain(args) => metrics::explain(&ctx, io, args),
-        Command::Anomalies(args) => metrics::anomalies(&ctx, io, args),
-        Command::Sql(args) => metrics::sql(&ctx, io, args),
         Command::Build(args) => metrics::build(&ctx, io, args),
-        Command::Check(args) => check::check(&ctx, io, args),
-        Command::Reconcile(args) => check::reconcile(&ctx, io, args),
-        Command::Diff(args) => diff::diff(&ctx, io, args),
         Command::Completions(_) => Ok(Outcome::Ok),
+        query => {
+            // a concurrent ingest may replace a file the query took from the manifest (an
+            // earlier copy taking over): read the manifest again and start over — nothing
+            // is written before a query's result is complete
+            let mut attempt = 0;
+            loop {
+                match read(&ctx, io, query) {
+                    Err(error) if attempt < 2 && vanished(&error) => {
+                        attempt += 1;
+                        tracing::warn!(%error, "a lake file changed while reading it (a concurrent ingest): reading again");
+                    }
+                    result => return result,
+                }
+            }
+        }
+    }
+}
+
+/// True when an error is a file that disappeared from under a reader.
+fn vanished(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+            || matches!(
+                cause.downcast_ref::<churnlake_lake::object_store::Error>(),
+                Some(churnlake_lake::object_store::Error::NotFound { .. })
+            )
+            || cause.to_string().contains("No such file or directory")
+    })
+}
+
+/// Runs a command that only reads the lake.
+fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
+    match command {
+        Command::Series(args) => metrics::series(ctx, io, args),
+        Command::Rate(args) => metrics::rate(ctx, io, args),
+        Command::Subscriptions(args) => metrics::subscriptions(ctx, io, args),
+        Command::Subscribers(args) => metrics::subscribers(ctx, io, args),
+        Command::Active(args) => metrics::active(ctx, io, args),
+        Command::Explain(args) => metrics::explain(ctx, io, args),
+        Command::Anomalies(args) => metrics::anomalies(ctx, io, args),
+        Command::Sql(args) => metrics::sql(ctx, io, args),
+        Command::Check(args) => check::check(ctx, io, args),
+        Command::Reconcile(args) => check::reconcile(ctx, io, args),
+        Command::Diff(args) => diff::diff(ctx, io, args),
+        Command::Ingest(_)
+        | Command::Drops(_)
+        | Command::Generate(_)
+        | Command::Demo(_)
+        | Command::Build(_)
+        | Command::Completions(_) => Ok(Outcome::Ok),
     }
 }
 
@@ -175,7 +214,15 @@ fn footer(ctx: &Ctx, reader: &Reader, io: &mut Io) -> Result<()> {
     if ctx.quiet {
         return Ok(());
     }
-    let state = reader.state()?;
+    // the result is already written: a state that cannot be read is a warning, never a
+    // failure of the command (nor a reason to run it again)
+    let state = match reader.state() {
+        Ok(state) => state,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "cannot tell what the result was computed from");
+            return Ok(());
+        }
+    };
     let known = state.known_on.map(|d| format!(", as known on {d}")).unwrap_or_default();
     let newest = state.newest_stamp.map(crate::output::timestamp).unwrap_or_else(|| "-".into());
     let complete = state.complete_through.map(|d| d.to_string()).unwrap_or_else(|| "-".into());

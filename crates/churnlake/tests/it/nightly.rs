@@ -192,3 +192,67 @@ fn warnings_logged_while_listing_never_block_the_run() {
         assert_eq!(status.code(), Some(1), "the implausible stamp is a problem");
     }
 }
+
+/// Copies a directory tree (a small lake).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a directory");
+    for entry in std::fs::read_dir(from).expect("a directory") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copying");
+        }
+    }
+}
+
+/// Queries running while an earlier copy of recorded content takes over (its outputs
+/// published, the later copy's deleted) never fail and always give the one answer.
+#[test]
+fn readers_never_fail_while_an_ingest_takes_over_their_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sample = repo().join("data/sample/drops/outgoing/2024");
+    // the subscription report of 03-08 is first delivered again two days later; the
+    // original arrives after that and takes over
+    let original = "SubscriptionCSV_03092024084114";
+    let (late, early) = (dir.path().join("late"), dir.path().join("early"));
+    std::fs::create_dir_all(&late).expect("a directory");
+    std::fs::create_dir_all(&early).expect("a directory");
+    for entry in std::fs::read_dir(&sample).expect("the sample") {
+        let file = entry.expect("a drop").path();
+        let name = file.file_name().and_then(|n| n.to_str()).expect("a name").to_owned();
+        if name == original {
+            std::fs::copy(&file, late.join("SubscriptionCSV_03112024090000")).expect("copying");
+            std::fs::copy(&file, early.join(&name)).expect("copying");
+        } else {
+            std::fs::copy(&file, late.join(&name)).expect("copying");
+        }
+    }
+    let template = dir.path().join("template");
+    run_ok(&["ingest", path(&late), "--lake", path(&template), "-q"], &[0, 1]);
+    let expected = run_ok(&["series", "--lake", path(&template), "--format", "csv"], &[0]);
+    for round in 0..12 {
+        let lake = dir.path().join(format!("lake-{round}"));
+        copy_tree(&template, &lake);
+        let reader = {
+            let lake = lake.clone();
+            let expected = expected.clone();
+            std::thread::spawn(move || {
+                for _ in 0..6 {
+                    let out = run(&["series", "--lake", path(&lake), "--format", "csv"]);
+                    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+                    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+                }
+            })
+        };
+        let out = run(&["ingest", path(&early), "--lake", path(&lake), "-q"]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+        reader.join().expect("the reader never fails");
+        let drops = run_ok(&["drops", "--lake", path(&lake), "--format", "csv"], &[0]);
+        assert!(
+            drops.contains("SubscriptionCSV_03112024090000,subscriptions,2024-03-10,2024-03-11T09:00:00,duplicate"),
+            "{drops}"
+        );
+    }
+}
