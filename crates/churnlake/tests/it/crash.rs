@@ -1,5 +1,6 @@
-//! Crash safety and idempotency of `ingest`: a process killed at several points and
-//! re-run leaves the same lake as a clean run; re-ingesting changes nothing; a held
+//! Crash safety and idempotency of `ingest`: a process killed at several points (by the
+//! crash hook, and by SIGKILL from outside at pseudo-random moments of ingest and build)
+//! and re-run leaves the same lake as a clean run; re-ingesting changes nothing; a held
 //! lock stops a second ingest with a clear message.
 
 use std::collections::BTreeMap;
@@ -99,4 +100,73 @@ fn a_held_lock_stops_a_second_ingest() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("locked by another ingest"), "unexpected message: {stderr}");
     assert!(!lake.join("_manifest").exists(), "a locked-out run wrote to the lake");
+}
+
+/// Starts `churnlake args`, kills it (SIGKILL, from outside) after `delay`, and waits.
+fn kill_after(args: &[&str], delay: std::time::Duration) {
+    let mut child = std::process::Command::new(crate::support::bin())
+        .args(args)
+        .env("CHURNLAKE_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("churnlake starts");
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// SIGKILL at pseudo-random moments of ingest and of build, again and again on the same
+/// lake, then a run to the end: the same files, byte for byte, as a clean run.
+#[test]
+fn sigkill_at_random_moments_then_a_rerun_equals_a_clean_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let drops = scenario(dir.path());
+    let clean = dir.path().join("clean");
+    let started = std::time::Instant::now();
+    ingest(&drops, &clean);
+    let ingest_time = started.elapsed();
+    let started = std::time::Instant::now();
+    run_ok(&["build", "--lake", path(&clean), "-q"], &[0]);
+    let build_time = started.elapsed();
+    // the build record names when it was made and the files' e-tags (inode, time): not content
+    let contents = |lake: &Path| {
+        let mut files = lake_contents(lake);
+        files.retain(|k, _| !k.starts_with("_staging") && k != "derived/_build.json");
+        files
+    };
+    let expected = contents(&clean);
+
+    let lake = dir.path().join("killed");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |limit: std::time::Duration| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let fraction = (seed >> 33) as f64 / (1u64 << 31) as f64;
+        limit.mul_f64(fraction * 1.2)
+    };
+    // a run killed while it worked leaves its lock behind (the next run takes it over)
+    let mut interrupted = 0;
+    for _ in 0..12 {
+        let delay = next(ingest_time);
+        kill_after(&["ingest", path(&drops), "--lake", path(&lake), "--jobs", "1"], delay);
+        interrupted += usize::from(lake.join("_lock").exists());
+    }
+    ingest(&drops, &lake);
+    for _ in 0..6 {
+        let delay = next(build_time);
+        kill_after(&["build", "--lake", path(&lake)], delay);
+        interrupted += usize::from(lake.join("_lock").exists());
+    }
+    assert!(interrupted >= 2, "only {interrupted} runs were killed while they worked");
+    run_ok(&["build", "--lake", path(&lake), "-q"], &[0]);
+    let got = contents(&lake);
+    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "files differ");
+    assert!(got == expected, "file contents differ from a clean run");
+    let staging = lake.join("_staging");
+    let left: Vec<_> = std::fs::read_dir(&staging).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "staging not cleared: {left:?}");
+    assert!(!lake.join("_lock").exists(), "lock not released");
+    // and the figures agree
+    let series = |lake: &Path| run_ok(&["series", "--lake", path(lake), "--format", "csv"], &[0]);
+    assert_eq!(series(&lake), series(&clean));
 }
