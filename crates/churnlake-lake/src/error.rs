@@ -18,10 +18,10 @@ pub enum LakeError {
         source: serde_json::Error,
     },
     #[error(
-        "the lake at `{lake}` is locked by another ingest (pid {pid} on {host}, since {since}); \
-         wait for it to finish, or remove `{lock}` if no ingest is running"
+        "the lake at `{lake}` is locked by another {command} (pid {pid} on {host}, since {since}); \
+         wait for it to finish, or remove `{lock}` if no {command} is running"
     )]
-    Locked { lake: String, pid: u32, host: String, since: String, lock: String },
+    Locked { lake: String, command: String, pid: u32, host: String, since: String, lock: String },
 }
 
 /// Result with [`LakeError`].

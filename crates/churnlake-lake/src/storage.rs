@@ -232,6 +232,7 @@ impl Lake {
                         Some(h) => {
                             return Err(LakeError::Locked {
                                 lake: self.location.to_string(),
+                                command: h.command.clone(),
                                 pid: h.pid,
                                 host: h.host,
                                 since: h.since.to_rfc3339(),
@@ -249,6 +250,7 @@ impl Lake {
         }
         Err(LakeError::Locked {
             lake: self.location.to_string(),
+            command: "writer".into(),
             pid: 0,
             host: "unknown".into(),
             since: "unknown".into(),

@@ -244,7 +244,9 @@ pub(super) fn generate(args: &GenerateArgs) -> Result<churnlake_generate::Genera
 
 /// `churnlake demo`: generate, ingest, build and summarise the two-year sample.
 pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
-    writeln!(io.err, "1/4 generating a two-year sample into {}", dir.display())?;
+    if !ctx.quiet {
+        writeln!(io.err, "1/4 generating a two-year sample into {}", dir.display())?;
+    }
     // A previous demo's generated drops and truth are replaced (generation is deterministic);
     // the lake is kept, so the ingest step shows that re-running changes nothing.
     if dir.join("truth/summary.json").is_file() {
@@ -263,17 +265,23 @@ pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
     })?;
     let lake_dir: PathBuf = dir.join("lake");
     let lake_text = lake_dir.to_string_lossy().into_owned();
-    writeln!(io.err, "2/4 ingesting {} files into {}", summary.files, lake_dir.display())?;
+    if !ctx.quiet {
+        writeln!(io.err, "2/4 ingesting {} files into {}", summary.files, lake_dir.display())?;
+    }
     let opts = ctx.settings.ingest_options(None, false, None)?;
     let drops = [summary.drops_dir.to_string_lossy().into_owned()];
     let report = run_ingest(ctx, &drops, Some(&lake_text), &opts)?;
     let lake = ctx.open_lake(Some(&lake_text))?;
     print_ingest_summary(&report, Format::Table, ctx.quiet, io)?;
-    writeln!(io.err, "3/4 building the derived tables")?;
+    if !ctx.quiet {
+        writeln!(io.err, "3/4 building the derived tables")?;
+    }
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
     let metrics = Metrics::new(ctx.sources(&lake, &manifest));
     let written = ctx.write_locked(&lake, "build", || super::metrics::build_tables(ctx, &lake, &manifest, &metrics))?;
-    writeln!(io.err, "4/4 summary")?;
+    if !ctx.quiet {
+        writeln!(io.err, "4/4 summary")?;
+    }
     let (first, last) = metrics.range()?;
     let mut active = metrics.active(None, None)?;
     let from = last.checked_sub_days(Days::new(29)).unwrap_or(first).max(first);

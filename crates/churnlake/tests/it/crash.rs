@@ -100,6 +100,16 @@ fn a_held_lock_stops_a_second_ingest() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("locked by another ingest"), "unexpected message: {stderr}");
     assert!(!lake.join("_manifest").exists(), "a locked-out run wrote to the lake");
+    // the message names what holds the lock
+    let lock = serde_json::json!({
+        "pid": std::process::id(), "host": host.trim(),
+        "since": "2026-01-01T00:00:00Z", "command": "build",
+    });
+    std::fs::write(lake.join("_lock"), lock.to_string()).expect("write lock");
+    let out = run(&["ingest", path(&drops), "--lake", path(&lake)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("locked by another build") && stderr.contains("if no build is running"), "{stderr}");
 }
 
 /// Starts `churnlake args`, kills it (SIGKILL, from outside) after `delay`, and waits.
