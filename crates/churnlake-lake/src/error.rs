@@ -21,7 +21,7 @@ pub enum LakeError {
         "the lake at `{lake}` is locked by another {command} (pid {pid} on {host}, since {since}); \
          wait for it to finish, or remove `{lock}` if no {command} is running"
     )]
-    Locked { lake: String, command: String, pid: u32, host: String, since: String, lock: String },
+    Locked { lake: String, command: &'static str, pid: u32, host: String, since: String, lock: String },
 }
 
 /// Result with [`LakeError`].

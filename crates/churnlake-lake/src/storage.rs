@@ -232,7 +232,11 @@ impl Lake {
                         Some(h) => {
                             return Err(LakeError::Locked {
                                 lake: self.location.to_string(),
-                                command: h.command.clone(),
+                                command: match h.command.as_str() {
+                                    "ingest" => "ingest",
+                                    "build" => "build",
+                                    _ => "writer",
+                                },
                                 pid: h.pid,
                                 host: h.host,
                                 since: h.since.to_rfc3339(),
@@ -250,7 +254,7 @@ impl Lake {
         }
         Err(LakeError::Locked {
             lake: self.location.to_string(),
-            command: "writer".into(),
+            command: "writer",
             pid: 0,
             host: "unknown".into(),
             since: "unknown".into(),

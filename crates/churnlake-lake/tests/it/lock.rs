@@ -27,7 +27,7 @@ async fn a_second_lock_while_one_is_held_fails_naming_the_holder() {
         let LakeError::Locked { lake: location, command, pid, host, since, lock } = &error else {
             panic!("not a lock error: {error}");
         };
-        assert_eq!(command, "ingest");
+        assert_eq!(*command, "ingest");
         assert_eq!(location, &lake.location().to_string());
         assert_eq!((*pid, host.as_str(), since.as_str()), (info.pid, info.host.as_str(), &*info.since.to_rfc3339()));
         assert_eq!(lock, &lake.uri(LOCK_FILE));
