@@ -160,15 +160,7 @@ fn unknown_ids(sources: &LakeSources, as_of: Option<NaiveDate>, rows: &mut Rows)
         .map(|kind| sources.scan(kind.as_str(), &[(c::PUBLIC_SUBSCRIPTION_ID, DataType::String)]));
     let [a, b] = known;
     let known = concat([a?, b?], UnionArgs::default()).ctx("reading public ids")?;
-    let wanted = [
-        (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
-        (c::EVENT_CODE, DataType::Int32),
-        (c::EVENT_DATE, DataType::Date),
-        (c::SOURCE_FILE, DataType::String),
-        (c::SOURCE_LINE, DataType::Int64),
-    ];
-    let orphans = sources
-        .scan_where(ReportKind::SubscriberEvents.as_str(), &wanted, |lf| lf.filter(col(c::EVENT_CODE).eq(lit(9))))?
+    let orphans = events_with_code(sources, 9)?
         .filter(as_of.map_or(lit(true), |day| col(c::EVENT_DATE).lt_eq(lit(day))))
         .join(known, [col(c::PUBLIC_SUBSCRIPTION_ID)], [col(c::PUBLIC_SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Anti))
         .collect()
@@ -188,4 +180,17 @@ fn unknown_ids(sources: &LakeSources, as_of: Option<NaiveDate>, rows: &mut Rows)
         rows.source_line.push(lines.get(i).unwrap_or_default());
     }
     Ok(())
+}
+
+/// The subscriber events of one code: public id, code, date, source file and line (the
+/// code filter pushed into the Parquet reader).
+pub(crate) fn events_with_code(sources: &LakeSources, code: i32) -> Result<LazyFrame> {
+    let wanted = [
+        (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
+        (c::EVENT_CODE, DataType::Int32),
+        (c::EVENT_DATE, DataType::Date),
+        (c::SOURCE_FILE, DataType::String),
+        (c::SOURCE_LINE, DataType::Int64),
+    ];
+    sources.scan_where(ReportKind::SubscriberEvents.as_str(), &wanted, |lf| lf.filter(col(c::EVENT_CODE).eq(lit(code))))
 }

@@ -233,7 +233,15 @@ const ORDER: [&str; 13] = [
     "public_id_conflict",
 ];
 
-pub(crate) fn check(manifest: &Manifest, sources: &LakeSources) -> Result<Evidence> {
+/// Which findings a caller needs: `reconcile` ranks causes from the drop-level findings
+/// and the anomalies only, so it skips the report disagreements (a full read of the reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    All,
+    Causes,
+}
+
+pub(crate) fn check(manifest: &Manifest, sources: &LakeSources, scope: Scope) -> Result<Evidence> {
     let mut findings = Vec::new();
     let range = sources.range().ok();
     let late = late_drops(sources)?;
@@ -245,7 +253,7 @@ pub(crate) fn check(manifest: &Manifest, sources: &LakeSources) -> Result<Eviden
         None => Vec::new(),
     };
     summarise_anomalies(&anomalies, &mut findings);
-    if range.is_some() {
+    if range.is_some() && scope == Scope::All {
         disagreements(sources, &mut findings)?;
     }
     findings.sort_by_key(|f| {
@@ -620,15 +628,7 @@ fn disagreements(sources: &LakeSources, findings: &mut Vec<Finding>) -> Result<(
     }
 
     // code-5 events, with the subscription their public id maps to
-    let wanted = [
-        (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
-        (c::EVENT_CODE, DataType::Int32),
-        (c::EVENT_DATE, DataType::Date),
-        (c::SOURCE_FILE, DataType::String),
-        (c::SOURCE_LINE, DataType::Int64),
-    ];
-    let code5 = sources
-        .scan_where(ReportKind::SubscriberEvents.as_str(), &wanted, |lf| lf.filter(col(c::EVENT_CODE).eq(lit(5))))?
+    let code5 = crate::anomalies::events_with_code(sources, 5)?
         .join(
             mapping,
             [col(c::PUBLIC_SUBSCRIPTION_ID)],

@@ -207,7 +207,7 @@ impl Metrics {
     /// The data checks of METRICS.md over this lake, whose manifest is `manifest`: every
     /// finding that makes its figures incomplete or doubtful, with its evidence.
     pub fn check(&self, manifest: &Manifest) -> Result<CheckReport> {
-        Ok(check::check(manifest, &self.sources)?.report)
+        Ok(check::check(manifest, &self.sources, check::Scope::All)?.report)
     }
 
     /// The lake's series against a dashboard's numbers: every differing (date, metric) with

@@ -306,7 +306,7 @@ pub(crate) fn reconcile(manifest: &Manifest, sources: &LakeSources, dashboard: &
         return Ok(Reconciliation { compared_days: 0, differing_days: 0, days: Vec::new() });
     };
     let ours = ours(sources, from, to, &dashboard.metrics)?;
-    let evidence = check::check(manifest, sources)?;
+    let evidence = check::check(manifest, sources, check::Scope::Causes)?;
 
     // the gaps, and which of them change (need causes) or carry over
     struct Gap {
