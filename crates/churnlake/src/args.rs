@@ -304,11 +304,11 @@ pub enum Command {
     /// differing day and metric, with its likely causes.
     #[command(after_help = RECONCILE_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Reconcile(ReconcileArgs),
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     /// The restatement of the series between two knowledge dates: every (date, metric) that
     /// changed, with the drops that arrived in between.
     #[command(after_help = DIFF_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
 }
