@@ -73,8 +73,13 @@ impl Listing {
 
 /// Lists every source. A source that does not exist or holds no drop file is a problem of
 /// the run (reported, exit 1); when no source holds one the run is an error
-/// ([`IngestError::NoDrops`]) and nothing is written.
-pub async fn list_sources(sources: &[Location], classifier: &Classifier) -> Result<Listing, IngestError> {
+/// ([`IngestError::NoDrops`]) and nothing is written. `store_options` open the
+/// object-store sources (credentials, endpoint, region).
+pub async fn list_sources(
+    sources: &[Location],
+    classifier: &Classifier,
+    store_options: &[(String, String)],
+) -> Result<Listing, IngestError> {
     let mut listing = Listing::default();
     let mut empty = Vec::new();
     for source in sources {
@@ -94,7 +99,7 @@ pub async fn list_sources(sources: &[Location], classifier: &Classifier) -> Resu
                 }
                 one = walked;
             }
-            Location::Url(_) => list_store(source, classifier, &mut one).await?,
+            Location::Url(_) => list_store(source, classifier, store_options, &mut one).await?,
         }
         if one.candidates.is_empty() {
             let reason = match one.problems.first() {
@@ -128,8 +133,13 @@ pub async fn list_sources(sources: &[Location], classifier: &Classifier) -> Resu
 
 /// Lists an object-store source: every object under its prefix, or the one object the URL
 /// names.
-async fn list_store(source: &Location, classifier: &Classifier, out: &mut Listing) -> Result<(), IngestError> {
-    let (store, prefix) = source.open(false, std::iter::empty::<(&str, String)>())?;
+async fn list_store(
+    source: &Location,
+    classifier: &Classifier,
+    store_options: &[(String, String)],
+    out: &mut Listing,
+) -> Result<(), IngestError> {
+    let (store, prefix) = source.open(false, store_options.iter().cloned())?;
     let list_prefix = (!prefix.as_ref().is_empty()).then_some(&prefix);
     let mut listed: Vec<_> = store
         .list(list_prefix)

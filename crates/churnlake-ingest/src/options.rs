@@ -36,6 +36,9 @@ pub struct IngestOptions {
     pub accept_quarantine: bool,
     /// Test hook: abort the process at this point (crash-recovery tests).
     pub crash_at: Option<CrashPoint>,
+    /// Options for object-store sources (`s3://`, `gs://`, `az://`): credentials, endpoint,
+    /// region, as `churnlake_lake::Location::open` takes them (the lake's are the same).
+    pub store_options: Vec<(String, String)>,
 }
 
 impl Default for IngestOptions {
@@ -49,6 +52,7 @@ impl Default for IngestOptions {
             latest_stamp: default_latest_stamp(),
             accept_quarantine: false,
             crash_at: None,
+            store_options: Vec::new(),
         }
     }
 }

@@ -47,7 +47,7 @@ pub fn classifier(opts: &IngestOptions) -> Result<Classifier, IngestError> {
 /// Lists the drops under `sources` (see [`crate::listing`]); an error when none of them
 /// holds a drop file. Nothing is written: callers list first and open the lake after.
 pub async fn list(sources: &[Location], opts: &IngestOptions) -> Result<Listing, IngestError> {
-    list_sources(sources, &classifier(opts)?).await
+    list_sources(sources, &classifier(opts)?, &opts.store_options).await
 }
 
 /// Ingests every drop under `source` into `lake` ([`list`], then [`ingest_listed`]).

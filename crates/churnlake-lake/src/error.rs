@@ -31,6 +31,27 @@ impl LakeError {
     /// True when the request is at fault (a location that cannot be a lake, a lake
     /// another ingest holds), not the store or the machine.
     pub fn is_user_error(&self) -> bool {
-        matches!(self, LakeError::Location { .. } | LakeError::Locked { .. })
+        match self {
+            LakeError::Location { .. } | LakeError::Locked { .. } => true,
+            LakeError::Store { source, .. } => is_permanent(source),
+            LakeError::Manifest { .. } => false,
+        }
+    }
+}
+
+/// True for a store error that retrying cannot mend and that the user must: credentials
+/// refused (401, 403) or a bucket or container that does not exist. (Transient errors are
+/// retried inside `object_store` before they get here.)
+pub fn is_permanent(error: &object_store::Error) -> bool {
+    match error {
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => true,
+        object_store::Error::NotFound { .. } => false,
+        other => {
+            let text = format!("{other} {other:?}");
+            ["NoSuchBucket", "ContainerNotFound", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"]
+                .iter()
+                .any(|code| text.contains(code))
+                || ["status 401", "status 403"].iter().any(|s| text.contains(s))
+        }
     }
 }

@@ -13,7 +13,7 @@ mod schema;
 mod storage;
 
 pub use derived::{DerivedFile, DerivedState, DerivedStatus, derived_state_path};
-pub use error::{LakeError, Result};
+pub use error::{LakeError, Result, is_permanent};
 pub use kind::ReportKind;
 pub use layout::{
     DERIVED_DIR, DERIVED_TABLES, DataDate, LOCK_FILE, MANIFEST_DIR, OutputArea, OutputPath, OutputStem, QUARANTINE_DIR,
@@ -26,4 +26,4 @@ pub use object_store;
 pub use schema::{
     MONEY_PRECISION, MONEY_SCALE, columns, event_label, events_schema, lineage_fields, quarantine_schema, report_schema,
 };
-pub use storage::{Lake, LakeLock, Location, LockInfo};
+pub use storage::{Lake, LakeLock, Location, LockInfo, retry_config};

@@ -176,13 +176,13 @@ impl Manifest {
             .map_ok(|meta| meta.location)
             .try_collect()
             .await
-            .map_err(|source| LakeError::Store { path: prefix.to_string(), source })?;
+            .map_err(|source| lake.store_error(&prefix, source))?;
         let mut entries: Vec<ManifestEntry> =
             futures::stream::iter(paths.into_iter().filter(|p| p.extension() == Some("json")))
                 .map(|path| async move {
                     let bytes = lake.get_bytes(&path).await?;
                     serde_json::from_slice::<ManifestEntry>(&bytes)
-                        .map_err(|source| LakeError::Manifest { path: path.to_string(), source })
+                        .map_err(|source| LakeError::Manifest { path: lake.describe(&path), source })
                 })
                 .buffer_unordered(32)
                 .try_collect()

@@ -2,8 +2,9 @@
 //!
 //! Local paths and `file://` URLs use the local file system; `s3://`, `gs://`,
 //! `az://` (and `memory://` for tests) use the matching `object_store` backend
-//! (the cloud ones when built with the `cloud` feature). Credentials come from the
-//! options the caller passes (the CLI passes the usual environment variables).
+//! (all in the one build). Credentials and endpoints come
+//! from the options the caller passes (the CLI passes the usual environment variables and
+//! AWS profile); every request has timeouts and is retried with backoff ([`retry_config`]).
 
 use std::sync::Arc;
 
@@ -78,24 +79,99 @@ impl Location {
                 Ok((Arc::new(store), Path::default()))
             }
             Location::Url(url) => {
-                let (store, prefix) = object_store::parse_url_opts(url, options).map_err(|e| LakeError::Location {
-                    location: url.to_string(),
-                    reason: format!(
-                        "{e} (object-store URLs other than file:// and memory:// need a build \
-                             with `--features cloud`)"
-                    ),
+                let options: Vec<(String, String)> =
+                    options.into_iter().map(|(k, v)| (k.as_ref().to_owned(), v.into())).collect();
+                let (store, prefix) = open_url(url, &options).map_err(|e| LakeError::Location {
+                    location: self.to_string(),
+                    reason: e.to_string(),
                 })?;
                 Ok((Arc::from(store), prefix))
             }
         }
     }
+
+    /// The location as logs and messages show it: a URL without its user name, password,
+    /// query string or fragment (where credentials such as SAS tokens could sit).
+    pub fn redacted(&self) -> String {
+        match self {
+            Location::Local(dir) => dir.display().to_string(),
+            Location::Url(url) => redact(url),
+        }
+    }
+}
+
+/// A URL without user info, query string or fragment.
+fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// How long one request to a store may take before it is abandoned (and retried).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long connecting to a store may take.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Retries of one request that failed transiently (HTTP 5xx, 429, timeouts, resets).
+pub const MAX_RETRIES: usize = 6;
+/// Time after which a failing request is not retried again.
+pub const RETRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// The retry policy of every store request: exponential backoff from 100 ms, doubling, at
+/// most 10 s apart, [`MAX_RETRIES`] times within [`RETRY_TIMEOUT`]. `object_store` retries
+/// server errors (5xx), throttling (429) and timeouts or broken connections; a client
+/// error (403, 404: a missing bucket) fails at once.
+pub fn retry_config() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        backoff: object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(10),
+            base: 2.0,
+        },
+        max_retries: MAX_RETRIES,
+        retry_timeout: RETRY_TIMEOUT,
+    }
+}
+
+fn client_options() -> object_store::ClientOptions {
+    object_store::ClientOptions::new().with_timeout(REQUEST_TIMEOUT).with_connect_timeout(CONNECT_TIMEOUT)
+}
+
+/// Opens the store of a URL: S3, GCS and Azure with the given options (the `AWS_*`,
+/// `GOOGLE_*`, `AZURE_*` settings, lower-cased; keys a backend does not know are ignored),
+/// [`retry_config`] and the timeouts above; anything else as `object_store` parses it.
+fn open_url(url: &Url, options: &[(String, String)]) -> object_store::Result<(Box<dyn ObjectStore>, Path)> {
+    use object_store::ObjectStoreScheme;
+    let (scheme, prefix) = ObjectStoreScheme::parse(url)?;
+    macro_rules! build {
+        ($builder:ty) => {{
+            let builder = <$builder>::new()
+                .with_url(url.as_str())
+                .with_retry(retry_config())
+                .with_client_options(client_options());
+            let builder = options.iter().fold(builder, |b, (k, v)| match k.parse() {
+                Ok(key) => b.with_config(key, v),
+                Err(_) => b,
+            });
+            Box::new(builder.build()?) as Box<dyn ObjectStore>
+        }};
+    }
+    let store = match scheme {
+        ObjectStoreScheme::AmazonS3 => build!(object_store::aws::AmazonS3Builder),
+        ObjectStoreScheme::GoogleCloudStorage => build!(object_store::gcp::GoogleCloudStorageBuilder),
+        ObjectStoreScheme::MicrosoftAzure => build!(object_store::azure::MicrosoftAzureBuilder),
+        _ => return object_store::parse_url_opts(url, options.iter().cloned()),
+    };
+    Ok((store, prefix))
 }
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Local(dir) => write!(f, "{}", dir.display()),
-            Location::Url(url) => write!(f, "{url}"),
+            Location::Url(url) => write!(f, "{}", redact(url)),
         }
     }
 }
@@ -106,6 +182,8 @@ pub struct Lake {
     store: Arc<dyn ObjectStore>,
     root: Path,
     location: Location,
+    /// The options the store was opened with (for readers that open their own: polars).
+    options: Vec<(String, String)>,
 }
 
 impl Lake {
@@ -116,8 +194,10 @@ impl Lake {
         K: AsRef<str>,
         V: Into<String>,
     {
-        let (store, root) = location.open(true, options)?;
-        Ok(Lake { store, root, location })
+        let options: Vec<(String, String)> =
+            options.into_iter().map(|(k, v)| (k.as_ref().to_owned(), v.into())).collect();
+        let (store, root) = location.open(true, options.iter().cloned())?;
+        Ok(Lake { store, root, location, options })
     }
 
     /// Opens an existing lake for reading: a missing local directory is an error, not
@@ -128,13 +208,15 @@ impl Lake {
         K: AsRef<str>,
         V: Into<String>,
     {
-        let (store, root) = location.open(false, options)?;
-        Ok(Lake { store, root, location })
+        let options: Vec<(String, String)> =
+            options.into_iter().map(|(k, v)| (k.as_ref().to_owned(), v.into())).collect();
+        let (store, root) = location.open(false, options.iter().cloned())?;
+        Ok(Lake { store, root, location, options })
     }
 
     /// A lake over an existing store (tests use `InMemory`).
     pub fn with_store(store: Arc<dyn ObjectStore>, root: Path, location: Location) -> Lake {
-        Lake { store, root, location }
+        Lake { store, root, location, options: Vec::new() }
     }
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
@@ -145,10 +227,31 @@ impl Lake {
         &self.location
     }
 
+    /// The options the lake's store was opened with: credentials, endpoint, region.
+    pub fn store_options(&self) -> &[(String, String)] {
+        &self.options
+    }
+
     /// The store path of a lake-relative path.
     pub fn path(&self, rel: &str) -> Path {
         let root = self.root.as_ref();
         if root.is_empty() { Path::from(rel) } else { Path::from(format!("{root}/{rel}")) }
+    }
+
+    /// The full address of a store path of this lake, for messages: a local path, or the
+    /// URL (without credentials) with the bucket or container.
+    pub fn describe(&self, path: &Path) -> String {
+        match &self.location {
+            Location::Local(dir) => dir.join(path.as_ref()).display().to_string(),
+            Location::Url(url) => {
+                format!("{}://{}/{}", url.scheme(), url.host_str().unwrap_or_default(), path.as_ref())
+            }
+        }
+    }
+
+    /// A storage error at a store path of this lake, naming its full address.
+    pub fn store_error(&self, path: &Path, source: object_store::Error) -> LakeError {
+        LakeError::Store { path: self.describe(path), source }
     }
 
     /// The address of a lake-relative path for readers (polars): absolute path or URL.
@@ -157,7 +260,7 @@ impl Lake {
     }
 
     pub(crate) async fn get_bytes(&self, path: &Path) -> Result<Vec<u8>> {
-        let store_err = |source| LakeError::Store { path: path.to_string(), source };
+        let store_err = |source| self.store_error(path, source);
         let got = self.store.get(path).await.map_err(store_err)?;
         Ok(got.bytes().await.map_err(store_err)?.to_vec())
     }
@@ -173,7 +276,7 @@ impl Lake {
         let staged = self.path(&layout::staging_path(&format!("{}-{}", std::process::id(), unique_suffix())));
         let target = self.path(rel);
         let store_err = |path: &Path| {
-            let path = path.to_string();
+            let path = self.describe(path);
             move |source| LakeError::Store { path, source }
         };
         self.store.put(&staged, PutPayload::from(bytes)).await.map_err(store_err(&staged))?;
@@ -200,11 +303,11 @@ impl Lake {
             .map_ok(|m| m.location)
             .try_collect()
             .await
-            .map_err(|source| LakeError::Store { path: prefix.to_string(), source })?;
+            .map_err(|source| self.store_error(&prefix, source))?;
         for path in &leftovers {
             match self.store.delete(path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(source) => return Err(LakeError::Store { path: path.to_string(), source }),
+                Err(source) => return Err(self.store_error(path, source)),
             }
         }
         Ok(leftovers.len())
@@ -249,7 +352,7 @@ impl Lake {
                         }
                     }
                 }
-                Err(source) => return Err(LakeError::Store { path: path.to_string(), source }),
+                Err(source) => return Err(self.store_error(&path, source)),
             }
         }
         Err(LakeError::Locked {
@@ -284,7 +387,7 @@ impl LakeLock {
     pub async fn release(self) -> Result<()> {
         match self.lake.store.delete(&self.path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => Err(LakeError::Store { path: self.path.to_string(), source }),
+            Err(source) => Err(self.lake.store_error(&self.path, source)),
         }
     }
 }
@@ -356,4 +459,43 @@ fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
     format!("{nanos:x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        let location = Location::parse("s3://AKIAEXAMPLE:s3cr3t@bucket/lake?X-Amz-Signature=abc#frag")
+            .expect("a URL");
+        assert_eq!(location.to_string(), "s3://bucket/lake");
+        assert_eq!(location.redacted(), "s3://bucket/lake");
+        let sas = Location::parse("az://container/lake?sv=2024&sig=SECRET").expect("a URL");
+        assert_eq!(sas.to_string(), "az://container/lake");
+        let local = Location::parse("/tmp/lake").expect("a path");
+        assert_eq!(local.to_string(), "/tmp/lake");
+    }
+
+    #[test]
+    fn store_errors_name_the_full_url() {
+        let location = Location::parse("s3://bucket/team/lake").expect("a URL");
+        let store = Arc::new(object_store::memory::InMemory::new());
+        let lake = Lake::with_store(store, Path::from("team/lake"), location);
+        assert_eq!(lake.describe(&lake.path("_manifest")), "s3://bucket/team/lake/_manifest");
+    }
+
+    #[test]
+    fn permanent_errors_are_the_users() {
+        let denied = object_store::Error::PermissionDenied { path: "x".into(), source: "403 Forbidden".into() };
+        assert!(crate::is_permanent(&denied));
+        let missing_bucket = object_store::Error::Generic {
+            store: "S3",
+            source: "Client error with status 404 Not Found: <Code>NoSuchBucket</Code>".into(),
+        };
+        assert!(crate::is_permanent(&missing_bucket));
+        let flaky = object_store::Error::Generic { store: "S3", source: "Server error with status 503".into() };
+        assert!(!crate::is_permanent(&flaky));
+        assert!(!crate::is_permanent(&object_store::Error::NotFound { path: "x".into(), source: "gone".into() }));
+    }
 }

@@ -10,6 +10,28 @@ use polars::prelude::*;
 use crate::error::{Context, QueryError, Result};
 use crate::passes::{DEFAULT_ROWS_PER_PASS, pass_count};
 
+/// polars' options for the lake's store: the options the lake was opened with and the
+/// retry policy of every other store request (`churnlake_lake::retry_config`). `None` for a
+/// local lake (and a store URL polars cannot parse options for: it then reads the
+/// environment itself).
+fn cloud_options(lake: &Lake) -> Option<polars::io::cloud::CloudOptions> {
+    let churnlake_lake::Location::Url(url) = lake.location() else {
+        return None;
+    };
+    let scheme = CloudScheme::from_path(url.as_str());
+    let options = polars::io::cloud::CloudOptions::from_untyped_config(scheme, lake.store_options().iter().cloned())
+        .map_err(|error| tracing::warn!(%error, "the lake's store options are not polars': reading with its defaults"))
+        .ok()?;
+    let retry = churnlake_lake::retry_config();
+    Some(options.with_retry_config(polars::io::cloud::CloudRetryConfig {
+        max_retries: Some(retry.max_retries),
+        retry_timeout: Some(retry.retry_timeout),
+        retry_init_backoff: Some(retry.backoff.init_backoff),
+        retry_max_backoff: Some(retry.backoff.max_backoff),
+        retry_base_multiplier: None,
+    }))
+}
+
 /// The lake as the queries see it: file addresses per raw table and the data-date range.
 #[derive(Debug, Clone, Default)]
 pub struct LakeSources {
@@ -29,11 +51,15 @@ pub struct LakeSources {
     file_rows: BTreeMap<String, Vec<u64>>,
     /// Where to write polars' per-node profile of the series query (CSV), when asked.
     profile: Option<PathBuf>,
+    /// How polars opens an object-store lake: the lake's own store options (credentials,
+    /// endpoint, region) and the lake crate's retry policy. `None` for a local lake.
+    cloud: Option<polars::io::cloud::CloudOptions>,
 }
 
 impl LakeSources {
     pub fn new(lake: &Lake, manifest: &Manifest) -> LakeSources {
-        let mut sources = LakeSources { range: manifest.data_date_range(), ..Default::default() };
+        let mut sources =
+            LakeSources { range: manifest.data_date_range(), cloud: cloud_options(lake), ..Default::default() };
         // the manifest is sorted by (data date, stamp, name): a file's position is its rank
         sources.file_order = manifest
             .ingested()
@@ -76,6 +102,11 @@ impl LakeSources {
     pub fn with_profile(mut self, path: Option<PathBuf>) -> LakeSources {
         self.profile = path;
         self
+    }
+
+    /// The options of polars' scans of the lake's files (object stores only).
+    pub(crate) fn cloud_options(&self) -> Option<polars::io::cloud::CloudOptions> {
+        self.cloud.clone()
     }
 
     pub(crate) fn profile(&self) -> Option<&Path> {
@@ -236,6 +267,7 @@ impl LakeSources {
             },
             glob: false,
             allow_missing_columns,
+            cloud_options: self.cloud_options(),
             ..Default::default()
         };
         let paths: Vec<PlRefPath> = files.into_iter().map(PlRefPath::new).collect();

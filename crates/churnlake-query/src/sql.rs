@@ -44,7 +44,8 @@ pub(crate) fn run(sources: &LakeSources, script: &str, params: &[(String, String
     quarantine.push((churnlake_lake::columns::DATA_DATE, DataType::Date));
     ctx.register("quarantine", sources.scan("quarantine", &quarantine)?);
     for (name, uri) in sources.derived() {
-        let lf = LazyFrame::scan_parquet(PlRefPath::new(uri.as_str()), ScanArgsParquet::default())
+        let args = ScanArgsParquet { cloud_options: sources.cloud_options(), ..Default::default() };
+        let lf = LazyFrame::scan_parquet(PlRefPath::new(uri.as_str()), args)
             .ctx("scanning a derived table")?;
         ctx.register(name, lf);
     }

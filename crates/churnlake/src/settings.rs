@@ -90,10 +90,8 @@ impl Settings {
             Err(_) => config.query.rows_per_pass.unwrap_or(0),
         };
         let profile = std::env::var_os("CHURNLAKE_PROFILE").filter(|p| !p.is_empty()).map(PathBuf::from);
-        let store_options = std::env::vars()
-            .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix)))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let store_options = store_options(&env, home_dir().as_deref())?;
         Ok(Settings { config, config_dir, rows_per_pass, profile, store_options })
     }
 
@@ -161,6 +159,7 @@ impl Settings {
             ))
             .into());
         }
+        opts.store_options = self.store_options.clone();
         if let Some(point) = crash_at {
             opts.crash_at = Some(point.parse().map_err(|e| UserError(format!("--crash-at: {e}")))?);
         }
@@ -168,8 +167,156 @@ impl Settings {
     }
 }
 
+/// The options object stores are opened with (lake and drop sources alike): every
+/// `AWS_*`, `GOOGLE_*` and `AZURE_*` variable of `env` (lower-cased, as `object_store`'s
+/// builders read them: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `GOOGLE_SERVICE_ACCOUNT`,
+/// `AZURE_STORAGE_ACCOUNT_NAME`, ...), then what the AWS profile (`AWS_PROFILE`, else
+/// `default`) of the shared files gives and the variables do not: keys, token, region,
+/// endpoint. `AWS_ENDPOINT_URL_S3` stands for `AWS_ENDPOINT_URL` when that is unset.
+pub fn store_options(env: &[(String, String)], home: Option<&Path>) -> Result<Vec<(String, String)>> {
+    let mut options: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|prefix| k.starts_with(prefix)))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    if var("AWS_ENDPOINT_URL").is_none()
+        && let Some(endpoint) = var("AWS_ENDPOINT_URL_S3")
+    {
+        options.push(("aws_endpoint_url".into(), endpoint));
+    }
+    let named = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE"));
+    let profile = named.clone().unwrap_or_else(|| "default".to_owned());
+    let file = |variable: &str, default: &str| -> Option<PathBuf> {
+        var(variable).map(PathBuf::from).or_else(|| home.map(|h| h.join(".aws").join(default)))
+    };
+    let mut found = false;
+    let mut from_profile: Vec<(String, String)> = Vec::new();
+    // credentials: `[name]`; config: `[profile name]` (`[default]` for the default)
+    let sections = [
+        (file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), profile.clone()),
+        (
+            file("AWS_CONFIG_FILE", "config"),
+            if profile == "default" { profile.clone() } else { format!("profile {profile}") },
+        ),
+    ];
+    for (path, section) in sections {
+        let Some(path) = path else { continue };
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Some(values) = ini_section(&text, &section) else { continue };
+        found = true;
+        for (key, value) in values {
+            let option = match key.as_str() {
+                "aws_access_key_id" => "aws_access_key_id",
+                "aws_secret_access_key" => "aws_secret_access_key",
+                "aws_session_token" => "aws_session_token",
+                "region" => "aws_region",
+                "endpoint_url" => "aws_endpoint_url",
+                _ => continue,
+            };
+            if !options.iter().chain(&from_profile).any(|(k, _)| k == option) {
+                from_profile.push((option.to_owned(), value));
+            }
+        }
+    }
+    if let Some(name) = named
+        && !found
+    {
+        return Err(UserError(format!(
+            "AWS_PROFILE=`{name}`: no such profile in the AWS credentials or config file"
+        ))
+        .into());
+    }
+    options.extend(from_profile);
+    Ok(options)
+}
+
+/// The `key = value` lines of section `[name]` of an INI text (the AWS shared files).
+fn ini_section(text: &str, name: &str) -> Option<Vec<(String, String)>> {
+    let mut inside = false;
+    let mut found = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = header.split_whitespace().collect::<Vec<_>>().join(" ") == name;
+            if inside {
+                found.get_or_insert_with(Vec::new);
+            }
+            continue;
+        }
+        if inside
+            && let Some((key, value)) = line.split_once('=')
+            && let Some(values) = found.as_mut()
+        {
+            values.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    found
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
 /// The first `churnlake.toml` in the current directory or one of its parents.
 fn find_config_file() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
     cwd.ancestors().map(|dir| dir.join(CONFIG_FILE)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn get<'a>(options: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn store_options_take_the_variables_then_the_profile() {
+        let home = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(home.path().join(".aws")).expect("dir");
+        std::fs::write(
+            home.path().join(".aws/credentials"),
+            "[default]\naws_access_key_id = DEF\naws_secret_access_key = defsecret\n\n\
+             [team]\naws_access_key_id=TEAM\naws_secret_access_key=teamsecret\naws_session_token=tok\n",
+        )
+        .expect("write");
+        std::fs::write(
+            home.path().join(".aws/config"),
+            "[default]\nregion = eu-west-1\n[profile team]\nregion = us-east-2\nendpoint_url = http://127.0.0.1:9000\n",
+        )
+        .expect("write");
+        let got = store_options(&env(&[("AWS_PROFILE", "team"), ("PATH", "/bin")]), Some(home.path())).expect("ok");
+        assert_eq!(get(&got, "aws_access_key_id"), Some("TEAM"));
+        assert_eq!(get(&got, "aws_secret_access_key"), Some("teamsecret"));
+        assert_eq!(get(&got, "aws_session_token"), Some("tok"));
+        assert_eq!(get(&got, "aws_region"), Some("us-east-2"));
+        assert_eq!(get(&got, "aws_endpoint_url"), Some("http://127.0.0.1:9000"));
+        assert_eq!(get(&got, "path"), None);
+
+        // the variables win over the profile; the default profile without AWS_PROFILE
+        let got = store_options(&env(&[("AWS_REGION", "ap-south-1"), ("AWS_ACCESS_KEY_ID", "ENV")]), Some(home.path()))
+            .expect("ok");
+        assert_eq!(get(&got, "aws_access_key_id"), Some("ENV"));
+        assert_eq!(get(&got, "aws_secret_access_key"), Some("defsecret"));
+        assert_eq!(get(&got, "aws_region"), Some("ap-south-1"));
+        assert_eq!(got.iter().filter(|(k, _)| k == "aws_access_key_id").count(), 1);
+
+        // a named profile that does not exist is the user's error
+        let error = store_options(&env(&[("AWS_PROFILE", "nope")]), Some(home.path())).expect_err("no such profile");
+        assert!(error.to_string().contains("AWS_PROFILE=`nope`"), "{error}");
+        // no files, no profile asked for: just the variables
+        let none = tempfile::tempdir().expect("temp dir");
+        let got = store_options(&env(&[("AWS_ENDPOINT_URL_S3", "http://s3.local")]), Some(none.path())).expect("ok");
+        assert_eq!(got, env(&[("aws_endpoint_url_s3", "http://s3.local"), ("aws_endpoint_url", "http://s3.local")]));
+    }
 }

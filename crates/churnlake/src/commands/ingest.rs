@@ -43,11 +43,14 @@ fn run_ingest(ctx: &Ctx, sources: &[String], lake: Option<&str>, opts: &IngestOp
     let locations = sources.iter().map(|s| Location::parse(s)).collect::<Result<Vec<_>, _>>()?;
     let listing = ctx.runtime.block_on(churnlake_ingest::list(&locations, opts))?;
     let lake = if opts.dry_run { ctx.dry_run_lake(lake)? } else { ctx.open_lake(lake)? };
+    // locations as shown: URLs without user info or query strings (credentials, SAS tokens)
+    let shown = locations.iter().map(Location::to_string).collect::<Vec<_>>().join(" ");
+    tracing::info!(lake = %lake.location(), sources = %shown, drops = listing.drops(), "ingesting");
     let progress = Bar::new(ctx.quiet);
     let report = ctx
         .runtime
         .block_on(churnlake_ingest::ingest_listed(listing, &lake, opts, &progress))
-        .with_context(|| format!("ingesting {}", sources.join(" ")))?;
+        .with_context(|| format!("ingesting {shown}"))?;
     progress.finish();
     Ok(report)
 }

@@ -12,6 +12,7 @@ mod known_on;
 mod nightly;
 mod scheduler;
 mod snapshots;
+mod store;
 mod sql;
 mod support;
 mod truth;
