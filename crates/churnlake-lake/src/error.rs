@@ -43,15 +43,16 @@ impl LakeError {
 /// refused (401, 403) or a bucket or container that does not exist. (Transient errors are
 /// retried inside `object_store` before they get here.)
 pub fn is_permanent(error: &object_store::Error) -> bool {
-    match error {
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => true,
-        object_store::Error::NotFound { .. } => false,
-        other => {
-            let text = format!("{other} {other:?}");
-            ["NoSuchBucket", "ContainerNotFound", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"]
-                .iter()
-                .any(|code| text.contains(code))
-                || ["status 401", "status 403"].iter().any(|s| text.contains(s))
+    // the store's error code is in the response body the error carries (a put or get in a
+    // missing bucket is a 404 like a missing object: only the code tells them apart)
+    let text = format!("{error} {error:?}");
+    let coded = ["NoSuchBucket", "ContainerNotFound", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"]
+        .iter()
+        .any(|code| text.contains(code));
+    coded
+        || match error {
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => true,
+            object_store::Error::NotFound { .. } => false,
+            _ => ["status 401", "status 403"].iter().any(|s| text.contains(s)),
         }
-    }
 }

@@ -90,7 +90,9 @@ impl Settings {
             Err(_) => config.query.rows_per_pass.unwrap_or(0),
         };
         let profile = std::env::var_os("CHURNLAKE_PROFILE").filter(|p| !p.is_empty()).map(PathBuf::from);
-        let env: Vec<(String, String)> = std::env::vars().collect();
+        // variables that are not Unicode are not ours (and would make `std::env::vars` panic)
+        let env: Vec<(String, String)> =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
         let store_options = store_options(&env, home_dir().as_deref())?;
         Ok(Settings { config, config_dir, rows_per_pass, profile, store_options })
     }
@@ -172,7 +174,8 @@ impl Settings {
 /// builders read them: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
 /// `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `GOOGLE_SERVICE_ACCOUNT`,
 /// `AZURE_STORAGE_ACCOUNT_NAME`, ...), then what the AWS profile (`AWS_PROFILE`, else
-/// `default`) of the shared files gives and the variables do not: keys, token, region,
+/// `default`) of the shared files gives and the variables do not: keys and token (only when
+/// `AWS_ACCESS_KEY_ID` is unset: never a key of one with the secret of the other), region,
 /// endpoint. `AWS_ENDPOINT_URL_S3` stands for `AWS_ENDPOINT_URL` when that is unset.
 pub fn store_options(env: &[(String, String)], home: Option<&Path>) -> Result<Vec<(String, String)>> {
     let mut options: Vec<(String, String)> = env
@@ -191,6 +194,7 @@ pub fn store_options(env: &[(String, String)], home: Option<&Path>) -> Result<Ve
     let file = |variable: &str, default: &str| -> Option<PathBuf> {
         var(variable).map(PathBuf::from).or_else(|| home.map(|h| h.join(".aws").join(default)))
     };
+    let keys_set = var("AWS_ACCESS_KEY_ID").is_some();
     let mut found = false;
     let mut from_profile: Vec<(String, String)> = Vec::new();
     // credentials: `[name]`; config: `[profile name]` (`[default]` for the default)
@@ -215,6 +219,11 @@ pub fn store_options(env: &[(String, String)], home: Option<&Path>) -> Result<Ve
                 "endpoint_url" => "aws_endpoint_url",
                 _ => continue,
             };
+            // keys come as a set: from the variables or from the profile, never mixed
+            let credential = option != "aws_region" && option != "aws_endpoint_url";
+            if credential && keys_set {
+                continue;
+            }
             if !options.iter().chain(&from_profile).any(|(k, _)| k == option) {
                 from_profile.push((option.to_owned(), value));
             }
@@ -307,9 +316,14 @@ mod tests {
         let got = store_options(&env(&[("AWS_REGION", "ap-south-1"), ("AWS_ACCESS_KEY_ID", "ENV")]), Some(home.path()))
             .expect("ok");
         assert_eq!(get(&got, "aws_access_key_id"), Some("ENV"));
-        assert_eq!(get(&got, "aws_secret_access_key"), Some("defsecret"));
+        assert_eq!(get(&got, "aws_secret_access_key"), None, "a profile's secret beside the variable's key");
         assert_eq!(get(&got, "aws_region"), Some("ap-south-1"));
         assert_eq!(got.iter().filter(|(k, _)| k == "aws_access_key_id").count(), 1);
+        let got = store_options(&env(&[]), Some(home.path())).expect("ok");
+        assert_eq!(get(&got, "aws_access_key_id"), Some("DEF"));
+        assert_eq!(get(&got, "aws_secret_access_key"), Some("defsecret"));
+        assert_eq!(get(&got, "aws_region"), Some("eu-west-1"));
+        assert_eq!(get(&got, "aws_endpoint_url"), None);
 
         // a named profile that does not exist is the user's error
         let error = store_options(&env(&[("AWS_PROFILE", "nope")]), Some(home.path())).expect_err("no such profile");

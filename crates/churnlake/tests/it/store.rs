@@ -365,9 +365,9 @@ fn two_ingests_at_once_on_s3_leave_one_lake() {
 fn a_missing_bucket_is_a_clear_error_naming_the_url() {
     let Some(server) = Server::start("missing") else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let drops = dir.path().join("drops");
-    std::fs::create_dir_all(&drops).expect("dir");
-    std::fs::write(drops.join("acme_subscription_20240102.csv"), "x\n").expect("write");
+    let mut opts = Preset::Demo.options(dir.path().join("gen"));
+    opts.days = 3;
+    let drops = generate(&opts).expect("generation succeeds").drops_dir;
     let missing = format!("s3://{}-absent/lake", server.bucket);
     for args in [
         vec!["ingest", path(&drops), "--lake", missing.as_str()],
