@@ -81,10 +81,8 @@ impl Location {
             Location::Url(url) => {
                 let options: Vec<(String, String)> =
                     options.into_iter().map(|(k, v)| (k.as_ref().to_owned(), v.into())).collect();
-                let (store, prefix) = open_url(url, &options).map_err(|e| LakeError::Location {
-                    location: self.to_string(),
-                    reason: e.to_string(),
-                })?;
+                let (store, prefix) = open_url(url, &options)
+                    .map_err(|e| LakeError::Location { location: self.to_string(), reason: e.to_string() })?;
                 Ok((Arc::from(store), prefix))
             }
         }
@@ -467,8 +465,7 @@ mod tests {
 
     #[test]
     fn urls_are_shown_without_credentials() {
-        let location = Location::parse("s3://AKIAEXAMPLE:s3cr3t@bucket/lake?X-Amz-Signature=abc#frag")
-            .expect("a URL");
+        let location = Location::parse("s3://AKIAEXAMPLE:s3cr3t@bucket/lake?X-Amz-Signature=abc#frag").expect("a URL");
         assert_eq!(location.to_string(), "s3://bucket/lake");
         assert_eq!(location.redacted(), "s3://bucket/lake");
         let sas = Location::parse("az://container/lake?sv=2024&sig=SECRET").expect("a URL");

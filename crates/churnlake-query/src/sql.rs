@@ -45,8 +45,7 @@ pub(crate) fn run(sources: &LakeSources, script: &str, params: &[(String, String
     ctx.register("quarantine", sources.scan("quarantine", &quarantine)?);
     for (name, uri) in sources.derived() {
         let args = ScanArgsParquet { cloud_options: sources.cloud_options(), ..Default::default() };
-        let lf = LazyFrame::scan_parquet(PlRefPath::new(uri.as_str()), args)
-            .ctx("scanning a derived table")?;
+        let lf = LazyFrame::scan_parquet(PlRefPath::new(uri.as_str()), args).ctx("scanning a derived table")?;
         ctx.register(name, lf);
     }
     let (first, last) = sources.range()?;

@@ -232,10 +232,9 @@ pub fn store_options(env: &[(String, String)], home: Option<&Path>) -> Result<Ve
     if let Some(name) = named
         && !found
     {
-        return Err(UserError(format!(
-            "AWS_PROFILE=`{name}`: no such profile in the AWS credentials or config file"
-        ))
-        .into());
+        return Err(
+            UserError(format!("AWS_PROFILE=`{name}`: no such profile in the AWS credentials or config file")).into()
+        );
     }
     options.extend(from_profile);
     Ok(options)

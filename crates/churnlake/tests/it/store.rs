@@ -20,7 +20,7 @@ use churnlake_lake::object_store::path::Path as StorePath;
 use churnlake_lake::object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use futures::TryStreamExt;
 
-use crate::support::{bin, path, run_env, run_ok, run_ok_env};
+use crate::support::{bin, path, repo, run_env, run_ok, run_ok_env};
 
 /// The variable naming the S3 server's URL (`http://127.0.0.1:PORT`).
 const ENDPOINT_VAR: &str = "CHURNLAKE_TEST_S3_ENDPOINT";
@@ -70,8 +70,13 @@ impl Server {
 
     /// What churnlake needs to reach the server: the usual AWS variables.
     fn env(&self) -> Vec<(&'static str, String)> {
+        Server::env_for(&self.endpoint)
+    }
+
+    /// The variables for the server at `endpoint` (the server itself, or a proxy to it).
+    fn env_for(endpoint: &str) -> Vec<(&'static str, String)> {
         vec![
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ENDPOINT_URL", endpoint.to_owned()),
             ("AWS_ALLOW_HTTP", "true".into()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -253,7 +258,11 @@ fn an_s3_lake_equals_a_local_lake() {
     assert!(server.contents("lake") == first, "re-ingesting changed the lake");
 
     // the same outputs, byte for byte
-    for query in [&["series", "--format", "csv"][..], &["series", "--by", "plan", "--format", "csv"], &["drops", "--format", "csv"]] {
+    for query in [
+        &["series", "--format", "csv"][..],
+        &["series", "--by", "plan", "--format", "csv"],
+        &["drops", "--format", "csv"],
+    ] {
         let on_s3 = server.run_ok(&[query, &["--lake", &lake]].concat(), &[0]);
         let on_disk = run_ok(&[query, &["--lake", path(&local)]].concat(), &[0]);
         assert!(on_s3.lines().count() > 20, "{query:?}: too short an output:\n{on_s3}");
@@ -361,6 +370,58 @@ fn two_ingests_at_once_on_s3_leave_one_lake() {
     assert!(!server.exists("lake/_lock"), "the stale lock was not released");
 }
 
+/// `scripts/flaky_s3_proxy.py` in front of the server: every `every`th request answered
+/// with a 503 or 500 of its own. Killed when dropped.
+struct FlakyProxy {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl FlakyProxy {
+    fn start(upstream: &str, every: u32) -> FlakyProxy {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .arg(repo().join("scripts/flaky_s3_proxy.py"))
+            .args(["--upstream", upstream, "--every", &every.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the proxy");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("the proxy prints its port");
+        let port: u16 = line.trim().parse().expect("a port");
+        FlakyProxy { child, endpoint: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn transient_errors_are_retried_and_nothing_is_half_published() {
+    let Some(server) = Server::start("flaky") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, local) = scenario(&server, dir.path());
+    let expected = lake_files(local_contents(&local));
+    // one request in four fails (alternately 503 SlowDown and 500 InternalError)
+    let proxy = FlakyProxy::start(&server.endpoint, 4);
+    let env = Server::env_for(&proxy.endpoint);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (source, lake) = (server.url("drops/"), server.url("lake"));
+    run_ok_env(&["ingest", &source, "--lake", &lake, "-q"], &env, &[0, 1]);
+    assert_same_lake("through errors", &lake_files(server.contents("lake")), &expected);
+    let on_s3 = run_ok_env(&["series", "--lake", &lake, "--format", "csv"], &env, &[0]);
+    let on_disk = run_ok(&["series", "--lake", path(&local), "--format", "csv"], &[0]);
+    assert_eq!(on_s3, on_disk, "series read through transient errors differs");
+    run_ok_env(&["build", "--lake", &lake, "-q"], &env, &[0]);
+    assert!(server.exists("lake/derived/series.parquet"));
+}
+
 #[test]
 fn a_missing_bucket_is_a_clear_error_naming_the_url() {
     let Some(server) = Server::start("missing") else { return };
@@ -377,6 +438,9 @@ fn a_missing_bucket_is_a_clear_error_naming_the_url() {
         let out = server.run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(stderr.contains(&format!("s3://{}-absent/", server.bucket)), "{args:?}: the URL is not named: {stderr}");
+        assert!(
+            stderr.contains(&format!("s3://{}-absent/", server.bucket)),
+            "{args:?}: the URL is not named: {stderr}"
+        );
     }
 }
