@@ -53,6 +53,6 @@ pub fn is_permanent(error: &object_store::Error) -> bool {
         || match error {
             object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => true,
             object_store::Error::NotFound { .. } => false,
-            _ => ["status 401", "status 403"].iter().any(|s| text.contains(s)),
+            _ => ["status code: 401", "status code: 403"].iter().any(|s| text.contains(s)),
         }
 }

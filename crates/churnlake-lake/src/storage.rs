@@ -488,11 +488,20 @@ mod tests {
         assert!(crate::is_permanent(&denied));
         let missing_bucket = object_store::Error::Generic {
             store: "S3",
-            source: "Client error with status 404 Not Found: <Code>NoSuchBucket</Code>".into(),
+            source: "Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchBucket</Code></Error>"
+                .into(),
         };
         assert!(crate::is_permanent(&missing_bucket));
-        let flaky = object_store::Error::Generic { store: "S3", source: "Server error with status 503".into() };
+        let flaky = object_store::Error::Generic {
+            store: "S3",
+            source: "Server returned non-2xx status code: 503 Service Unavailable: <Code>SlowDown</Code>".into(),
+        };
         assert!(!crate::is_permanent(&flaky));
+        let forbidden = object_store::Error::Generic {
+            store: "S3",
+            source: "Server returned non-2xx status code: 403 Forbidden: ".into(),
+        };
+        assert!(crate::is_permanent(&forbidden));
         assert!(!crate::is_permanent(&object_store::Error::NotFound { path: "x".into(), source: "gone".into() }));
     }
 }
