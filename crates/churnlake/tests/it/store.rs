@@ -384,7 +384,7 @@ impl FlakyProxy {
         use std::io::BufRead;
         let mut child = Command::new("python3")
             .arg(repo().join("scripts/flaky_s3_proxy.py"))
-            .args(["--upstream", upstream, "--every", &every.to_string()])
+            .args(["--upstream", upstream, "--every", every.to_string().as_str()])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
