@@ -310,7 +310,7 @@ impl Consumer for CohortLosses {
             .states()?
             .group_by([col("sub_idx")])
             .agg([state_at(self.before, "at_start"), state_at(self.end, "at_end")]);
-        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())]).select([
+        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())])?.select([
             col("sub_idx"),
             col(c::USER_ID),
             col(GROUP),

@@ -26,6 +26,7 @@ mod definitions;
 mod driver;
 mod error;
 mod explain;
+mod kernel;
 mod lifecycle;
 mod passes;
 mod reconcile;

@@ -19,6 +19,7 @@ use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, ReportKind};
 use polars::prelude::*;
 
 use crate::error::{Context, Result};
+use crate::kernel;
 use crate::passes::{Part, scan_local, stack};
 use crate::sources::LakeSources;
 
@@ -149,15 +150,15 @@ fn public_map(sources: &LakeSources, part: &Part, ids: LazyFrame) -> Result<Lazy
             with_row_order(sources, both_reports(sources, part, &wanted)?)?
         }
     };
-    // the subscription id becomes its dense index first, so that only the public id is
-    // text; sorted by public id then row order, the last row of each run is the newest
+    // per public id, the subscription of its newest row (the largest row order): a hash
+    // aggregation, then the subscription id becomes its dense index
+    let newest = col(c::SUBSCRIPTION_ID).get(col("row_order").arg_max(), false);
     Ok(rows
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col(c::SUBSCRIPTION_ID), col("row_order")])
         .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null())
+        .group_by([col(c::PUBLIC_SUBSCRIPTION_ID)])
+        .agg([newest.alias(c::SUBSCRIPTION_ID)])
         .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
-        .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx"), col("row_order")])
-        .sort([c::PUBLIC_SUBSCRIPTION_ID, "row_order"], SortMultipleOptions::default())
-        .filter(last_of_run(&[c::PUBLIC_SUBSCRIPTION_ID]))
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]))
 }
 
@@ -390,56 +391,35 @@ impl Lifecycle {
     /// End-of-day state per subscription and day with events, up to `as_of`, with flows:
     /// `sub_idx, day, active, previous, new, cancelled, reactivated, delta`, sorted.
     pub(crate) fn states(&self) -> Result<LazyFrame> {
-        // One row per (subscription, own date) of cancellations / reactivations: which is
-        // last that date — by time when both carry one, else the cancellation.
-        let is = |kind: i32| col("kind").eq(lit(kind));
-        let resolved = self
+        Ok(self.state_frame()?.lazy())
+    }
+
+    /// [`Lifecycle::states`], collected (computed by the integer kernel).
+    pub(crate) fn state_frame(&self) -> Result<DataFrame> {
+        let created = self
+            .base
+            .clone()
+            .select([col("sub_idx"), col("created_date").cast(DataType::Int32)])
+            .collect()
+            .ctx("reading the creation dates")?;
+        let events = self
             .events
             .clone()
-            .group_by([col("sub_idx"), col("own_date")])
-            .agg([
-                col("at").filter(is(REACTIVATED)).max().alias("reactivated_at"),
-                col("at").filter(is(CANCELLED)).max().alias("cancelled_at"),
-                is(REACTIVATED).any(true).alias("has_reactivation"),
-                is(CANCELLED).any(true).alias("has_cancellation"),
+            .select([
+                col("sub_idx"),
+                col("own_date").cast(DataType::Int32),
+                col("kind"),
+                col("at").cast(DataType::Int64),
             ])
-            .with_column(
-                when(
-                    col("has_cancellation").and(
-                        col("has_reactivation")
-                            .and(col("reactivated_at").gt(col("cancelled_at")))
-                            .fill_null(lit(false))
-                            .not(),
-                    ),
-                )
-                .then(lit(CANCELLED))
-                .otherwise(lit(REACTIVATED))
-                .alias("kind"),
-            )
-            .select([col("sub_idx"), col("own_date"), col("kind"), lit(1i32).alias("phase")]);
-        let created = self.base.clone().select([
-            col("sub_idx"),
-            col("created_date").alias("own_date"),
-            lit(CREATED).alias("kind"),
-            lit(0i32).alias("phase"),
-        ]);
-        let creation_dates = self.base.clone().select([col("sub_idx"), col("created_date")]);
-        let all = concat([created, resolved], UnionArgs::default()).ctx("combining the day's events")?;
-        Ok(all
-            .join(creation_dates, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
-            .with_column(
-                when(col("own_date").lt(col("created_date")))
-                    .then(col("created_date"))
-                    .otherwise(col("own_date"))
-                    .alias("day"),
-            )
-            .filter(col("day").lt_eq(lit(self.as_of)))
-            .sort(["sub_idx", "day", "phase", "own_date"], SortMultipleOptions::default())
-            .filter(last_of_run(&["sub_idx", "day"]))
-            .select([col("sub_idx"), col("day"), col("kind").neq(lit(CANCELLED)).alias("active")])
-            .with_column(previous_state(&["sub_idx"]))
-            .with_columns(flows()))
+            .collect()
+            .ctx("reading the lifecycle events")?;
+        kernel::subscription_states(&created, &events, day_number(self.as_of))
     }
+}
+
+/// A date as polars stores it: days since 1970-01-01.
+pub(crate) fn day_number(day: NaiveDate) -> i32 {
+    day.signed_duration_since(chrono::DateTime::UNIX_EPOCH.date_naive()).num_days() as i32
 }
 
 /// Subscriber states one level up: per `keys` (e.g. `[group, user_idx]`) and day, the
@@ -467,17 +447,16 @@ pub(crate) fn subscriber_states(states: LazyFrame, keys: &[&str]) -> Result<Lazy
 }
 
 /// `user_id` (a subscription without one is its own subscriber) and a dense `user_idx`
-/// per subscription: `sub_idx, user_id, user_idx` plus `extra` columns of the base.
-pub(crate) fn owners(base: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
-    let with_user = base.with_column(col(c::USER_ID).fill_null(col(c::SUBSCRIPTION_ID)).alias(c::USER_ID));
-    let users = with_user
-        .clone()
-        .select([col(c::USER_ID)])
-        .unique_stable(None, UniqueKeepStrategy::First)
-        .with_row_index("user_idx", None);
-    let mut select = vec![col("sub_idx"), col(c::USER_ID), col("user_idx")];
+/// (in order of first appearance) per subscription: `sub_idx, user_id, user_idx` plus
+/// `extra` columns of the base.
+pub(crate) fn owners(base: LazyFrame, extra: Vec<Expr>) -> Result<LazyFrame> {
+    let mut select = vec![col("sub_idx"), col(c::USER_ID).fill_null(col(c::SUBSCRIPTION_ID)).alias(c::USER_ID)];
     select.extend(extra);
-    with_user.join(users, [col(c::USER_ID)], [col(c::USER_ID)], JoinArgs::new(JoinType::Inner)).select(select)
+    let frame = base.select(select).collect().ctx("finding the subscribers")?;
+    let mut order: Vec<PlSmallStr> = frame.get_column_names_owned();
+    order.insert(2, "user_idx".into());
+    let frame = kernel::with_user_index(frame, c::USER_ID)?;
+    Ok(frame.select(order).ctx("finding the subscribers")?.lazy())
 }
 
 #[cfg(test)]
