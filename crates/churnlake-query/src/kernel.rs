@@ -177,6 +177,19 @@ pub(crate) fn dense_index(values: &StringChunked) -> (Vec<Option<IdxSize>>, usiz
     (out, seen.len())
 }
 
+/// A dense index per distinct value of `values` in order of first appearance, null
+/// being one more value: what `group_by_stable` and a row index give the groups.
+pub(crate) fn group_index(values: &StringChunked) -> Vec<IdxSize> {
+    let mut seen: HashMap<Option<&str>, IdxSize> = HashMap::with_capacity(values.len());
+    values
+        .iter()
+        .map(|value| {
+            let next = seen.len() as IdxSize;
+            *seen.entry(value).or_insert(next)
+        })
+        .collect()
+}
+
 /// `frame` with a dense `user_idx` per distinct `user_id`, in order of first appearance.
 pub(crate) fn with_user_index(frame: DataFrame, user_column: &str) -> Result<DataFrame> {
     let users = frame.column(user_column).and_then(|c| c.str()).ctx("reading the subscribers")?;

@@ -339,16 +339,23 @@ impl Lifecycle {
             ]);
         }
         aggs.extend(attributes.wanted().iter().map(|(name, _)| col(*name).last_non_null().alias(*name)));
-        // group_by_stable: groups in order of first appearance in the sorted rows, so the
-        // dense `sub_idx` is the same in every query over the same lake
+        // each row's dense `sub_idx`, computed once by a hash of its id, in order of first
+        // appearance in the sorted rows (so it is the same in every query over the same
+        // lake): every aggregation below groups by an integer, and no join is needed
+        let mut rows = rows;
+        let row_subs = kernel::group_index(
+            rows.column(c::SUBSCRIPTION_ID).and_then(|c| c.str()).ctx("indexing the subscriptions")?,
+        );
+        rows.with_column(IdxCa::from_vec("sub_idx".into(), row_subs).into_column())
+            .ctx("indexing the subscriptions")?;
         let base = rows
             .clone()
             .lazy()
-            .group_by_stable([col(c::SUBSCRIPTION_ID)])
-            .agg(aggs)
+            .group_by([col("sub_idx")])
+            .agg([vec![col(c::SUBSCRIPTION_ID).first()], aggs].concat())
+            .sort(["sub_idx"], SortMultipleOptions::default())
             // a subscription whose rows carry no Create Date exists from its first drop
             .with_column(coalesce(&[col("created_date"), col("first_drop_date")]).alias("created_date"))
-            .with_row_index("sub_idx", None)
             .collect()
             .ctx("computing the subscriptions")?;
         tracing::debug!(subscriptions = base.height(), "lifecycle: subscriptions");
@@ -361,7 +368,6 @@ impl Lifecycle {
         let cancelled = rows
             .lazy()
             .filter(col(c::CANCEL_DATE).is_not_null())
-            .join(ids.clone(), [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
             .group_by([col("sub_idx"), col(c::CANCEL_DATE).alias("own_date")])
             .agg([vec![col(c::CANCELLED_AT).max().alias("at")], first_source.clone()].concat())
             .with_column(lit(CANCELLED).alias("kind"))
