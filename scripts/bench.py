@@ -20,8 +20,8 @@ commands.
 
     scripts/bench.py [--preset large] [--runs 3] [--work target/bench] [--no-write]
                      [--bin PATH]          (alias --churnlake; default target/release/churnlake)
-                     [--skip ENGINE ...]   (duckdb, polars: leave a peer out; duckdb-strong:
-                                            only the strong DuckDB series peer)
+                     [--skip ENGINE ...]   (duckdb, polars: leave a peer out; duckdb-strong: leave
+                                            out only the strong DuckDB series peer)
 """
 
 import argparse
