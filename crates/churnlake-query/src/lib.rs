@@ -27,9 +27,11 @@ mod driver;
 mod error;
 mod explain;
 mod lifecycle;
+mod money;
 mod passes;
 mod reconcile;
 mod restatement;
+mod revenue;
 mod series;
 mod sources;
 mod sql;
@@ -42,7 +44,9 @@ pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
+pub use money::{Exact, MRR_FACTOR};
 pub use restatement::{Change, MonthRates, Restatement};
+pub use revenue::{REVENUE_COLUMNS, RevenueRow};
 pub use series::{Grain, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
@@ -107,6 +111,30 @@ impl Metrics {
         definitions: &[Definition],
     ) -> Result<Vec<RateRow>> {
         definitions::rates(&self.sources, from, to, by, definitions)
+    }
+
+    /// Revenue (METRICS.md "Revenue") over `from..=to` at `grain`, exact: one row per day
+    /// (or period), per group of `by` in effect on each day when given (date, then group).
+    pub fn revenue_rows(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        by: Option<&str>,
+        grain: Grain,
+    ) -> Result<Vec<RevenueRow>> {
+        revenue::revenue_rows(&self.sources, from, to, by, grain)
+    }
+
+    /// [`Metrics::revenue_rows`] as a frame: [`REVENUE_COLUMNS`] (with `by` after `date`),
+    /// money as DECIMAL(18, 2) rounded half to even.
+    pub fn revenue(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        by: Option<&str>,
+        grain: Grain,
+    ) -> Result<DataFrame> {
+        revenue::frame(&self.revenue_rows(from, to, by, grain)?, by)
     }
 
     /// Active subscriptions and subscribers at the end of `as_of` (optionally per group).

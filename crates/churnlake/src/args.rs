@@ -171,6 +171,19 @@ Examples:
   churnlake series --from 2024-01-01 --to 2024-03-31 --grain week
   churnlake series --by product --out series.csv";
 
+const REVENUE_HELP: &str = "\
+Examples:
+  churnlake revenue --from 2024-01-01 --to 2024-03-31 --grain month
+  churnlake revenue --by product --out revenue.parquet
+
+MRR = price × quantity × 30.4375 ÷ frequency_days (30.4375 = 365.25 / 12) with the attributes in \
+effect on each day, summed exactly and printed rounded half to even to cents; arpu = mrr ÷ active \
+subscribers (empty when none). Movements on D: new, reactivation, expansion, contraction, \
+churned, so that mrr(D) = mrr(D−1) + new + reactivation + expansion − contraction − churned. \
+With --by X, a subscription is in the group of X in effect that day: a switch is contraction in \
+the old group and expansion in the new. A subscription missing price, quantity or frequency (or \
+with a frequency of 0) is active with no MRR and counted in mrr_unknown_subscriptions.";
+
 const RATE_HELP: &str = "\
 Examples:
   churnlake rate --from 2024-01-01 --to 2024-01-31
@@ -267,6 +280,10 @@ pub enum Command {
     /// The daily series of actives and flows (per docs/METRICS.md).
     #[command(after_help = SERIES_HELP)]
     Series(SeriesArgs),
+    /// Monthly recurring revenue per day: MRR, ARPU and the MRR movements (docs/METRICS.md
+    /// "Revenue"), optionally per group of an attribute in effect that day.
+    #[command(after_help = REVENUE_HELP)]
+    Revenue(RevenueArgs),
     /// Cancellation rates over a period: Σ cancelled / (Σ active / days).
     #[command(after_help = RATE_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Rate(RateArgs),
@@ -321,6 +338,7 @@ impl Command {
             Command::Drops(a) => Some(("drops", &mut a.output, TEXT_FORMATS)),
             Command::Series(a) => Some(("series", &mut a.output, FRAME_FORMATS)),
             Command::Rate(a) => Some(("rate", &mut a.output, TEXT_FORMATS)),
+            Command::Revenue(a) => Some(("revenue", &mut a.output, FRAME_FORMATS)),
             Command::Subscriptions(a) => Some(("subscriptions", &mut a.output, FRAME_FORMATS)),
             Command::Subscribers(a) => Some(("subscribers", &mut a.output, FRAME_FORMATS)),
             Command::Active(a) => Some(("active", &mut a.output, FRAME_FORMATS)),
@@ -416,6 +434,29 @@ pub struct SeriesArgs {
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
     /// day, week (Monday-based) or month: actives at the period's last day, flows summed.
+    #[arg(long, value_enum, default_value = "day")]
+    pub grain: GrainArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake revenue`.
+#[derive(Debug, Args, Clone)]
+pub struct RevenueArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, included; not before --from (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Group by a subscription attribute as in effect on each day, e.g. product.
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// day, week (Monday-based) or month: mrr and arpu at the period's last day, movements summed.
     #[arg(long, value_enum, default_value = "day")]
     pub grain: GrainArg,
     #[command(flatten)]
