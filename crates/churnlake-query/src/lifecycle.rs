@@ -46,6 +46,7 @@ pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
     (c::DISCOUNT_PRICE, MONEY),
     (c::STATUS, DataType::String),
     (c::CANCEL_REASON, DataType::String),
+    (c::CANCELLED_WITHIN_24H, DataType::Boolean),
 ];
 
 /// Which attributes a computation needs (the series needs only the user and the group).

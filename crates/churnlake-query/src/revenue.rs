@@ -271,7 +271,6 @@ impl Consumer for RevenueBuilder {
                 .collect(),
             None => vec![None; history.height()],
         };
-        let empty_group = self.group("");
         let as_of = day_number(life.as_of);
 
         let (mut s, mut h) = (0usize, 0usize);
@@ -332,7 +331,10 @@ impl Consumer for RevenueBuilder {
                     active,
                     mrr: if active { known } else { None },
                     unknown: active && known.is_none(),
-                    group: effect.group.unwrap_or(empty_group),
+                    group: match effect.group {
+                        Some(group) => group,
+                        None => self.group(""),
+                    },
                 };
                 if prev.as_ref() == Some(&now) {
                     continue;
@@ -408,10 +410,9 @@ impl RevenueBuilder {
         order.sort_by(|a, b| self.groups[*a as usize].cmp(&self.groups[*b as usize]));
         if self.by.is_none() {
             order.retain(|g| self.groups[*g as usize].is_empty());
-        } else {
-            // a group that never held a subscription (only an interned name) has no row
-            order.retain(|g| !by_group[*g as usize].is_empty());
         }
+        // with --by: every value some report row names (and "" when a subscription has
+        // none), on every day, as the series does
         let (first_n, last_n) = (day_number(first), day_number(last));
         let mut per_group: Vec<Vec<RevenueRow>> = Vec::new();
         for g in order {

@@ -92,6 +92,8 @@ fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
         Command::Series(args) => metrics::series(ctx, io, args),
         Command::Rate(args) => metrics::rate(ctx, io, args),
         Command::Revenue(args) => revenue::revenue(ctx, io, args),
+        Command::Cohorts(args) => revenue::cohorts(ctx, io, args),
+        Command::Cancellations(args) => revenue::cancellations(ctx, io, args),
         Command::Subscriptions(args) => metrics::subscriptions(ctx, io, args),
         Command::Subscribers(args) => metrics::subscribers(ctx, io, args),
         Command::Active(args) => metrics::active(ctx, io, args),

@@ -1,0 +1,103 @@
+//! `churnlake revenue` on the hand-worked example of `tests/revenue/worked-example`
+//! (its README derives every figure), the output formats, and bad input.
+
+use crate::support::{ingest, path, repo, run, run_ok};
+
+fn worked_lake() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    ingest(&repo().join("tests/revenue/worked-example/drops"), &dir.path().join("lake"));
+    dir
+}
+
+const DAILY: &str = "\
+date,mrr,arpu,new_mrr,reactivation_mrr,expansion_mrr,contraction_mrr,churned_mrr,mrr_unknown_subscriptions
+2024-05-01,60.88,20.29,30.44,0.00,0.00,0.00,0.00,1
+2024-05-02,81.17,27.06,0.00,0.00,20.29,0.00,0.00,1
+2024-05-03,40.58,20.29,0.00,0.00,0.00,10.15,30.44,1
+2024-05-04,81.16,20.29,0.00,30.44,10.14,0.00,0.00,1
+2024-05-05,81.16,20.29,0.00,0.00,0.00,0.00,0.00,1";
+
+const BY_PRODUCT: &str = "\
+date,product,mrr,arpu,new_mrr,reactivation_mrr,expansion_mrr,contraction_mrr,churned_mrr,mrr_unknown_subscriptions
+2024-05-01,Coffee,20.29,20.29,20.29,0.00,0.00,0.00,0.00,0
+2024-05-01,Tea,40.58,13.53,10.15,0.00,0.00,0.00,0.00,1
+2024-05-02,Coffee,0.00,,0.00,0.00,0.00,20.29,0.00,0
+2024-05-02,Tea,81.17,27.06,0.00,0.00,40.58,0.00,0.00,1
+2024-05-03,Coffee,0.00,,0.00,0.00,0.00,0.00,0.00,0
+2024-05-03,Tea,40.58,20.29,0.00,0.00,0.00,10.15,30.44,1
+2024-05-04,Coffee,0.00,0.00,0.00,0.00,0.00,0.00,0.00,1
+2024-05-04,Tea,81.16,27.05,0.00,30.44,10.14,0.00,0.00,0
+2024-05-05,Coffee,0.00,0.00,0.00,0.00,0.00,0.00,0.00,1
+2024-05-05,Tea,81.16,27.05,0.00,0.00,0.00,0.00,0.00,0";
+
+fn normalised(text: &str) -> String {
+    text.replace("\r\n", "\n").trim_end().to_owned()
+}
+
+#[test]
+fn revenue_of_the_worked_example() {
+    let dir = worked_lake();
+    let lake = dir.path().join("lake");
+    let daily = run_ok(&["revenue", "--lake", path(&lake), "--format", "csv"], &[0]);
+    assert_eq!(normalised(&daily), DAILY);
+    let by_product = run_ok(&["revenue", "--lake", path(&lake), "--by", "product", "--format", "csv"], &[0]);
+    assert_eq!(normalised(&by_product), BY_PRODUCT);
+}
+
+#[test]
+fn revenue_grains_take_the_last_day_and_sum_the_movements() {
+    let dir = worked_lake();
+    let lake = dir.path().join("lake");
+    // 2024-05-01 is a Wednesday: one week (labelled by its Monday), one month
+    let week = run_ok(
+        &["revenue", "--lake", path(&lake), "--grain", "week", "--from", "2024-05-02", "--format", "csv"],
+        &[0],
+    );
+    assert_eq!(
+        normalised(&week).lines().nth(1),
+        Some("2024-04-29,81.16,20.29,0.00,30.44,30.43,10.15,30.44,1"),
+        "movements 05-02..05-05 summed exactly (20.2916… + 10.1356… = 30.43), mrr of 05-05"
+    );
+    let month = run_ok(&["revenue", "--lake", path(&lake), "--grain", "month", "--format", "csv"], &[0]);
+    assert_eq!(normalised(&month).lines().nth(1), Some("2024-05-01,81.16,20.29,30.44,30.44,30.43,10.15,30.44,1"));
+}
+
+#[test]
+fn revenue_formats_state_the_factor() {
+    let dir = worked_lake();
+    let lake = dir.path().join("lake");
+    let json = run_ok(&["revenue", "--lake", path(&lake), "--to", "2024-05-01", "--format", "json"], &[0]);
+    let rows: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let keys: Vec<&str> = rows[0].as_object().expect("an object").keys().map(String::as_str).collect();
+    assert_eq!(keys, churnlake_query::REVENUE_COLUMNS);
+    assert_eq!(rows[0]["mrr"], "60.88");
+    let out = run(&["revenue", "--lake", path(&lake)]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("30.4375"), "the table states the factor");
+
+    let file = dir.path().join("revenue.parquet");
+    run_ok(&["revenue", "--lake", path(&lake), "--out", path(&file)], &[0]);
+    let bytes = std::fs::read(&file).expect("a Parquet file");
+    let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(has("churnlake:mrr_factor") && has("30.4375") && has("churnlake:known_on"));
+    use polars::prelude::*;
+    let df = LazyFrame::scan_parquet(PlRefPath::new(path(&file)), ScanArgsParquet::default())
+        .and_then(|lf| lf.collect())
+        .expect("the Parquet file reads");
+    assert_eq!(df.column("mrr").expect("mrr").dtype(), &DataType::Decimal(18, 2));
+    assert_eq!(df.height(), 5);
+}
+
+#[test]
+fn revenue_refuses_bad_requests() {
+    let dir = worked_lake();
+    let lake = dir.path().join("lake");
+    for args in [
+        vec!["revenue", "--lake", path(&lake), "--from", "2024-05-03", "--to", "2024-05-02"],
+        vec!["revenue", "--lake", path(&lake), "--from", "2024-04-01"],
+        vec!["revenue", "--lake", path(&lake), "--by", "email_address"],
+        vec!["revenue", "--lake", path(&lake), "--grain", "year"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
