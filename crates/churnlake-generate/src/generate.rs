@@ -7,6 +7,7 @@ use crate::calendar::Calendar;
 use crate::drops::write_drops;
 use crate::plan::Plan;
 use crate::population::Population;
+use crate::revenue::{RevenueTruth, write_revenue_truth};
 use crate::summary::write_summary;
 use crate::truth::{Truth, write_truth};
 use crate::{GenerateError, GenerateOptions, GenerateSummary};
@@ -24,8 +25,15 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     let plan = Plan::new(opts.days, &opts.variants, opts.seed);
     let population = Population::simulate(opts, &plan, &calendar);
     let stats = write_drops(opts, &plan, &population, &calendar, &drops_dir)?;
-    let truth = Truth::compute(&population, &stats.revealed, opts.days);
-    write_truth(&truth_dir, &truth, &population, &stats.revealed, &calendar)?;
+    // The lifecycle breakdowns group by the latest product: that of the newest row.
+    let mut latest_product: Vec<u8> = population.subs.iter().map(|s| s.product).collect();
+    for row in &stats.rows {
+        latest_product[row.sub as usize] = row.product;
+    }
+    let truth = Truth::compute(&population, &stats.revealed, &latest_product, opts.days);
+    write_truth(&truth_dir, &truth, &population, &stats.revealed, &latest_product, &calendar)?;
+    let revenue = RevenueTruth::compute(&population, &stats.revealed, &stats.rows, &calendar, opts.days);
+    write_revenue_truth(&truth_dir, &revenue, &population, &calendar, opts.variants.text)?;
     let summary = GenerateSummary {
         files: stats.files,
         bytes: stats.bytes,
