@@ -349,6 +349,10 @@ impl Writer<'_> {
                 bump(&mut counts, key, 1);
             }
         }
+        bump(&mut counts, "attribute_updates", population.updates.len() as u64);
+        let to_no_mrr = population.updates.iter().filter(|u| u.attrs.frequency_days == 0).count();
+        bump(&mut counts, "attribute_updates_to_frequency_0", to_no_mrr as u64);
+        bump(&mut counts, "subscriptions_without_price", population.subs.iter().filter(|s| s.no_price).count() as u64);
         for day in &self.plan.days {
             if day.missing {
                 bump(&mut counts, "missing_days", 1);

@@ -550,3 +550,236 @@ pub(crate) fn write_revenue_truth(
     }
     out.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::drops::write_drops;
+    use crate::population::tests::small_population;
+    use crate::population::{EventKind, LifeEvent, NO_TIME, Scenario, Subscription};
+    use crate::truth::Truth;
+
+    fn sub(user: u32, created_day: i32, product: u8, quantity: u8, first_event: u32, event_count: u8) -> Subscription {
+        Subscription {
+            user,
+            created_day,
+            created_secs: 9 * 3600,
+            report_day: created_day,
+            first_event,
+            event_count,
+            product,
+            quantity,
+            scenario: Scenario::Normal,
+            first_update: 0,
+            update_count: 0,
+            no_price: false,
+        }
+    }
+
+    fn row(sub: u32, day: i32, product: u8, price: Option<u64>, quantity: u8, frequency: u16) -> DeliveredRow {
+        DeliveredRow {
+            sub,
+            day,
+            product,
+            price_cents: price,
+            quantity: Some(quantity),
+            frequency_days: Some(frequency),
+            cancel: None,
+            reason_nth: None,
+            within_24h: None,
+        }
+    }
+
+    /// Five days from 2023-01-30 (month end: day 1); products 0 (12.50 / 28 days) and 1
+    /// (24.00 / 56 days).
+    /// - A (user 0): created day 0, 2 × product 0; updated day 2 to quantity 3; cancelled day 4.
+    /// - B (user 0): created day 1, product 1; switches to product 0 on day 3.
+    /// - C (user 1): created before the range (2022-12), known only from its
+    ///   cancellation row of day 2, which has no price: active without MRR until then.
+    /// - D (user 2): created day 2 with frequency 0: active without MRR.
+    ///
+    /// Expected figures recomputed by hand with exact fractions (30.4375 = 487/16).
+    #[test]
+    fn hand_checked_revenue() {
+        let subs = vec![sub(0, 0, 0, 2, 0, 1), sub(0, 1, 1, 1, 1, 0), sub(1, -40, 0, 1, 1, 1), sub(2, 2, 0, 1, 2, 0)];
+        let events = vec![
+            LifeEvent { day: 4, secs: NO_TIME, kind: EventKind::Cancel },
+            LifeEvent { day: 2, secs: NO_TIME, kind: EventKind::Cancel },
+        ];
+        let population = Population {
+            subs,
+            events,
+            updates: Vec::new(),
+            users: 3,
+            day_first_sub: vec![1, 2, 3, 4, 4, 4],
+            last_day: 4,
+        };
+        let mut cancel_c = row(2, 2, 0, None, 1, 28);
+        cancel_c.cancel = Some(1);
+        cancel_c.reason_nth = Some(0);
+        cancel_c.within_24h = Some(false);
+        let mut cancel_a = row(0, 4, 0, Some(1250), 3, 28);
+        cancel_a.cancel = Some(0);
+        let rows = vec![
+            row(0, 0, 0, Some(1250), 2, 28),
+            row(1, 1, 1, Some(2400), 1, 56),
+            row(0, 2, 0, Some(1250), 3, 28),
+            row(3, 2, 0, Some(1250), 1, 0),
+            cancel_c,
+            row(1, 3, 0, Some(1250), 1, 28),
+            cancel_a,
+        ];
+        let calendar = Calendar::new(NaiveDate::from_ymd_opt(2023, 1, 30).unwrap(), 5);
+        let revealed = vec![true; 4];
+        let truth = RevenueTruth::compute(&population, &revealed, &rows, &calendar, 5);
+        assert_eq!(truth.conflicts, 0);
+        let unit = truth.units_per_cent;
+        let lines: Vec<String> = (0..5).map(|d| revenue_cells(&truth.total, d, unit)).collect();
+        assert_eq!(
+            lines,
+            [
+                "27.18,13.59,27.18,0.00,0.00,0.00,0.00,1",
+                "40.22,20.11,13.04,0.00,0.00,0.00,0.00,1",
+                "53.81,26.90,0.00,0.00,13.59,0.00,0.00,1",
+                "54.35,27.18,0.00,0.00,0.54,0.00,0.00,1",
+                "13.59,6.79,0.00,0.00,0.00,0.00,40.76,1",
+            ]
+        );
+        // The switch on day 3: out of product 1 (contraction), into product 0 (expansion).
+        assert_eq!(revenue_cells(&truth.by_product[0], 3, unit), "54.35,27.18,0.00,0.00,13.59,0.00,0.00,1");
+        assert_eq!(revenue_cells(&truth.by_product[1], 3, unit), "0.00,,0.00,0.00,0.00,13.04,0.00,0");
+        assert_eq!(revenue_cells(&truth.by_product[1], 1, unit), "13.04,13.04,13.04,0.00,0.00,0.00,0.00,0");
+        assert_eq!(truth.products, vec![0, 1]);
+        // Cohorts at the one month end (2023-01-31, day 1).
+        assert_eq!(truth.month_ends, vec![1]);
+        let cells = |c: &Cohorts| c.cells.iter().map(|(&k, (size, active))| (k, *size, active.clone())).collect::<Vec<_>>();
+        let (dec, jan, feb) = (2022 * 12 + 11, 2023 * 12, 2023 * 12 + 1);
+        assert_eq!(cells(&truth.cohorts_subscriptions), vec![(dec, 1, vec![1]), (jan, 2, vec![2]), (feb, 1, vec![0])]);
+        assert_eq!(cells(&truth.cohorts_subscribers), vec![(dec, 1, vec![1]), (jan, 1, vec![1]), (feb, 1, vec![0])]);
+        let events: Vec<(u32, i32, Option<u8>, Option<bool>)> =
+            truth.cancellations.iter().map(|e| (e.sub, e.day, e.reason_nth, e.within_24h)).collect();
+        assert_eq!(events, vec![(0, 4, None, None), (2, 2, Some(0), Some(false))]);
+    }
+
+    #[test]
+    fn rounding_is_half_to_even() {
+        assert_eq!(money(250, 100), "2.50");
+        assert_eq!(money(50, 100), "0.00");
+        assert_eq!(money(150, 100), "0.02");
+        assert_eq!(money(151, 100), "0.02");
+        assert_eq!(money(149, 100), "0.01");
+        assert_eq!(money(123_456_789, 1), "1234567.89");
+        assert_eq!(share(1, 3), "0.333333");
+        assert_eq!(share(2, 3), "0.666667");
+        assert_eq!(share(1, 8_000_000), "0.000000");
+        assert_eq!(share(3, 2_000_000), "0.000002");
+        assert_eq!(share(5, 5), "1.000000");
+    }
+
+    /// Exact identities on every day and in every group, groups adding up to the
+    /// total, subscribers as in the lifecycle truth, and the delivered rows saying
+    /// exactly the simulated attributes — over a run with many updates.
+    #[test]
+    fn identities_and_attributes_of_a_simulated_run() {
+        let (options, plan, population) = small_population(400, 40, 21);
+        let calendar = Calendar::new(options.start, options.days);
+        let dir = tempfile::tempdir().unwrap();
+        let stats = write_drops(&options, &plan, &population, &calendar, dir.path()).unwrap();
+        let days = options.days as usize;
+        let truth = RevenueTruth::compute(&population, &stats.revealed, &stats.rows, &calendar, options.days);
+        assert_eq!(truth.conflicts, 0);
+
+        // Many updates of every kind, some while the subscription is in the drops.
+        let changes = |pick: fn(&crate::population::Attrs, &crate::population::Attrs) -> bool| {
+            (0..population.subs.len())
+                .map(|i| {
+                    let mut before = population.created_attrs(i);
+                    population
+                        .updates_of(i)
+                        .iter()
+                        .filter(|u| {
+                            let changed = pick(&before, &u.attrs);
+                            before = u.attrs;
+                            changed
+                        })
+                        .count()
+                })
+                .sum::<usize>()
+        };
+        assert!(population.updates.len() > population.subs.len() / 4, "{}", population.updates.len());
+        assert!(changes(|a, b| a.product != b.product) > 500);
+        assert!(changes(|a, b| a.quantity != b.quantity) > 500);
+        assert!(changes(|a, b| a.frequency_days != b.frequency_days && b.frequency_days == 0) > 5);
+        assert!(population.subs.iter().filter(|s| s.no_price).count() > 5);
+
+        let check = |series: &RevenueSeries, what: &str| {
+            let mut previous = series.before;
+            for day in 0..days {
+                let m = series.movements[day];
+                assert!(m.iter().all(|&v| v >= 0), "{what} day {day}");
+                assert_eq!(
+                    series.mrr[day],
+                    previous + m[NEW] + m[REACTIVATION] + m[EXPANSION] - m[CONTRACTION] - m[CHURNED],
+                    "{what} identity on day {day}"
+                );
+                assert!(series.mrr[day] >= 0 && series.unknown[day] >= 0 && series.subscribers[day] >= 0);
+                previous = series.mrr[day];
+            }
+        };
+        check(&truth.total, "total");
+        for &product in &truth.products {
+            check(&truth.by_product[product], PRODUCTS[product].name);
+        }
+        let latest: Vec<u8> = population.subs.iter().map(|s| s.product).collect();
+        let lifecycle = Truth::compute(&population, &stats.revealed, &latest, options.days);
+        let mut switches = 0;
+        for day in 0..days {
+            let groups = truth.products.iter().map(|&p| &truth.by_product[p]);
+            assert_eq!(groups.clone().map(|g| g.mrr[day]).sum::<i128>(), truth.total.mrr[day], "day {day}");
+            assert_eq!(groups.clone().map(|g| g.unknown[day]).sum::<i64>(), truth.total.unknown[day]);
+            for kind in [NEW, REACTIVATION, CHURNED] {
+                assert_eq!(groups.clone().map(|g| g.movements[day][kind]).sum::<i128>(), truth.total.movements[day][kind]);
+            }
+            let moved: i128 = groups.clone().map(|g| g.movements[day][EXPANSION] - g.movements[day][CONTRACTION]).sum();
+            let total = truth.total.movements[day];
+            assert_eq!(moved, total[EXPANSION] - total[CONTRACTION]);
+            switches += i32::from(groups.clone().map(|g| g.movements[day][CONTRACTION]).sum::<i128>() > total[CONTRACTION]);
+            assert_eq!(truth.total.subscribers[day], lifecycle.subscribers[day].active, "subscribers on day {day}");
+            // Group subscribers: at least the total's share, at most the sum.
+            assert!(groups.clone().map(|g| g.subscribers[day]).sum::<i64>() >= truth.total.subscribers[day]);
+            assert!(truth.total.unknown[day] < lifecycle.subscriptions[day].active.max(1));
+        }
+        assert!(switches > 50, "{switches} days with a product switch");
+
+        // The delivered rows say the simulated attributes on every day (updates are
+        // never on a missing day, subscription reports always carry the columns).
+        let mut order: Vec<&DeliveredRow> = stats.rows.iter().collect();
+        order.sort_by_key(|r| (r.sub, r.day));
+        for rows in order.chunk_by(|a, b| a.sub == b.sub) {
+            let index = rows[0].sub as usize;
+            let (mut product, mut price, mut quantity, mut frequency) =
+                (Steps(Vec::new()), Steps(Vec::new()), Steps(Vec::new()), Steps(Vec::new()));
+            for row in rows {
+                product.push(row.day, Some(row.product));
+                price.push(row.day, row.price_cents);
+                quantity.push(row.day, row.quantity);
+                frequency.push(row.day, row.frequency_days);
+            }
+            let sub = &population.subs[index];
+            for day in sub.created_day.max(0)..days as i32 {
+                let attrs = population.attrs_on(index, day);
+                let expected_price = (!sub.no_price).then_some(PRODUCTS[usize::from(attrs.product)].price_cents);
+                assert_eq!(product.on(day), Some(attrs.product), "sub {index} day {day}");
+                if sub.scenario != Scenario::PreStart {
+                    assert_eq!(price.on(day), expected_price, "sub {index} day {day}");
+                    assert_eq!(quantity.on(day), Some(attrs.quantity), "sub {index} day {day}");
+                    assert_eq!(frequency.on(day), Some(attrs.frequency_days), "sub {index} day {day}");
+                }
+            }
+        }
+    }
+}
