@@ -75,11 +75,7 @@ fn month_text(month: i32) -> String {
 
 /// The last day of every month whose end lies within `first..=last`.
 fn month_ends(first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
-    first
-        .iter_days()
-        .take_while(|d| *d <= last)
-        .filter(|d| (*d + Days::new(1)).month() != d.month())
-        .collect()
+    first.iter_days().take_while(|d| *d <= last).filter(|d| (*d + Days::new(1)).month() != d.month()).collect()
 }
 
 fn day_number(day: NaiveDate) -> i32 {
@@ -239,14 +235,16 @@ impl CohortBuilder {
                 let (g, m) = (column_str(&sizes, GROUP)?, column_i32(&sizes, "cohort")?);
                 let size = sizes.column("size").ctx("sizes")?.i64().ctx("sizes")?.iter().collect::<Vec<_>>();
                 for ((g, m), size) in g.into_iter().zip(m).zip(size) {
-                    let cell = self.cells.entry((g.unwrap_or_default(), m.unwrap_or(0))).or_insert_with(|| (0, vec![0; n]));
+                    let cell =
+                        self.cells.entry((g.unwrap_or_default(), m.unwrap_or(0))).or_insert_with(|| (0, vec![0; n]));
                     cell.0 += size.unwrap_or(0);
                 }
                 let (g, m, e) =
                     (column_str(&actives, GROUP)?, column_i32(&actives, "cohort")?, column_i32(&actives, "end")?);
                 let a = actives.column("active").ctx("actives")?.i64().ctx("actives")?.iter().collect::<Vec<_>>();
                 for (((g, m), e), a) in g.into_iter().zip(m).zip(e).zip(a) {
-                    let cell = self.cells.entry((g.unwrap_or_default(), m.unwrap_or(0))).or_insert_with(|| (0, vec![0; n]));
+                    let cell =
+                        self.cells.entry((g.unwrap_or_default(), m.unwrap_or(0))).or_insert_with(|| (0, vec![0; n]));
                     if let Some(slot) = e.and_then(|e| cell.1.get_mut(e as usize)) {
                         *slot += a.unwrap_or(0);
                     }
@@ -301,17 +299,16 @@ pub(crate) fn cohort_rows(sources: &LakeSources, level: CohortLevel, by: Option<
 pub(crate) fn frame(rows: &[CohortRow], by: Option<&str>) -> Result<DataFrame> {
     let mut columns = vec![Column::new("cohort".into(), rows.iter().map(|r| r.cohort.clone()).collect::<Vec<_>>())];
     if let Some(by) = by {
-        columns.push(Column::new(by.into(), rows.iter().map(|r| r.group.clone().unwrap_or_default()).collect::<Vec<_>>()));
+        columns
+            .push(Column::new(by.into(), rows.iter().map(|r| r.group.clone().unwrap_or_default()).collect::<Vec<_>>()));
     }
     columns.push(Column::new("age".into(), rows.iter().map(|r| r.age).collect::<Vec<_>>()));
     columns.push(Column::new("size".into(), rows.iter().map(|r| r.size).collect::<Vec<_>>()));
     columns.push(Column::new("active".into(), rows.iter().map(|r| r.active).collect::<Vec<_>>()));
-    let share = Int128Chunked::from_iter_options(
-        "share".into(),
-        rows.iter().map(|r| r.share_millionths().map(i128::from)),
-    )
-    .into_decimal(18, 6)
-    .ctx("writing shares")?;
+    let share =
+        Int128Chunked::from_iter_options("share".into(), rows.iter().map(|r| r.share_millionths().map(i128::from)))
+            .into_decimal(18, 6)
+            .ctx("writing shares")?;
     columns.push(share.into_series().into_column());
     DataFrame::new(rows.len(), columns).map_err(|source| QueryError::Polars { context: "shaping the cohorts", source })
 }

@@ -40,15 +40,15 @@ mod sql;
 mod tables;
 
 pub use anomalies::ANOMALY_COLUMNS;
-pub use cohorts::{COHORT_COLUMNS, CohortLevel, CohortRow};
 pub use cancellations::CANCELLATION_COLUMNS;
 pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, LakeState, Level};
+pub use cohorts::{COHORT_COLUMNS, CohortLevel, CohortRow};
 pub use definitions::{Definition, RateRow};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
+pub use money::{Exact, MRR_FACTOR};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
-pub use money::{Exact, MRR_FACTOR};
 pub use restatement::{Change, MonthRates, Restatement};
 pub use revenue::{REVENUE_COLUMNS, RevenueRow};
 pub use series::{Grain, SERIES_COLUMNS};

@@ -69,9 +69,7 @@ impl Attributes<'_> {
             .filter(|(name, _)| match self {
                 Attributes::All => true,
                 Attributes::UserAnd(by) => *name == c::USER_ID || Some(*name) == by,
-                Attributes::Revenue(by) => {
-                    *name == c::USER_ID || MONEY_ATTRIBUTES.contains(name) || Some(*name) == by
-                }
+                Attributes::Revenue(by) => *name == c::USER_ID || MONEY_ATTRIBUTES.contains(name) || Some(*name) == by,
             })
             .cloned()
             .collect()

@@ -81,11 +81,7 @@ fn day_number(day: NaiveDate) -> i32 {
 
 fn day_of(number: i32) -> NaiveDate {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    if number >= 0 {
-        epoch + Days::new(number as u64)
-    } else {
-        epoch - Days::new(number.unsigned_abs() as u64)
-    }
+    if number >= 0 { epoch + Days::new(number as u64) } else { epoch - Days::new(number.unsigned_abs() as u64) }
 }
 
 /// What a subscription is at the end of a day.
@@ -265,10 +261,7 @@ impl Consumer for RevenueBuilder {
         let h_quantity = i32s(history, c::QUANTITY)?;
         let h_frequency = i32s(history, c::FREQUENCY_DAYS)?;
         let h_group: Vec<Option<u32>> = match by.as_deref() {
-            Some(column) => strings(history, column)?
-                .into_iter()
-                .map(|v| v.map(|text| self.group(&text)))
-                .collect(),
+            Some(column) => strings(history, column)?.into_iter().map(|v| v.map(|text| self.group(&text))).collect(),
             None => vec![None; history.height()],
         };
         let as_of = day_number(life.as_of);
@@ -539,9 +532,11 @@ pub(crate) fn frame(rows: &[RevenueRow], by: Option<&str>) -> Result<DataFrame> 
             .ctx("writing dates")?,
     ];
     if let Some(by) = by {
-        columns.push(Column::new(by.into(), rows.iter().map(|r| r.group.clone().unwrap_or_default()).collect::<Vec<_>>()));
+        columns
+            .push(Column::new(by.into(), rows.iter().map(|r| r.group.clone().unwrap_or_default()).collect::<Vec<_>>()));
     }
-    let pick = |f: fn(&RevenueRow) -> &Exact| -> Result<Vec<Option<i128>>> { rows.iter().map(|r| cents(f(r))).collect() };
+    let pick =
+        |f: fn(&RevenueRow) -> &Exact| -> Result<Vec<Option<i128>>> { rows.iter().map(|r| cents(f(r))).collect() };
     columns.push(money("mrr", pick(|r| &r.mrr)?)?);
     let arpu: Vec<Option<i128>> = rows
         .iter()

@@ -14,7 +14,9 @@ use crate::args::{CancellationsArgs, CohortsArgs, Format, GrainArg, LevelArg, Re
 /// The factor's statement beside every MRR figure (a note on the message output; Parquet
 /// key-value metadata `churnlake:mrr_factor`).
 fn factor_note() -> String {
-    format!("MRR = price × quantity × {MRR_FACTOR} ÷ frequency_days (365.25 / 12 days a month); money rounded half to even")
+    format!(
+        "MRR = price × quantity × {MRR_FACTOR} ÷ frequency_days (365.25 / 12 days a month); money rounded half to even"
+    )
 }
 
 fn factor_metadata() -> Vec<(String, String)> {
@@ -78,7 +80,8 @@ fn triangle(rows: &[CohortRow], by: Option<&str>) -> Result<DataFrame> {
             *slot = share;
         }
     }
-    let mut columns: Vec<Column> = vec![Column::new("cohort".into(), lines.keys().map(|k| k.0.clone()).collect::<Vec<_>>())];
+    let mut columns: Vec<Column> =
+        vec![Column::new("cohort".into(), lines.keys().map(|k| k.0.clone()).collect::<Vec<_>>())];
     if let Some(by) = by {
         columns.push(Column::new(by.into(), lines.keys().map(|k| k.1.clone().unwrap_or_default()).collect::<Vec<_>>()));
     }

@@ -49,10 +49,8 @@ fn revenue_grains_take_the_last_day_and_sum_the_movements() {
     let dir = worked_lake();
     let lake = dir.path().join("lake");
     // 2024-05-01 is a Wednesday: one week (labelled by its Monday), one month
-    let week = run_ok(
-        &["revenue", "--lake", path(&lake), "--grain", "week", "--from", "2024-05-02", "--format", "csv"],
-        &[0],
-    );
+    let week =
+        run_ok(&["revenue", "--lake", path(&lake), "--grain", "week", "--from", "2024-05-02", "--format", "csv"], &[0]);
     assert_eq!(
         normalised(&week).lines().nth(1),
         Some("2024-04-29,81.16,20.29,0.00,30.44,30.43,10.15,30.44,1"),
@@ -100,4 +98,85 @@ fn revenue_refuses_bad_requests() {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+/// The generator's independent revenue, cohort and cancellation truth (TRUTH.md): every
+/// day and cell equal, money to the cent, counts exactly — in one pass and in several.
+fn check_truth(seed: u64, days: u32, subs_per_day: u32, rows_per_pass: Option<&str>) {
+    use churnlake_generate::{Preset, generate};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = Preset::Demo.options(dir.path().to_path_buf());
+    opts.seed = seed;
+    opts.days = days;
+    opts.subs_per_day = subs_per_day;
+    let summary = generate(&opts).expect("generation succeeds");
+    let lake = dir.path().join("lake");
+    ingest(&summary.drops_dir, &lake);
+    let env: Vec<(&str, &str)> = rows_per_pass.map(|n| vec![("CHURNLAKE_ROWS_PER_PASS", n)]).unwrap_or_default();
+    let read = |name: &str| normalised(&std::fs::read_to_string(summary.truth_dir.join(name)).expect("a truth file"));
+    let ours = |args: &[&str]| {
+        let mut all = vec![args[0], "--lake", path(&lake), "--format", "csv", "-q"];
+        all.extend_from_slice(&args[1..]);
+        normalised(&crate::support::run_ok_env(&all, &env, &[0]))
+    };
+    let compare = |label: &str, got: String, expected: String| {
+        if got != expected {
+            let diff: Vec<String> = got
+                .lines()
+                .zip(expected.lines())
+                .filter(|(a, b)| a != b)
+                .take(5)
+                .map(|(a, b)| format!("ours   {a}\ntruth  {b}"))
+                .collect();
+            panic!(
+                "{label} (seed {seed}) differs from the truth ({} vs {} lines):\n{}",
+                got.lines().count(),
+                expected.lines().count(),
+                diff.join("\n")
+            );
+        }
+    };
+    compare("revenue", ours(&["revenue"]), read("revenue.csv"));
+    compare("revenue by product", ours(&["revenue", "--by", "product"]), read("revenue_by_product.csv"));
+    compare("subscription cohorts", ours(&["cohorts"]), read("cohorts_subscriptions.csv"));
+    compare("subscriber cohorts", ours(&["cohorts", "--level", "subscribers"]), read("cohorts_subscribers.csv"));
+
+    // cancellations per reason: counted from the truth's events of the lake's range
+    let series = read("series.csv");
+    let dates: Vec<&str> = series.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    let (from, to) = (dates[0], dates[dates.len() - 1]);
+    let events = read("cancellation_events.csv");
+    let mut per_reason: std::collections::BTreeMap<String, (i64, i64, Vec<i64>)> = Default::default();
+    for line in events.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 7 || f[1] < from || f[1] > to {
+            continue;
+        }
+        let entry = per_reason.entry(f[2].to_owned()).or_default();
+        entry.0 += 1;
+        entry.1 += i64::from(f[4] == "true");
+        entry.2.push(f[6].parse().expect("days"));
+    }
+    let got = ours(&["cancellations", "--from", from, "--to", to]);
+    let rows: Vec<Vec<&str>> = got.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), per_reason.len(), "one row per reason:\n{got}");
+    for (row, (reason, (count, within, mut days))) in rows.iter().zip(per_reason) {
+        days.sort_unstable();
+        let n = days.len();
+        let median = if n % 2 == 1 { days[n / 2] as f64 } else { (days[n / 2 - 1] + days[n / 2]) as f64 / 2.0 };
+        assert_eq!(row[0], reason);
+        assert_eq!(row[1].parse::<i64>().ok(), Some(count), "{reason}: cancellations");
+        assert_eq!(row[2].parse::<i64>().ok(), Some(within), "{reason}: 24-hour cancels");
+        assert_eq!(row[4].parse::<f64>().ok(), Some(median), "{reason}: median days from creation");
+    }
+}
+
+#[test]
+fn revenue_cohorts_and_cancellations_match_the_truth() {
+    check_truth(5, 120, 8, None);
+}
+
+#[test]
+fn revenue_cohorts_and_cancellations_match_the_truth_in_passes() {
+    check_truth(11, 75, 6, Some("300"));
 }
