@@ -21,29 +21,37 @@
 //! conformance case and of a generated history.
 
 mod anomalies;
+mod cancellations;
 mod check;
+mod cohorts;
 mod definitions;
 mod driver;
 mod error;
 mod explain;
 mod kernel;
 mod lifecycle;
+mod money;
 mod passes;
 mod reconcile;
 mod restatement;
+mod revenue;
 mod series;
 mod sources;
 mod sql;
 mod tables;
 
 pub use anomalies::ANOMALY_COLUMNS;
+pub use cancellations::CANCELLATION_COLUMNS;
 pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, LakeState, Level};
+pub use cohorts::{COHORT_COLUMNS, CohortLevel, CohortRow};
 pub use definitions::{Definition, RateRow};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
+pub use money::{Exact, MRR_FACTOR};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
 pub use restatement::{Change, MonthRates, Restatement};
+pub use revenue::{REVENUE_COLUMNS, RevenueRow};
 pub use series::{Grain, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
@@ -108,6 +116,57 @@ impl Metrics {
         definitions: &[Definition],
     ) -> Result<Vec<RateRow>> {
         definitions::rates(&self.sources, from, to, by, definitions)
+    }
+
+    /// Revenue (METRICS.md "Revenue") over `from..=to` at `grain`, exact: one row per day
+    /// (or period), per group of `by` in effect on each day when given (date, then group).
+    pub fn revenue_rows(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        by: Option<&str>,
+        grain: Grain,
+    ) -> Result<Vec<RevenueRow>> {
+        revenue::revenue_rows(&self.sources, from, to, by, grain)
+    }
+
+    /// [`Metrics::revenue_rows`] as a frame: [`REVENUE_COLUMNS`] (with `by` after `date`),
+    /// money as DECIMAL(18, 2) rounded half to even.
+    pub fn revenue(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        by: Option<&str>,
+        grain: Grain,
+    ) -> Result<DataFrame> {
+        revenue::frame(&self.revenue_rows(from, to, by, grain)?, by)
+    }
+
+    /// Retention cohorts (METRICS.md "Cohorts") at `level`: a cell per cohort month and
+    /// month end within the lake's range, optionally per group of `by` (its latest value).
+    pub fn cohort_rows(&self, level: CohortLevel, by: Option<&str>) -> Result<Vec<CohortRow>> {
+        cohorts::cohort_rows(&self.sources, level, by)
+    }
+
+    /// [`Metrics::cohort_rows`] as a frame: [`COHORT_COLUMNS`] (with `by` after `cohort`).
+    pub fn cohorts(&self, level: CohortLevel, by: Option<&str>) -> Result<DataFrame> {
+        cohorts::frame(&self.cohort_rows(level, by)?, by)
+    }
+
+    /// Cohort cells as the frame [`Metrics::cohorts`] returns.
+    pub fn cohort_frame(&self, rows: &[CohortRow], by: Option<&str>) -> Result<DataFrame> {
+        cohorts::frame(rows, by)
+    }
+
+    /// The cancellation events of `from..=to` counted per group of `by` (each event's own
+    /// report row's value): counts, 24-hour cancels and their share, median days from creation.
+    pub fn cancellations(&self, from: NaiveDate, to: NaiveDate, by: Option<&str>) -> Result<DataFrame> {
+        cancellations::cancellations(&self.sources, from, to, by)
+    }
+
+    /// The cancellation events of `from..=to`, one row each.
+    pub fn cancellation_events(&self, from: NaiveDate, to: NaiveDate) -> Result<DataFrame> {
+        cancellations::event_rows(&self.sources, from, to)
     }
 
     /// Active subscriptions and subscribers at the end of `as_of` (optionally per group).

@@ -47,6 +47,7 @@ pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
     (c::DISCOUNT_PRICE, MONEY),
     (c::STATUS, DataType::String),
     (c::CANCEL_REASON, DataType::String),
+    (c::CANCELLED_WITHIN_24H, DataType::Boolean),
 ];
 
 /// Which attributes a computation needs (the series needs only the user and the group).
@@ -54,7 +55,13 @@ pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
 pub(crate) enum Attributes<'a> {
     All,
     UserAnd(Option<&'a str>),
+    /// The user, the money attributes (price, quantity, frequency) and the group, with
+    /// every report row's values kept ([`Lifecycle::history`]): attributes in effect on a day.
+    Revenue(Option<&'a str>),
 }
+
+/// The attributes MRR is computed from (METRICS.md "Revenue").
+pub(crate) const MONEY_ATTRIBUTES: [&str; 3] = [c::PRICE, c::QUANTITY, c::FREQUENCY_DAYS];
 
 impl Attributes<'_> {
     fn wanted(self) -> Vec<(&'static str, DataType)> {
@@ -63,6 +70,7 @@ impl Attributes<'_> {
             .filter(|(name, _)| match self {
                 Attributes::All => true,
                 Attributes::UserAnd(by) => *name == c::USER_ID || Some(*name) == by,
+                Attributes::Revenue(by) => *name == c::USER_ID || MONEY_ATTRIBUTES.contains(name) || Some(*name) == by,
             })
             .cloned()
             .collect()
@@ -292,6 +300,10 @@ pub(crate) struct Lifecycle {
     /// The lake's last data date: events dated after it are kept (listed, counted in the
     /// max dates) but change no state in the lake's range.
     pub last: NaiveDate,
+    /// With [`Attributes::Revenue`]: every report row's `sub_idx, data_date` and attributes
+    /// (the money attributes and the group), oldest first — the attributes in effect on
+    /// each day come from it. `None` otherwise.
+    pub history: Option<DataFrame>,
 }
 
 impl Lifecycle {
@@ -360,6 +372,27 @@ impl Lifecycle {
             .ctx("computing the subscriptions")?;
         tracing::debug!(subscriptions = base.height(), "lifecycle: subscriptions");
         let ids = base.clone().lazy().select([col(c::SUBSCRIPTION_ID), col("sub_idx")]);
+        let history = match attributes {
+            Attributes::Revenue(_) => {
+                let mut keep = vec![col("sub_idx"), col(c::DATA_DATE), col("row_order")];
+                keep.extend(attributes.wanted().iter().filter(|(n, _)| *n != c::USER_ID).map(|(n, _)| col(*n)));
+                Some(
+                    rows.clone()
+                        .lazy()
+                        .join(
+                            ids.clone(),
+                            [col(c::SUBSCRIPTION_ID)],
+                            [col(c::SUBSCRIPTION_ID)],
+                            JoinArgs::new(JoinType::Inner),
+                        )
+                        .select(keep)
+                        .sort(["sub_idx", "row_order"], SortMultipleOptions::default())
+                        .collect()
+                        .ctx("keeping the report rows' attributes")?,
+                )
+            }
+            _ => None,
+        };
 
         let mut order = vec![col("sub_idx"), col("kind"), col("own_date"), col("at")];
         if lineage == Lineage::Keep {
@@ -391,7 +424,7 @@ impl Lifecycle {
         // a day after the lake's last data date gives the current state: events dated after
         // it are in the lake but not yet in effect
         let as_of = as_of.map_or(last, |day| day.min(last));
-        Ok(Lifecycle { base: base.lazy(), events, as_of, last })
+        Ok(Lifecycle { base: base.lazy(), events, as_of, last, history })
     }
 
     /// End-of-day state per subscription and day with events, up to `as_of`, with flows:

@@ -171,6 +171,42 @@ Examples:
   churnlake series --from 2024-01-01 --to 2024-03-31 --grain week
   churnlake series --by product --out series.csv";
 
+const REVENUE_HELP: &str = "\
+Examples:
+  churnlake revenue --from 2024-01-01 --to 2024-03-31 --grain month
+  churnlake revenue --by product --out revenue.parquet
+
+MRR = price × quantity × 30.4375 ÷ frequency_days (30.4375 = 365.25 / 12) with the attributes in \
+effect on each day, summed exactly and printed rounded half to even to cents; arpu = mrr ÷ active \
+subscribers (empty when none). Movements on D: new, reactivation, expansion, contraction, \
+churned, so that mrr(D) = mrr(D−1) + new + reactivation + expansion − contraction − churned. \
+With --by X, a subscription is in the group of X in effect that day: a switch is contraction in \
+the old group and expansion in the new. A subscription missing price, quantity or frequency (or \
+with a frequency of 0) is active with no MRR and counted in mrr_unknown_subscriptions.";
+
+const COHORTS_HELP: &str = "\
+Examples:
+  churnlake cohorts
+  churnlake cohorts --level subscribers --format csv --out cohorts.csv
+
+A subscription's cohort is the month of its created date (a subscriber's, of their first \
+subscription's). Each cell is the share of the cohort active at the end of the month `age` months \
+later, for every month end within the lake's first..last data date; `size` counts the whole \
+cohort. The table is the triangle (one row per cohort, one column per age, shares in %); CSV, \
+JSON and Parquet have one row per cell: cohort, age, size, active, share (six decimals).";
+
+const CANCELLATIONS_HELP: &str = "\
+Examples:
+  churnlake cancellations --from 2024-01-01 --to 2024-03-31
+  churnlake cancellations --from 2024-01-01 --to 2024-03-31 --by product --format csv
+  churnlake cancellations --from 2024-01-01 --to 2024-01-31 --by cancelled_within_24h
+
+Each cancellation event of the period (a distinct subscription and cancel date of the \
+cancellation reports) counts once, in the group its own report row gives (the newest row of that \
+event), not the subscription's latest value as in `series --by`. Columns: the group, \
+cancellations, cancelled_within_24h (the row's 24 Hour Cancel flag), share_cancelled_within_24h \
+(a fraction), median_days_from_creation (cancel date − created date), subscriptions (distinct).";
+
 const RATE_HELP: &str = "\
 Examples:
   churnlake rate --from 2024-01-01 --to 2024-01-31
@@ -267,6 +303,17 @@ pub enum Command {
     /// The daily series of actives and flows (per docs/METRICS.md).
     #[command(after_help = SERIES_HELP)]
     Series(SeriesArgs),
+    /// Monthly recurring revenue per day: MRR, ARPU and the MRR movements (docs/METRICS.md
+    /// "Revenue"), optionally per group of an attribute in effect that day.
+    #[command(after_help = REVENUE_HELP)]
+    Revenue(RevenueArgs),
+    /// Retention cohorts: per creation month, the share still active at each month end.
+    #[command(after_help = COHORTS_HELP)]
+    Cohorts(CohortsArgs),
+    /// Why people cancel: the period's cancellation events counted per reason (or another
+    /// attribute of each event's own report row), with 24-hour cancels and days from creation.
+    #[command(after_help = CANCELLATIONS_HELP)]
+    Cancellations(CancellationsArgs),
     /// Cancellation rates over a period: Σ cancelled / (Σ active / days).
     #[command(after_help = RATE_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Rate(RateArgs),
@@ -321,6 +368,9 @@ impl Command {
             Command::Drops(a) => Some(("drops", &mut a.output, TEXT_FORMATS)),
             Command::Series(a) => Some(("series", &mut a.output, FRAME_FORMATS)),
             Command::Rate(a) => Some(("rate", &mut a.output, TEXT_FORMATS)),
+            Command::Revenue(a) => Some(("revenue", &mut a.output, FRAME_FORMATS)),
+            Command::Cohorts(a) => Some(("cohorts", &mut a.output, FRAME_FORMATS)),
+            Command::Cancellations(a) => Some(("cancellations", &mut a.output, FRAME_FORMATS)),
             Command::Subscriptions(a) => Some(("subscriptions", &mut a.output, FRAME_FORMATS)),
             Command::Subscribers(a) => Some(("subscribers", &mut a.output, FRAME_FORMATS)),
             Command::Active(a) => Some(("active", &mut a.output, FRAME_FORMATS)),
@@ -418,6 +468,77 @@ pub struct SeriesArgs {
     /// day, week (Monday-based) or month: actives at the period's last day, flows summed.
     #[arg(long, value_enum, default_value = "day")]
     pub grain: GrainArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake revenue`.
+#[derive(Debug, Args, Clone)]
+pub struct RevenueArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, included; not before --from (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Group by a subscription attribute as in effect on each day, e.g. product.
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// day, week (Monday-based) or month: mrr and arpu at the period's last day, movements summed.
+    #[arg(long, value_enum, default_value = "day")]
+    pub grain: GrainArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake cohorts`.
+#[derive(Debug, Args, Clone)]
+pub struct CohortsArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// Count subscriptions (cohort: the created month) or subscribers (their first
+    /// subscription's month; active while one of their subscriptions is).
+    #[arg(long, value_enum, default_value = "subscriptions")]
+    pub level: LevelArg,
+    /// One triangle per value of a subscription attribute (its latest value), e.g. product.
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `cohorts --level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    /// Subscriptions, by the month of their created date
+    Subscriptions,
+    /// Subscribers, by the month of their first subscription
+    Subscribers,
+}
+
+/// The arguments of `churnlake cancellations`.
+#[derive(Debug, Args, Clone)]
+pub struct CancellationsArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day of the period (cancel dates).
+    #[arg(long, value_name = "DATE")]
+    pub from: NaiveDate,
+    /// Last day of the period (included; not before --from).
+    #[arg(long, value_name = "DATE")]
+    pub to: NaiveDate,
+    /// Count per this attribute of each event's own report row (cancel_reason, product,
+    /// cancelled_within_24h, …).
+    #[arg(long, value_name = "COLUMN", default_value = "cancel_reason")]
+    pub by: String,
     #[command(flatten)]
     pub output: OutputArgs,
 }

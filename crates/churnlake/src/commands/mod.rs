@@ -10,6 +10,7 @@ mod check;
 mod diff;
 mod ingest;
 mod metrics;
+mod revenue;
 
 use std::io::Write;
 use std::path::Path;
@@ -90,6 +91,9 @@ fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
     match command {
         Command::Series(args) => metrics::series(ctx, io, args),
         Command::Rate(args) => metrics::rate(ctx, io, args),
+        Command::Revenue(args) => revenue::revenue(ctx, io, args),
+        Command::Cohorts(args) => revenue::cohorts(ctx, io, args),
+        Command::Cancellations(args) => revenue::cancellations(ctx, io, args),
         Command::Subscriptions(args) => metrics::subscriptions(ctx, io, args),
         Command::Subscribers(args) => metrics::subscribers(ctx, io, args),
         Command::Active(args) => metrics::active(ctx, io, args),
@@ -324,6 +328,20 @@ fn open_output<'a>(output: &OutputArgs, io: &'a mut Io) -> Result<Box<dyn Write 
 /// Writes a result frame in the chosen format to `--out` or the data output, with what it
 /// was computed from: a footer under a table, key-value metadata in Parquet.
 fn emit(ctx: &Ctx, reader: &Reader, df: &mut DataFrame, output: &OutputArgs, io: &mut Io) -> Result<()> {
+    emit_noted(ctx, reader, df, output, io, &[], None)
+}
+
+/// [`emit`] with the command's own Parquet key-value metadata and a note: a line on the
+/// message output (unless `-q`) for every format but Parquet, which carries `metadata`.
+fn emit_noted(
+    ctx: &Ctx,
+    reader: &Reader,
+    df: &mut DataFrame,
+    output: &OutputArgs,
+    io: &mut Io,
+    metadata: &[(String, String)],
+    note: Option<&str>,
+) -> Result<()> {
     let format = match output.format {
         Format::Table => OutputFormat::Table,
         Format::Csv => OutputFormat::Csv,
@@ -331,13 +349,19 @@ fn emit(ctx: &Ctx, reader: &Reader, df: &mut DataFrame, output: &OutputArgs, io:
         Format::Parquet => OutputFormat::Parquet,
     };
     let metadata = match format {
-        OutputFormat::Parquet => state_metadata(&reader.state()?),
+        OutputFormat::Parquet => [state_metadata(&reader.state()?), metadata.to_vec()].concat(),
         _ => Vec::new(),
     };
     {
         let mut out = open_output(output, io)?;
         write_frame_with(df, format, &mut out, &metadata)?;
         out.flush()?;
+    }
+    if let Some(note) = note
+        && format != OutputFormat::Parquet
+        && !ctx.quiet
+    {
+        writeln!(io.err, "{note}")?;
     }
     if format == OutputFormat::Table {
         footer(ctx, reader, io)?;
