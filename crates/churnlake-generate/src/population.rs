@@ -315,8 +315,8 @@ fn simulate_updates(
                 } else {
                     let mut frequency = FREQUENCIES[rng.below(FREQUENCIES.len() as u64) as usize];
                     if frequency == attrs.frequency_days {
-                        frequency = FREQUENCIES[(FREQUENCIES.iter().position(|&f| f == frequency).unwrap_or(0) + 1)
-                            % FREQUENCIES.len()];
+                        frequency = FREQUENCIES
+                            [(FREQUENCIES.iter().position(|&f| f == frequency).unwrap_or(0) + 1) % FREQUENCIES.len()];
                     }
                     frequency
                 };
