@@ -295,7 +295,7 @@ fn simulate_updates(
         if day > sub.created_day && settled && !plan.missing(day) && !plan.missing(day - 1) {
             let kind = rng.below(100);
             let mut next = attrs;
-            if kind < 45 || kind >= 95 {
+            if !(45..95).contains(&kind) {
                 next.quantity = 1 + rng.weighted(&[50, 28, 14, 8]) as u8;
                 if next.quantity == attrs.quantity {
                     next.quantity = if attrs.quantity >= 4 { 1 } else { attrs.quantity + 1 };
