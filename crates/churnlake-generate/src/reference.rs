@@ -857,7 +857,7 @@ fn cancellation_lines(
     let mut keyed: Vec<(u64, NaiveDate, String)> = Vec::new();
     for ((id, at), rows) in rows {
         let newest = |pick: &dyn Fn(&CancelRow) -> Option<String>| {
-            rows.iter().filter(|r| pick(r).is_some()).max_by(|a, b| a.0.cmp(&b.0)).and_then(|r| pick(r))
+            rows.iter().filter(|r| pick(r).is_some()).max_by(|a, b| a.0.cmp(&b.0)).and_then(pick)
         };
         let quote =
             |v: String| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v };
