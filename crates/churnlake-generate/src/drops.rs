@@ -920,8 +920,12 @@ impl Writer<'_> {
             quantity: has(Column::Quantity).then_some(attrs.quantity),
             frequency_days: has(Column::FrequencyDays).then_some(attrs.frequency_days),
             cancel: row.cancel,
-            reason_nth: facts.latest_cancel.filter(|_| row.cancel.is_some() && has(Column::CancelReason)).map(|c| c.0 as u8),
-            within_24h: (has(Column::TwentyFourHourCancel) && !flag.is_empty()).then_some(facts.cancelled_on_creation_day),
+            reason_nth: facts
+                .latest_cancel
+                .filter(|_| row.cancel.is_some() && has(Column::CancelReason))
+                .map(|c| c.0 as u8),
+            within_24h: (has(Column::TwentyFourHourCancel) && !flag.is_empty())
+                .then_some(facts.cancelled_on_creation_day),
         };
         let id = SUBSCRIPTION_ID_BASE + u64::from(row.sub);
         let user_id = USER_ID_BASE + u64::from(sub.user);

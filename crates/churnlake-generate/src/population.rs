@@ -295,7 +295,7 @@ fn simulate_updates(
         if day > sub.created_day && settled && !plan.missing(day) && !plan.missing(day - 1) {
             let kind = rng.below(100);
             let mut next = attrs;
-            if kind < 45 || kind >= 95 {
+            if !(45..95).contains(&kind) {
                 next.quantity = 1 + rng.weighted(&[50, 28, 14, 8]) as u8;
                 if next.quantity == attrs.quantity {
                     next.quantity = if attrs.quantity >= 4 { 1 } else { attrs.quantity + 1 };
@@ -315,8 +315,8 @@ fn simulate_updates(
                 } else {
                     let mut frequency = FREQUENCIES[rng.below(FREQUENCIES.len() as u64) as usize];
                     if frequency == attrs.frequency_days {
-                        frequency = FREQUENCIES[(FREQUENCIES.iter().position(|&f| f == frequency).unwrap_or(0) + 1)
-                            % FREQUENCIES.len()];
+                        frequency = FREQUENCIES
+                            [(FREQUENCIES.iter().position(|&f| f == frequency).unwrap_or(0) + 1) % FREQUENCIES.len()];
                     }
                     frequency
                 };

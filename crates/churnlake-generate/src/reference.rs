@@ -703,8 +703,7 @@ impl Money<'_> {
         let day = if d < 0 { self.days[0].pred_opt().unwrap() } else { self.days[d as usize] };
         let active = if d < 0 {
             // generated data has no events before the first day
-            sub.created.unwrap().0 < self.days[0]
-                && sub.cancels.range(..self.days[0]).next().is_none()
+            sub.created.unwrap().0 < self.days[0] && sub.cancels.range(..self.days[0]).next().is_none()
         } else {
             self.states[id][d as usize] == Some(true)
         };
@@ -770,7 +769,8 @@ impl Money<'_> {
         }
         let line = |cell: Option<&Cells>, subscribers: i64| {
             let (mrr, m, unknown) = cell.map_or((Q::ZERO, [Q::ZERO; 5], 0), |c| (c.0, c.1, c.2));
-            let arpu = if subscribers > 0 { Q::new(mrr.0, mrr.1 * i128::from(subscribers)).cents() } else { String::new() };
+            let arpu =
+                if subscribers > 0 { Q::new(mrr.0, mrr.1 * i128::from(subscribers)).cents() } else { String::new() };
             format!(
                 "{},{arpu},{},{},{},{},{},{unknown}",
                 mrr.cents(),
@@ -802,12 +802,12 @@ impl Money<'_> {
     }
 
     fn cohorts(&self) -> (Vec<String>, Vec<String>) {
-        let ends: Vec<usize> =
-            (0..self.days.len()).filter(|&d| self.days[d].succ_opt().unwrap().month() != self.days[d].month()).collect();
+        let ends: Vec<usize> = (0..self.days.len())
+            .filter(|&d| self.days[d].succ_opt().unwrap().month() != self.days[d].month())
+            .collect();
         let month = |date: NaiveDate| date.format("%Y-%m").to_string();
-        let months = |from: NaiveDate, to: NaiveDate| {
-            (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32
-        };
+        let months =
+            |from: NaiveDate, to: NaiveDate| (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
         // entity → (cohort start date, per month end: active)
         let mut subscriptions: Vec<(NaiveDate, Vec<bool>)> = Vec::new();
         let mut users: BTreeMap<&String, (NaiveDate, Vec<bool>)> = BTreeMap::new();
@@ -850,13 +850,17 @@ impl Money<'_> {
 
 /// `cancellation_events.csv` by brute force: per (subscription, cancel date) and column,
 /// the newest row's non-empty value.
-fn cancellation_lines(subs: &BTreeMap<String, Sub>, rows: &BTreeMap<(String, NaiveDate), Vec<CancelRow>>) -> Vec<String> {
+fn cancellation_lines(
+    subs: &BTreeMap<String, Sub>,
+    rows: &BTreeMap<(String, NaiveDate), Vec<CancelRow>>,
+) -> Vec<String> {
     let mut keyed: Vec<(u64, NaiveDate, String)> = Vec::new();
     for ((id, at), rows) in rows {
         let newest = |pick: &dyn Fn(&CancelRow) -> Option<String>| {
-            rows.iter().filter(|r| pick(r).is_some()).max_by(|a, b| a.0.cmp(&b.0)).and_then(|r| pick(r))
+            rows.iter().filter(|r| pick(r).is_some()).max_by(|a, b| a.0.cmp(&b.0)).and_then(pick)
         };
-        let quote = |v: String| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v };
+        let quote =
+            |v: String| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v };
         let reason = newest(&|r| r.1.clone()).map(quote).unwrap_or_default();
         let product = newest(&|r| r.2.clone()).map(quote).unwrap_or_default();
         let flag = newest(&|r| r.3.map(|f| f.to_string())).unwrap_or_default();

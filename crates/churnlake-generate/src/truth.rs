@@ -492,7 +492,14 @@ mod tests {
             sub(4, 2, 0, 4, 3),   // E
             sub(0, 3, 1, 7, 0),   // C
         ];
-        let population = Population { subs, events, updates: Vec::new(), users: 5, day_first_sub: vec![1, 2, 3, 4, 5, 5], last_day: 4 };
+        let population = Population {
+            subs,
+            events,
+            updates: Vec::new(),
+            users: 5,
+            day_first_sub: vec![1, 2, 3, 4, 5, 5],
+            last_day: 4,
+        };
         let revealed = vec![true; 5];
         let latest: Vec<u8> = population.subs.iter().map(|s| s.product).collect();
         let truth = Truth::compute(&population, &revealed, &latest, 5);

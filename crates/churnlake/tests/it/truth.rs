@@ -196,6 +196,7 @@ fn attribute_updates_change_no_lifecycle_figure() {
         ],
         &[0],
     );
-    let cells: Vec<u64> = counts.lines().nth(1).expect("a row").split(',').map(|v| v.parse().expect("a count")).collect();
+    let cells: Vec<u64> =
+        counts.lines().nth(1).expect("a row").split(',').map(|v| v.parse().expect("a count")).collect();
     assert!(cells[0] >= cells[1] + updates / 2, "update rows missing from the lake: {counts}");
 }
