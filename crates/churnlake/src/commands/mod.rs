@@ -8,8 +8,10 @@
 
 mod check;
 mod diff;
+pub mod filter;
 mod ingest;
 mod metrics;
+mod report;
 
 use std::io::Write;
 use std::path::Path;
@@ -99,6 +101,7 @@ fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
         Command::Check(args) => check::check(ctx, io, args),
         Command::Reconcile(args) => check::reconcile(ctx, io, args),
         Command::Diff(args) => diff::diff(ctx, io, args),
+        Command::Report(args) => report::report(ctx, io, args),
         Command::Ingest(_)
         | Command::Drops(_)
         | Command::Generate(_)
@@ -271,6 +274,7 @@ fn settle_output(command: &str, output: &mut OutputArgs, formats: &[Format]) -> 
                 Some("json") => Format::Json,
                 Some("parquet") => Format::Parquet,
                 Some("txt") => Format::Table,
+                Some("pdf") => Format::Pdf,
                 _ => {
                     return Err(UserError(format!(
                         "--out {}: cannot tell the format from the file name; give --format ({}) \
@@ -329,6 +333,7 @@ fn emit(ctx: &Ctx, reader: &Reader, df: &mut DataFrame, output: &OutputArgs, io:
         Format::Csv => OutputFormat::Csv,
         Format::Json => OutputFormat::Json,
         Format::Parquet => OutputFormat::Parquet,
+        Format::Pdf => anyhow::bail!("PDF is written by `report` only"),
     };
     let metadata = match format {
         OutputFormat::Parquet => state_metadata(&reader.state()?),
