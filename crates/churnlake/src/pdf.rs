@@ -22,7 +22,7 @@ const MARGIN: f32 = 36.0;
 const TITLE_SIZE: f32 = 13.0;
 const TEXT_SIZE: f32 = 8.0;
 /// The type sizes tried for the table, largest first.
-const TABLE_SIZES: [f32; 4] = [8.0, 7.0, 6.5, 6.0];
+const TABLE_SIZES: [f32; 6] = [8.0, 7.0, 6.5, 6.0, 5.5, 5.0];
 const LEADING: f32 = 1.3;
 /// The widest a column grows before its values are cut (characters).
 const MAX_COLUMN: usize = 40;
@@ -103,64 +103,104 @@ struct Layout {
     size: f32,
     /// the columns shown (indexes into the headers) and their widths in characters
     shown: Vec<(usize, usize)>,
+    /// characters between two columns
+    gap: usize,
 }
 
 impl Layout {
+    /// The page, type size and column widths: portrait when the columns fit at their full
+    /// width (headers on one line), else landscape with smaller type, headers wrapped at
+    /// their `_`; when even that is too wide, the widest columns are narrowed to a common
+    /// width (the narrow ones keep theirs) and their values cut; columns that fit at no
+    /// width are left out.
     fn plan(table: &PdfTable, glyphs: &Glyphs) -> Layout {
-        let natural: Vec<usize> = (0..table.headers.len())
-            .map(|i| {
-                let cells = table.rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count()));
-                cells.chain([table.headers[i].chars().count()]).max().unwrap_or(1).clamp(1, MAX_COLUMN)
-            })
+        let cells: Vec<usize> = (0..table.headers.len())
+            .map(|i| table.rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0))
             .collect();
-        let total = |widths: &[usize]| widths.iter().sum::<usize>() + GAP * widths.len().saturating_sub(1);
-        let portrait = glyphs.fit(A4.0 - 2.0 * MARGIN, TABLE_SIZES[0]);
-        if total(&natural) <= portrait {
-            return Layout { page: A4, size: TABLE_SIZES[0], shown: natural.into_iter().enumerate().collect() };
+        let full: Vec<usize> = cells
+            .iter()
+            .zip(&table.headers)
+            .map(|(c, h)| (*c).max(h.chars().count()).clamp(1, MAX_COLUMN))
+            .collect();
+        let words: Vec<usize> = cells
+            .iter()
+            .zip(&table.headers)
+            .map(|(c, h)| (*c).max(header_words(h).map(|w| w.chars().count()).max().unwrap_or(1)).clamp(1, MAX_COLUMN))
+            .collect();
+        let spaced = |widths: &[usize], gap: usize| widths.iter().sum::<usize>() + gap * widths.len().saturating_sub(1);
+        let total = |widths: &[usize]| spaced(widths, GAP);
+        let all = |widths: &[usize]| widths.iter().copied().enumerate().collect::<Vec<_>>();
+        let size = TABLE_SIZES[0];
+        if total(&full) <= glyphs.fit(A4.0 - 2.0 * MARGIN, size) {
+            return Layout { page: A4, size, shown: all(&full), gap: GAP };
         }
         let page = (A4.1, A4.0);
         let capacity = |size: f32| glyphs.fit(page.0 - 2.0 * MARGIN, size);
-        if let Some(size) = TABLE_SIZES.iter().copied().find(|s| total(&natural) <= capacity(*s)) {
-            return Layout { page, size, shown: natural.into_iter().enumerate().collect() };
+        for widths in [&full, &words] {
+            if let Some(size) = TABLE_SIZES.iter().copied().find(|s| total(widths) <= capacity(*s)) {
+                return Layout { page, size, shown: all(widths), gap: GAP };
+            }
         }
+        // the smallest type, one space between the columns
         let size = TABLE_SIZES[TABLE_SIZES.len() - 1];
         let capacity = capacity(size);
+        let gap = 1;
         // the columns that fit at their narrowest, in order; the others are left out
-        let mut shown: Vec<(usize, usize)> = Vec::new();
+        let mut count = 0;
         let mut narrowest = 0;
-        for (i, w) in natural.iter().enumerate() {
-            let least = (*w).min(MIN_COLUMN);
-            let needed = narrowest + least + if shown.is_empty() { 0 } else { GAP };
+        for w in &words {
+            let needed = narrowest + (*w).min(MIN_COLUMN) + if count == 0 { 0 } else { gap };
             if needed > capacity {
                 break;
             }
             narrowest = needed;
-            shown.push((i, *w));
+            count += 1;
         }
-        // squeeze the widest column, one character at a time, until the row fits
-        loop {
-            let widths: Vec<usize> = shown.iter().map(|(_, w)| *w).collect();
-            if total(&widths) <= capacity {
-                break;
-            }
-            let Some(widest) = shown.iter_mut().filter(|(_, w)| *w > MIN_COLUMN).max_by_key(|(_, w)| *w) else {
-                break;
-            };
-            widest.1 -= 1;
-        }
-        Layout { page, size, shown }
+        let kept = &words[..count];
+        // the widest common width W that fits with every column at min(its width, W)
+        let capped = |cap: usize| kept.iter().map(|w| (*w).min(cap)).collect::<Vec<_>>();
+        let cap =
+            (MIN_COLUMN..=MAX_COLUMN).rev().find(|cap| spaced(&capped(*cap), gap) <= capacity).unwrap_or(MIN_COLUMN);
+        Layout { page, size, shown: all(&capped(cap)), gap }
+    }
+
+    /// The header: each name on as many lines as its column needs (wrapped after a `_`).
+    fn header(&self, headers: &[String]) -> Vec<String> {
+        let wrapped: Vec<Vec<String>> = self
+            .shown
+            .iter()
+            .map(|(i, width)| wrap_header(&crate::output::escape_control(&headers[*i]), *width))
+            .collect();
+        let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+        (0..lines)
+            .map(|n| {
+                let cells: Vec<String> = wrapped.iter().map(|w| w.get(n).cloned().unwrap_or_default()).collect();
+                self.cells(&cells, &[], false)
+            })
+            .collect()
     }
 
     /// One row as a line of text: each cell cut or padded to its column.
     fn line(&self, cells: &[String], right: &[bool]) -> String {
+        let shown: Vec<String> = self
+            .shown
+            .iter()
+            .map(|(i, _)| crate::output::escape_control(cells.get(*i).map_or("", String::as_str)))
+            .collect();
+        let right: Vec<bool> = self.shown.iter().map(|(i, _)| right.get(*i).copied().unwrap_or(false)).collect();
+        self.cells(&shown, &right, true)
+    }
+
+    /// Cells (one per shown column, in order) padded to their widths.
+    fn cells(&self, cells: &[String], right: &[bool], cut_long: bool) -> String {
         let mut line = String::new();
-        for (n, (i, width)) in self.shown.iter().enumerate() {
+        for (n, ((_, width), cell)) in self.shown.iter().zip(cells).enumerate() {
             if n > 0 {
-                line.push_str(&" ".repeat(GAP));
+                line.push_str(&" ".repeat(self.gap));
             }
-            let cell = cut(&crate::output::escape_control(cells.get(*i).map_or("", String::as_str)), *width);
-            let pad = " ".repeat(width - cell.chars().count());
-            if right.get(*i).copied().unwrap_or(false) {
+            let cell = if cut_long { cut(cell, *width) } else { cell.chars().take(*width).collect() };
+            let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
+            if right.get(n).copied().unwrap_or(false) {
                 line.push_str(&pad);
                 line.push_str(&cell);
             } else {
@@ -170,6 +210,40 @@ impl Layout {
         }
         line.trim_end().to_owned()
     }
+}
+
+/// A column name's words, each with the `_` that follows it (`max_`, `cancel_`, `date`).
+fn header_words(name: &str) -> impl Iterator<Item = &str> {
+    name.split_inclusive('_')
+}
+
+/// A column name in lines of at most `width` characters, broken after a `_` where it
+/// can, inside a word only when the word is longer than the line.
+fn wrap_header(name: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in header_words(name) {
+        let mut word: String = word.to_owned();
+        while !word.is_empty() {
+            let used = line.chars().count();
+            let len = word.chars().count();
+            if used + len <= width {
+                line.push_str(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            lines.push(word.chars().take(width).collect());
+            word = word.chars().skip(width).collect();
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// `text` in at most `width` characters: cut with an ellipsis when longer.
@@ -252,7 +326,10 @@ pub fn write(table: &PdfTable) -> Result<Vec<u8>> {
     let top = height - MARGIN;
     let bottom = MARGIN + 2.0 * TEXT_SIZE * LEADING; // above the page number
     let first_top = top - TITLE_SIZE * 1.6 - about.len() as f32 * TEXT_SIZE * LEADING - TEXT_SIZE;
-    let rows_from = |start_y: f32| (((start_y - bottom) / line).floor() as usize).saturating_sub(2).max(1); // header + rule
+    let header = layout.header(&table.headers);
+    // the header's lines and the half line of the rule under it
+    let rows_from =
+        |start_y: f32| (((start_y - bottom) / line - 0.5).floor() as usize).saturating_sub(header.len()).max(1);
     let mut pages = Vec::new();
     let mut next = 0;
     loop {
@@ -283,8 +360,8 @@ pub fn write(table: &PdfTable) -> Result<Vec<u8>> {
     pdf.document_info(info).title(TextStr(&table.title)).producer(TextStr("churnlake"));
 
     let f1 = Name(b"F1");
-    let header = layout.line(&table.headers, &[]);
-    let rule_width = glyphs.width(header.chars().count().max(1), layout.size).min(text_width);
+    let widest = header.iter().map(|l| l.chars().count()).max().unwrap_or(1);
+    let rule_width = glyphs.width(widest.max(1), layout.size).min(text_width);
     let count = pages.len();
     for (n, (page, (page_id, content_id))) in pages.iter().zip(&page_ids).enumerate() {
         let mut content = Content::new();
@@ -303,8 +380,10 @@ pub fn write(table: &PdfTable) -> Result<Vec<u8>> {
             }
             y -= TEXT_SIZE;
         }
-        y -= line;
-        text(&mut content, &mut glyphs, MARGIN, y, layout.size, &header);
+        for part in &header {
+            y -= line;
+            text(&mut content, &mut glyphs, MARGIN, y, layout.size, part);
+        }
         let rule = y - layout.size * 0.35;
         content.set_line_width(0.5).move_to(MARGIN, rule).line_to(MARGIN + rule_width, rule).stroke();
         y -= line * 0.5;
@@ -381,6 +460,9 @@ mod tests {
         assert_eq!(cut("abcd", 4), "abcd");
         assert_eq!(wrap("one two three", 7), ["one two", "three"]);
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_header("max_reactivation_date", 12), ["max_", "reactivation", "_date"]);
+        assert_eq!(wrap_header("max_cancel_date", 11), ["max_cancel_", "date"]);
+        assert_eq!(wrap_header("subscription_id", 15), ["subscription_id"]);
     }
 
     #[test]
@@ -399,6 +481,9 @@ mod tests {
         assert!(layout.page.0 > layout.page.1, "landscape");
         let line = layout.line(&headers, &[]);
         assert!(glyphs.width(line.chars().count(), layout.size) <= layout.page.0 - 2.0 * MARGIN);
+        for part in layout.header(&headers) {
+            assert!(glyphs.width(part.chars().count(), layout.size) <= layout.page.0 - 2.0 * MARGIN);
+        }
         assert!(layout.shown.len() < 60, "the columns that do not fit are left out");
     }
 }

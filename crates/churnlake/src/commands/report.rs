@@ -101,9 +101,7 @@ pub(super) fn report(ctx: &Ctx, io: &mut Io, args: &ReportArgs) -> Result<Outcom
 
 /// What a report says about its amounts.
 fn currency_note() -> String {
-    format!(
-        "amounts in the `{CURRENCY}` column's currency; the drops name none, so it is the base currency {BASE_CURRENCY}"
-    )
+    format!("amounts in the `{CURRENCY}` column's currency (the drops name none: the base currency {BASE_CURRENCY})")
 }
 
 /// A report after its options: the frame, and whether it has money columns.
@@ -275,7 +273,7 @@ fn pdf_table(
         format!("Rows: {total}")
     });
     if currency {
-        about.push(format!("Amounts: {}", currency_note()));
+        about.push(format!("Amounts: {}", currency_note().trim_start_matches("amounts ")));
     }
     Ok(crate::pdf::PdfTable { title: format!("churnlake report {}", kind.name()), about, headers, rows, right })
 }
