@@ -276,9 +276,10 @@ fn settle_output(command: &str, output: &mut OutputArgs, formats: &[Format]) -> 
                 Some("txt") => Format::Table,
                 Some("pdf") => Format::Pdf,
                 _ => {
+                    let pdf = if formats.contains(&Format::Pdf) { ", .pdf" } else { "" };
                     return Err(UserError(format!(
                         "--out {}: cannot tell the format from the file name; give --format ({}) \
-                         or end the name in .csv, .json, .parquet or .txt",
+                         or end the name in .csv, .json, .parquet{pdf} or .txt",
                         path.display(),
                         names()
                     ))
