@@ -63,7 +63,11 @@ fn within(date: &str, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Expr {
 /// lineage of the first report row that carried it (a re-sent row is not a second
 /// event). Rows without a Cancel Date are no event and are left out. `from`/`to` bound
 /// the cancel date. Sorted by cancel date, then subscription id.
-pub(crate) fn cancellations(sources: &LakeSources, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+pub(crate) fn cancellations(
+    sources: &LakeSources,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<DataFrame> {
     let wanted = [
         (c::SUBSCRIPTION_ID, DataType::String),
         (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
@@ -98,7 +102,11 @@ pub(crate) fn cancellations(sources: &LakeSources, from: Option<NaiveDate>, to: 
 /// (its `subscription_id`, `user_id` and `product`; null for an id no report carries —
 /// `anomalies` lists those as `unknown_id`) and the lineage of the first event row.
 /// `from`/`to` bound the event date. Sorted by event date, then public id.
-pub(crate) fn reactivations(sources: &LakeSources, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+pub(crate) fn reactivations(
+    sources: &LakeSources,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<DataFrame> {
     let wanted = [
         (c::PUBLIC_SUBSCRIPTION_ID, DataType::String),
         (c::MERCHANT_USER_ID, DataType::String),
@@ -122,8 +130,9 @@ pub(crate) fn reactivations(sources: &LakeSources, from: Option<NaiveDate>, to: 
         .chain([(c::USER_ID, DataType::String), (c::PRODUCT, DataType::String)])
         .chain([(c::SOURCE_FILE, DataType::String), (c::SOURCE_LINE, DataType::Int64)])
         .collect::<Vec<_>>();
-    let reports = [ReportKind::Subscriptions, ReportKind::Cancellations]
-        .map(|kind| sources.scan(kind.as_str(), &mapping).map(|lf| lf.filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null())));
+    let reports = [ReportKind::Subscriptions, ReportKind::Cancellations].map(|kind| {
+        sources.scan(kind.as_str(), &mapping).map(|lf| lf.filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null()))
+    });
     let [a, b] = reports;
     let reports = concat([a?, b?], UnionArgs::default()).ctx("reading public ids")?;
     let newest = order_rows(reports, ranks)

@@ -117,11 +117,8 @@ impl Layout {
         let cells: Vec<usize> = (0..table.headers.len())
             .map(|i| table.rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0))
             .collect();
-        let full: Vec<usize> = cells
-            .iter()
-            .zip(&table.headers)
-            .map(|(c, h)| (*c).max(h.chars().count()).clamp(1, MAX_COLUMN))
-            .collect();
+        let full: Vec<usize> =
+            cells.iter().zip(&table.headers).map(|(c, h)| (*c).max(h.chars().count()).clamp(1, MAX_COLUMN)).collect();
         let words: Vec<usize> = cells
             .iter()
             .zip(&table.headers)
@@ -470,13 +467,8 @@ mod tests {
         let glyphs = Glyphs::new(FONT).expect("the font parses");
         let headers: Vec<String> = (0..60).map(|i| format!("column_number_{i}")).collect();
         let row: Vec<String> = (0..60).map(|i| "x".repeat(i)).collect();
-        let table = PdfTable {
-            title: "t".into(),
-            about: vec![],
-            headers: headers.clone(),
-            rows: vec![row],
-            right: vec![],
-        };
+        let table =
+            PdfTable { title: "t".into(), about: vec![], headers: headers.clone(), rows: vec![row], right: vec![] };
         let layout = Layout::plan(&table, &glyphs);
         assert!(layout.page.0 > layout.page.1, "landscape");
         let line = layout.line(&headers, &[]);

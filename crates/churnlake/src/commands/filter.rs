@@ -82,7 +82,8 @@ fn unknown_column(error: &PolarsError) -> Option<String> {
     };
     // polars quotes the name: `unable to find column "x"; valid columns: [...]`, or just `"x"`
     let quoted = message.split('"').nth(1).filter(|n| !n.is_empty());
-    let name = quoted.map(str::to_owned).unwrap_or_else(|| message.split(';').next().unwrap_or_default().trim().to_owned());
+    let name =
+        quoted.map(str::to_owned).unwrap_or_else(|| message.split(';').next().unwrap_or_default().trim().to_owned());
     Some(name)
 }
 
@@ -114,7 +115,7 @@ mod tests {
 
     fn ids(df: &DataFrame) -> Vec<String> {
         let column = df.column("id").expect("id").str().expect("text").clone();
-        column.into_iter().map(|v| v.unwrap_or_default().to_owned()).collect()
+        column.iter().map(|v| v.unwrap_or_default().to_owned()).collect()
     }
 
     #[test]

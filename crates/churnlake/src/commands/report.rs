@@ -259,7 +259,8 @@ fn pdf_table(
         rows.push(row);
     }
     let filters = filters(kind, options);
-    let mut about = vec![format!("Filters: {}", if filters.is_empty() { "none".to_owned() } else { filters.join("; ") })];
+    let mut about =
+        vec![format!("Filters: {}", if filters.is_empty() { "none".to_owned() } else { filters.join("; ") })];
     let newest = state.newest_stamp.map(crate::output::timestamp).unwrap_or_else(|| "-".into());
     let complete = state.complete_through.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
     let known = state.known_on.map(|d| format!("; as known on {d}")).unwrap_or_default();

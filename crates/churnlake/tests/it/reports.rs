@@ -52,7 +52,8 @@ fn cents(text: &str) -> i64 {
 #[test]
 fn report_subscriptions_and_subscribers_equal_the_truth() {
     let csv = run_ok(&["report", "subscriptions", "--lake", lake(), "--format", "csv"], &[0]);
-    let columns = ["subscription_id", "user_id", "created_date", "cancel_count", "reactivation_count", "current_status"];
+    let columns =
+        ["subscription_id", "user_id", "created_date", "cancel_count", "reactivation_count", "current_status"];
     let got = project(&csv, &columns);
     assert_eq!(got.len(), 132, "the sample's subscriptions");
     assert_eq!(got, project(&truth("subscriptions.csv"), &columns), "report subscriptions vs the truth");
@@ -104,10 +105,7 @@ fn where_keeps_exactly_the_rows_an_independent_filter_keeps() {
         .collect();
     expected.sort();
     let filter = format!("created_date >= '2024-03-10' AND product <> '{}'", first.replace('\'', "''"));
-    let csv = run_ok(
-        &["report", "subscriptions", "--lake", lake(), "--where", &filter, "--format", "csv"],
-        &[0],
-    );
+    let csv = run_ok(&["report", "subscriptions", "--lake", lake(), "--where", &filter, "--format", "csv"], &[0]);
     assert_eq!(project(&csv, &["subscription_id"]), expected, "{filter}");
 }
 
@@ -144,15 +142,16 @@ fn group_by_counts_add_up_and_sums_are_exact() {
     assert_eq!(sums, price, "exact price sums per product");
 
     // grouping after a filter: counts per status equal the truth's
-    let csv = run_ok(
-        &["report", "subscribers", "--lake", lake(), "--group-by", "current_status", "--format", "csv"],
-        &[0],
-    );
+    let csv =
+        run_ok(&["report", "subscribers", "--lake", lake(), "--group-by", "current_status", "--format", "csv"], &[0]);
     let (th, tr) = parse_csv(&truth("subscribers.csv"));
     let active = column(&th, &tr, "current_status").iter().filter(|s| **s == "active").count();
     assert_eq!(
         project(&csv, &["current_status", "rows"]),
-        vec![vec!["active".to_owned(), active.to_string()], vec!["inactive".to_owned(), (tr.len() - active).to_string()]]
+        vec![
+            vec!["active".to_owned(), active.to_string()],
+            vec!["inactive".to_owned(), (tr.len() - active).to_string()]
+        ]
     );
 }
 
@@ -170,13 +169,27 @@ fn columns_choose_and_order_and_preview_shows_ten_of_all() {
     assert_eq!(out.status.code(), Some(0));
     let (_, preview) = parse_csv(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(preview.len(), 10);
-    assert_eq!(preview, rows_of(&run_ok(&["report", "subscriptions", "--lake", lake(), "--format", "csv"], &[0]))[..10]);
+    assert_eq!(
+        preview,
+        rows_of(&run_ok(&["report", "subscriptions", "--lake", lake(), "--format", "csv"], &[0]))[..10]
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("preview: the first 10 of 132 rows"), "{err}");
 
     // grouped, then the grouped table's columns chosen
     let csv = run_ok(
-        &["report", "subscriptions", "--lake", lake(), "--group-by", "product", "--columns", "rows,product", "--format", "csv"],
+        &[
+            "report",
+            "subscriptions",
+            "--lake",
+            lake(),
+            "--group-by",
+            "product",
+            "--columns",
+            "rows,product",
+            "--format",
+            "csv",
+        ],
         &[0],
     );
     assert_eq!(parse_csv(&csv).0, ["rows", "product"]);
@@ -253,7 +266,9 @@ fn reactivations_are_the_code_9_events_with_their_subscription() {
         column(&sh, &sr, "public_subscription_id").into_iter().zip(column(&sh, &sr, "subscription_id")).collect();
     let (header, rows) = parse_csv(&csv);
     let mut unknown = 0;
-    for (public, id) in column(&header, &rows, "public_subscription_id").into_iter().zip(column(&header, &rows, "subscription_id")) {
+    for (public, id) in
+        column(&header, &rows, "public_subscription_id").into_iter().zip(column(&header, &rows, "subscription_id"))
+    {
         match owner.get(public) {
             Some(expected) => assert_eq!(id, *expected, "{public}"),
             None => {
@@ -303,12 +318,30 @@ fn orders_are_the_orders_table_with_exact_sums() {
 #[test]
 fn json_and_parquet_carry_the_same_rows() {
     let json = run_ok(
-        &["report", "cancellations", "--lake", lake(), "--columns", "subscription_id,cancel_date,price,currency", "--format", "json"],
+        &[
+            "report",
+            "cancellations",
+            "--lake",
+            lake(),
+            "--columns",
+            "subscription_id,cancel_date,price,currency",
+            "--format",
+            "json",
+        ],
         &[0],
     );
     let rows: Vec<serde_json::Value> = serde_json::from_str(&json).expect("JSON rows");
     let csv = run_ok(
-        &["report", "cancellations", "--lake", lake(), "--columns", "subscription_id,cancel_date,price,currency", "--format", "csv"],
+        &[
+            "report",
+            "cancellations",
+            "--lake",
+            lake(),
+            "--columns",
+            "subscription_id,cancel_date,price,currency",
+            "--format",
+            "csv",
+        ],
         &[0],
     );
     assert_eq!(rows.len(), rows_of(&csv).len());
@@ -343,10 +376,7 @@ fn larger() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     LAKE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let generated = dir.path().join("gen");
-        run_ok(
-            &["generate", "--out", path(&generated), "--days", "40", "--subs-per-day", "9", "--seed", "14"],
-            &[0],
-        );
+        run_ok(&["generate", "--out", path(&generated), "--days", "40", "--subs-per-day", "9", "--seed", "14"], &[0]);
         let lake = dir.path().join("lake");
         ingest(&generated.join("drops"), &lake);
         (dir, lake, generated.join("truth"))
@@ -376,7 +406,8 @@ fn pdf_holds_every_row_with_the_header_on_every_page() {
     assert_eq!(page_texts.len(), pages);
     let mut seen = Vec::new();
     for (n, page) in page_texts.iter().enumerate() {
-        let header = page.lines().find(|l| l.contains("subscription_id")).unwrap_or_else(|| panic!("page {}: a header", n + 1));
+        let header =
+            page.lines().find(|l| l.contains("subscription_id")).unwrap_or_else(|| panic!("page {}: a header", n + 1));
         let words: Vec<&str> = header.split_whitespace().collect();
         assert_eq!(words, columns.split(',').collect::<Vec<_>>(), "page {}'s header", n + 1);
         assert!(page.contains(&format!("page {} of {pages}", n + 1)), "page {} is numbered", n + 1);
@@ -418,7 +449,17 @@ fn pdf_with_many_columns_is_landscape_and_cuts_long_values() {
         assert!(text.contains(id), "{id} in the PDF");
     }
     // a grouped preview on stdout is a PDF too
-    let out = run(&["report", "cancellations", "--lake", lake(), "--group-by", "cancel_reason", "--preview", "--format", "pdf"]);
+    let out = run(&[
+        "report",
+        "cancellations",
+        "--lake",
+        lake(),
+        "--group-by",
+        "cancel_reason",
+        "--preview",
+        "--format",
+        "pdf",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.starts_with(b"%PDF-"), "a PDF on stdout");
 }
@@ -456,4 +497,15 @@ fn bad_columns_and_filters_are_refused_with_what_is_allowed() {
     // PDF is offered by report only
     refused(&["subscriptions", "--lake", l, "--format", "pdf"], &["pdf"]);
     refused(&["report", "colours", "--lake", l], &["colours"]);
+}
+
+#[test]
+fn every_report_offers_pdf_and_the_other_commands_do_not() {
+    for kind in ["subscriptions", "subscribers", "cancellations", "reactivations", "orders"] {
+        let help = run_ok(&["report", kind, "--help"], &[0]);
+        assert!(help.contains("[possible values: table, csv, json, parquet, pdf]"), "report {kind}:\n{help}");
+        assert!(help.contains(&format!("churnlake report {kind}")), "report {kind} has an example");
+    }
+    let help = run_ok(&["subscriptions", "--help"], &[0]);
+    assert!(help.contains("[possible values: table, csv, json, parquet]"), "{help}");
 }
