@@ -33,6 +33,7 @@ mod lifecycle;
 mod money;
 mod passes;
 mod reconcile;
+mod reports;
 mod restatement;
 mod revenue;
 mod series;
@@ -50,6 +51,7 @@ pub use explain::{ExplainedEvent, Explanation};
 pub use money::{Exact, MRR_FACTOR};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
+pub use reports::{CANCELLATION_COLUMNS, REACTIVATION_COLUMNS};
 pub use restatement::{Change, MonthRates, Restatement};
 pub use revenue::{REVENUE_COLUMNS, RevenueRow};
 pub use series::{Grain, SERIES_COLUMNS};
@@ -86,6 +88,26 @@ impl Metrics {
     /// One row per subscriber, as they stood at the end of `as_of`.
     pub fn subscribers(&self, as_of: Option<NaiveDate>, status: Option<&str>) -> Result<DataFrame> {
         tables::subscribers(&self.sources, as_of, status)
+    }
+
+    /// One row per cancellation event of the cancellation reports (each distinct
+    /// subscription and cancel date, with the first row's attributes and lineage), the
+    /// cancel date inside `from..=to` (either end open); see [`CANCELLATION_COLUMNS`].
+    pub fn cancellations(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+        reports::cancellations(&self.sources, from, to)
+    }
+
+    /// One row per reactivation (each distinct public id and date among the code-9
+    /// events) with the subscription its public id maps to (null when unknown), the event
+    /// date inside `from..=to`; see [`REACTIVATION_COLUMNS`].
+    pub fn reactivations(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+        reports::reactivations(&self.sources, from, to)
+    }
+
+    /// The orders table as delivered, one row per order row, the data date inside
+    /// `from..=to`.
+    pub fn orders(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+        reports::orders(&self.sources, from, to)
     }
 
     /// The daily series (or weekly / monthly), optionally per group of `by`.

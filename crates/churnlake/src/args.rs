@@ -56,6 +56,7 @@ pub enum Format {
     Csv,
     Json,
     Parquet,
+    Pdf,
 }
 
 impl Format {
@@ -66,12 +67,15 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Parquet => "parquet",
+            Format::Pdf => "pdf",
         }
     }
 }
 
 /// The formats of the commands that write frames (series, tables, active, anomalies, sql).
 pub const FRAME_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json, Format::Parquet];
+/// The formats of the `report` kinds (the frame formats and PDF).
+pub const PDF_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json, Format::Parquet, Format::Pdf];
 /// The formats of `drops` and `rate`.
 pub const TEXT_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json];
 /// The formats of `explain` and of `ingest`'s summary.
@@ -283,6 +287,59 @@ Examples:
   churnlake diff --known-on 2024-02-03 --known-on 2024-03-01
   churnlake diff --known-on 2024-02-03 --known-on 2024-03-01 --from 2024-01-01 --to 2024-01-31 --format json";
 
+const REPORT_HELP: &str = "\
+Examples:
+  churnlake report subscriptions --where \"current_status = 'active'\" --columns subscription_id,product,price
+  churnlake report cancellations --from 2024-01-01 --to 2024-01-31 --group-by cancel_reason
+  churnlake report orders --preview
+  churnlake report subscribers --out subscribers.pdf
+
+Kinds: subscriptions, subscribers (the tables, as of a day), cancellations, reactivations,
+orders (one row per event). `churnlake report KIND --help` lists each kind's options.";
+
+const REPORT_SUBSCRIPTIONS_HELP: &str = "\
+Examples:
+  churnlake report subscriptions --where \"current_status = 'active' AND price >= 20\" --preview
+  churnlake report subscriptions --group-by product --out by-product.pdf
+  churnlake report subscriptions --as-of 2024-01-31 --columns subscription_id,product,current_status --format csv
+
+Columns: the `subscriptions` table's, and `currency` (the base currency of price and
+discount_price). Money is exact (two decimals); group-by sums are exact too.";
+
+const REPORT_SUBSCRIBERS_HELP: &str = "\
+Examples:
+  churnlake report subscribers --where \"active_subscriptions > 1\"
+  churnlake report subscribers --group-by current_status --format json
+
+Columns: the `subscribers` table's.";
+
+const REPORT_CANCELLATIONS_HELP: &str = "\
+Examples:
+  churnlake report cancellations --from 2024-01-01 --to 2024-01-31 --group-by cancel_reason
+  churnlake report cancellations --where \"cancelled_within_24h\" --out quick-cancels.pdf
+
+One row per cancellation event of the cancellation reports (each distinct subscription and
+cancel date; a re-sent row is not a second event), with the first row's file and line.
+--from/--to bound the cancel date.";
+
+const REPORT_REACTIVATIONS_HELP: &str = "\
+Examples:
+  churnlake report reactivations --from 2024-01-01 --to 2024-03-31 --group-by product
+  churnlake report reactivations --where \"subscription_id IS NULL\"
+
+One row per reactivation (each distinct public id and date among the code-9 events), with
+the subscription the newest report row maps its public id to (empty when no report carries
+it). --from/--to bound the event date.";
+
+const REPORT_ORDERS_HELP: &str = "\
+Examples:
+  churnlake report orders --from 2024-01-01 --to 2024-01-31 --group-by product_id
+  churnlake report orders --where \"order_total > 50\" --format csv --out big-orders.csv
+
+The orders table as delivered (its columns typed by name), one row per order row, and
+`currency` (the base currency of its money columns, unless the files carry a currency
+column). --from/--to bound the data date.";
+
 const COMPLETIONS_HELP: &str = "\
 Examples:
   churnlake completions bash > ~/.local/share/bash-completion/completions/churnlake
@@ -355,6 +412,10 @@ pub enum Command {
     /// changed, with the drops that arrived in between.
     #[command(after_help = DIFF_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Diff(DiffArgs),
+    /// Ready-made reports: filter (--where), choose columns, group, preview, and export
+    /// (table, CSV, JSON, Parquet, PDF).
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -380,6 +441,7 @@ impl Command {
             Command::Check(a) => Some(("check", &mut a.output, REPORT_FORMATS)),
             Command::Reconcile(a) => Some(("reconcile", &mut a.output, TEXT_FORMATS)),
             Command::Diff(a) => Some(("diff", &mut a.output, TEXT_FORMATS)),
+            Command::Report(a) => a.kind.output_mut(),
             Command::Ingest(_)
             | Command::Generate(_)
             | Command::Build(_)
@@ -726,6 +788,125 @@ pub struct DiffArgs {
     /// Last day of the series compared.
     #[arg(long, value_name = "DATE")]
     pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake report`: the kind of report, each with its own flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub kind: ReportKind,
+}
+
+/// The reports `churnlake report` makes.
+#[derive(Debug, Subcommand)]
+pub enum ReportKind {
+    /// One row per subscription, as it stood at the end of a day.
+    #[command(after_help = REPORT_SUBSCRIPTIONS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Subscriptions(EntityReportArgs),
+    /// One row per subscriber, as they stood at the end of a day.
+    #[command(after_help = REPORT_SUBSCRIBERS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Subscribers(EntityReportArgs),
+    /// One row per cancellation event, with its reason, product and dates.
+    #[command(after_help = REPORT_CANCELLATIONS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Cancellations(EventReportArgs),
+    /// One row per reactivation (code-9 event), with the subscription it reactivates.
+    #[command(after_help = REPORT_REACTIVATIONS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Reactivations(EventReportArgs),
+    /// One row per order row of the orders drops.
+    #[command(after_help = REPORT_ORDERS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Orders(EventReportArgs),
+}
+
+impl ReportKind {
+    /// The report's name (`subscriptions`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReportKind::Subscriptions(_) => "subscriptions",
+            ReportKind::Subscribers(_) => "subscribers",
+            ReportKind::Cancellations(_) => "cancellations",
+            ReportKind::Reactivations(_) => "reactivations",
+            ReportKind::Orders(_) => "orders",
+        }
+    }
+
+    /// The options every kind shares.
+    pub fn common(&self) -> (&LakeArg, &KnownArg, &ReportOptions, &OutputArgs) {
+        match self {
+            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => (&a.lake, &a.known, &a.report, &a.output),
+            ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) => {
+                (&a.lake, &a.known, &a.report, &a.output)
+            }
+        }
+    }
+
+    fn output_mut(&mut self) -> Option<(&'static str, &mut OutputArgs, &'static [Format])> {
+        let name = match self {
+            ReportKind::Subscriptions(_) => "report subscriptions",
+            ReportKind::Subscribers(_) => "report subscribers",
+            ReportKind::Cancellations(_) => "report cancellations",
+            ReportKind::Reactivations(_) => "report reactivations",
+            ReportKind::Orders(_) => "report orders",
+        };
+        let output = match self {
+            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => &mut a.output,
+            ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) => &mut a.output,
+        };
+        Some((name, output, PDF_FORMATS))
+    }
+}
+
+/// What every report takes: the filter, the columns, the grouping, the preview.
+#[derive(Debug, Args, Clone)]
+pub struct ReportOptions {
+    /// Keep the rows where this SQL boolean expression over the report's columns holds
+    /// (polars SQL), e.g. "product = 'Matcha' AND price >= 20" or "cancel_date >= '2024-01-01'".
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// The columns to show, in this order (comma-separated); with --group-by, of the grouped table.
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// One row per value of this column: the rows counted (`rows`) and each money column
+    /// summed exactly (`<column>_total`), per currency.
+    #[arg(long, value_name = "COLUMN")]
+    pub group_by: Option<String>,
+    /// Show only the first 10 rows, and how many there are in all.
+    #[arg(long)]
+    pub preview: bool,
+}
+
+/// The arguments of `report subscriptions` and `report subscribers`.
+#[derive(Debug, Args, Clone)]
+pub struct EntityReportArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// The day (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `report cancellations`, `report reactivations` and `report orders`.
+#[derive(Debug, Args, Clone)]
+pub struct EventReportArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day (the event's date: cancel date, event date, an order's data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, included; not before --from.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub report: ReportOptions,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -210,7 +210,9 @@ fn print_drops(entries: &[ManifestEntry], output: &OutputArgs, io: &mut Io) -> R
         .collect();
     match output.format {
         Format::Csv => render::csv(&mut out, &DROP_HEADERS, &rows)?,
-        Format::Parquet => return Err(UserError("drops: choose --format table, csv or json".into()).into()),
+        Format::Parquet | Format::Pdf => {
+            return Err(UserError("drops: choose --format table, csv or json".into()).into());
+        }
         _ => render::table(&mut out, &DROP_HEADERS, &rows)?,
     }
     out.flush()?;

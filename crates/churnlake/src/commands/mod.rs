@@ -8,9 +8,11 @@
 
 mod check;
 mod diff;
+pub mod filter;
 mod ingest;
 mod metrics;
 mod revenue;
+mod report;
 
 use std::io::Write;
 use std::path::Path;
@@ -103,6 +105,7 @@ fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
         Command::Check(args) => check::check(ctx, io, args),
         Command::Reconcile(args) => check::reconcile(ctx, io, args),
         Command::Diff(args) => diff::diff(ctx, io, args),
+        Command::Report(args) => report::report(ctx, io, args),
         Command::Ingest(_)
         | Command::Drops(_)
         | Command::Generate(_)
@@ -275,10 +278,12 @@ fn settle_output(command: &str, output: &mut OutputArgs, formats: &[Format]) -> 
                 Some("json") => Format::Json,
                 Some("parquet") => Format::Parquet,
                 Some("txt") => Format::Table,
+                Some("pdf") => Format::Pdf,
                 _ => {
+                    let pdf = if formats.contains(&Format::Pdf) { ", .pdf" } else { "" };
                     return Err(UserError(format!(
                         "--out {}: cannot tell the format from the file name; give --format ({}) \
-                         or end the name in .csv, .json, .parquet or .txt",
+                         or end the name in .csv, .json, .parquet{pdf} or .txt",
                         path.display(),
                         names()
                     ))
@@ -347,6 +352,7 @@ fn emit_noted(
         Format::Csv => OutputFormat::Csv,
         Format::Json => OutputFormat::Json,
         Format::Parquet => OutputFormat::Parquet,
+        Format::Pdf => anyhow::bail!("PDF is written by `report` only"),
     };
     let metadata = match format {
         OutputFormat::Parquet => [state_metadata(&reader.state()?), metadata.to_vec()].concat(),

@@ -11,6 +11,7 @@ mod in_process;
 mod known_on;
 mod nightly;
 mod revenue;
+mod reports;
 mod scheduler;
 mod snapshots;
 mod sql;
