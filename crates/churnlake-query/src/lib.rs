@@ -26,6 +26,7 @@ mod definitions;
 mod driver;
 mod error;
 mod explain;
+mod insight;
 mod lifecycle;
 mod passes;
 mod reconcile;
@@ -40,6 +41,7 @@ pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, LakeState, Level
 pub use definitions::{Definition, RateRow};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
+pub use insight::{InsightEvent, LIFECYCLE_EVENT_COLUMNS, Measure, ORDER_EVENT_COLUMNS};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
 pub use restatement::{Change, MonthRates, Restatement};
@@ -107,6 +109,46 @@ impl Metrics {
         definitions: &[Definition],
     ) -> Result<Vec<RateRow>> {
         definitions::rates(&self.sources, from, to, by, definitions)
+    }
+
+    /// The events of an insight dated `from..=to` (default: the lake's range), one row per
+    /// event with its subscription's attributes and `amount` ([`LIFECYCLE_EVENT_COLUMNS`],
+    /// or [`ORDER_EVENT_COLUMNS`] for orders), sorted by date.
+    pub fn insight_events(
+        &self,
+        event: InsightEvent,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<DataFrame> {
+        insight::events(&self.sources, event, from, to)
+    }
+
+    /// An insight's results from its (filtered) events: per period of `grain` (or over
+    /// the whole of `from..=to`) and per value of `by`, the count or the summed amount.
+    pub fn insight_results(
+        events: &DataFrame,
+        measure: Measure,
+        by: Option<&str>,
+        grain: Option<Grain>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<DataFrame> {
+        insight::results(events, measure, by, grain, from, to)
+    }
+
+    /// Cancellation rates of each period of `grain` (day, week, month) within `from..=to`,
+    /// the first and last periods cut at `from` and `to`, under each of `definitions`: for
+    /// each definition, the periods in order, one row per group of `by` — one read of the
+    /// lake. Each row equals [`Metrics::rates`] over its own period.
+    pub fn rates_by_period(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<&str>,
+        definitions: &[Definition],
+        grain: Grain,
+    ) -> Result<Vec<RateRow>> {
+        definitions::rates_by_period(&self.sources, from, to, by, definitions, grain)
     }
 
     /// Active subscriptions and subscribers at the end of `as_of` (optionally per group).
