@@ -8,7 +8,7 @@
 //! ```text
 //! Chart { title, x: Dates | Categories, y_label, series: [Series { name, values }], group_by }
 //!    └─ render_svg(&chart, Kind) -> String        (fixed font family and sizes: stable bytes)
-//!    └─ render_png(&chart, Kind, path)             (DejaVu Sans embedded for the text)
+//!    └─ render_png(&chart, Kind) -> Vec<u8>        (DejaVu Sans embedded for the text)
 //! ```
 //!
 //! Kinds: `bar` (grouped bars), `stacked` (bars stacked by group: needs a breakdown),
@@ -17,7 +17,6 @@
 //! A group keeps its colour in every chart: the colour comes from its name.
 
 use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 use std::sync::Once;
 
@@ -248,14 +247,27 @@ pub fn render_svg(chart: &Chart, kind: Kind) -> Result<String> {
     Ok(svg)
 }
 
-/// The chart as a PNG file at `path`.
-pub fn render_png(chart: &Chart, kind: Kind, path: &Path) -> Result<()> {
+/// The chart as RGB pixels (row by row, 3 bytes a pixel), with its size.
+pub fn render_rgb(chart: &Chart, kind: Kind) -> Result<(u32, u32, Vec<u8>)> {
     chart.check(kind)?;
     register_fonts();
-    let root = BitMapBackend::new(path, size(chart, kind)).into_drawing_area();
-    draw(&root, chart, kind)?;
-    root.present().map_err(draw_error)
+    let (width, height) = size(chart, kind);
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw(&root, chart, kind)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok((width, height, pixels))
 }
+
+/// The chart as a PNG image.
+pub fn render_png(chart: &Chart, kind: Kind) -> Result<Vec<u8>> {
+    let (width, height, pixels) = render_rgb(chart, kind)?;
+    Ok(png::encode(width, height, &pixels))
+}
+
+pub mod png;
 
 /// A fixed palette (colour-blind friendly, after Okabe–Ito and Tableau 10).
 const PALETTE: [RGBColor; 10] = [

@@ -244,7 +244,7 @@ pub fn results(
     let mut groups: Vec<String> = Vec::new();
     if let Some(by) = by {
         let column = sums.column(by).ctx("reading the groups")?.str().ctx("reading the groups")?.clone();
-        groups = column.into_iter().map(|g| g.unwrap_or_default().to_owned()).collect();
+        groups = column.iter().map(|g| g.unwrap_or_default().to_owned()).collect();
         groups.sort();
         groups.dedup();
     }

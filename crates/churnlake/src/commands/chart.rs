@@ -186,7 +186,8 @@ pub(crate) fn write_chart(chart: &Chart, kind: Kind, path: &Path) -> Result<()> 
         let svg = churnlake_charts::render_svg(chart, kind).map_err(chart_error)?;
         std::fs::write(path, svg).map_err(|e| UserError(format!("--out {}: cannot write the chart: {e}", path.display())))?;
     } else {
-        churnlake_charts::render_png(chart, kind, path).map_err(chart_error)?;
+        let png = churnlake_charts::render_png(chart, kind).map_err(chart_error)?;
+        std::fs::write(path, png).map_err(|e| UserError(format!("--out {}: cannot write the chart: {e}", path.display())))?;
     }
     Ok(())
 }

@@ -12,7 +12,6 @@
 //! HTML table (see [`Page::pending`]).
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use anyhow::Result;
 use chrono::{Days, NaiveDate};
