@@ -169,9 +169,9 @@ impl Chart {
             Err(ChartError::Unfit { kind, reason, allowed: format!("this data can be drawn as {}", self.fitting()) })
         };
         match kind {
-            Kind::Stacked if self.group_by.is_none() => {
-                unfit("a stacked bar chart stacks the groups of a breakdown, and this result has none (give --by)".into())
-            }
+            Kind::Stacked if self.group_by.is_none() => unfit(
+                "a stacked bar chart stacks the groups of a breakdown, and this result has none (give --by)".into(),
+            ),
             Kind::Line if matches!(self.x, Axis::Categories(_)) => {
                 unfit(format!("a line needs dates on the x axis, and this result has categories ({})", self.x_label))
             }
@@ -466,8 +466,12 @@ fn draw_xy<DB: DrawingBackend>(
     for i in (0..n).step_by(step) {
         let (x, y) = ctx.backend_coord(&(i as f64, low));
         let text = shorten(&chart.x.label(i), 16);
-        area.draw(&Text::new(text, (x - area.get_base_pixel().0, y - area.get_base_pixel().1 + 6), font(LABEL_SIZE).pos(anchor)))
-            .map_err(draw_error)?;
+        area.draw(&Text::new(
+            text,
+            (x - area.get_base_pixel().0, y - area.get_base_pixel().1 + 6),
+            font(LABEL_SIZE).pos(anchor),
+        ))
+        .map_err(draw_error)?;
         area.draw(&PathElement::new(
             vec![
                 (x - area.get_base_pixel().0, y - area.get_base_pixel().1),

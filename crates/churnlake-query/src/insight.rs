@@ -139,8 +139,19 @@ fn amount(price: Expr, quantity: Expr) -> Expr {
 }
 
 /// Columns of the order events, in order (those the orders files carry; others are null).
-pub const ORDER_EVENT_COLUMNS: &[&str] =
-    &["event", "date", "order_id", c::SUBSCRIPTION_ID, c::USER_ID, c::PRODUCT_ID, c::SKU, c::QUANTITY, c::PRICE, "order_status", "amount"];
+pub const ORDER_EVENT_COLUMNS: &[&str] = &[
+    "event",
+    "date",
+    "order_id",
+    c::SUBSCRIPTION_ID,
+    c::USER_ID,
+    c::PRODUCT_ID,
+    c::SKU,
+    c::QUANTITY,
+    c::PRICE,
+    "order_status",
+    "amount",
+];
 
 fn orders(sources: &LakeSources) -> Result<DataFrame> {
     let empty = || -> Result<DataFrame> {
@@ -221,8 +232,9 @@ pub fn results(
     if let Some(grain) = grain {
         let dates: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
         let periods: Vec<NaiveDate> = dates.iter().map(|d| grain.period_start(*d)).collect();
-        let map = DataFrame::new(dates.len(), vec![Column::new("date".into(), dates), Column::new("period".into(), periods)])
-            .ctx("building periods")?;
+        let map =
+            DataFrame::new(dates.len(), vec![Column::new("date".into(), dates), Column::new("period".into(), periods)])
+                .ctx("building periods")?;
         lf = lf.join(map.lazy(), [col("date")], [col("date")], JoinArgs::new(JoinType::Inner));
         keys.push(col("period"));
     }

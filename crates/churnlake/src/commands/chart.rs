@@ -65,8 +65,11 @@ fn image_format(path: &Path) -> Result<bool> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("svg") => Ok(true),
         Some("png") => Ok(false),
-        _ => Err(UserError(format!("--out {}: a chart is written as .svg or .png; end the name in one of them", path.display()))
-            .into()),
+        _ => Err(UserError(format!(
+            "--out {}: a chart is written as .svg or .png; end the name in one of them",
+            path.display()
+        ))
+        .into()),
     }
 }
 
@@ -143,7 +146,8 @@ pub(crate) fn frame_chart(df: &DataFrame, spec: ChartSpec) -> Result<Chart> {
         }
         Some(group) => {
             let group_column = df.column(group).map_err(|_| column_error(df, group))?;
-            let groups: Vec<String> = (0..df.height()).map(|i| group_column.get(i).map(text).unwrap_or_default()).collect();
+            let groups: Vec<String> =
+                (0..df.height()).map(|i| group_column.get(i).map(text).unwrap_or_default()).collect();
             let mut names: Vec<String> = groups.clone();
             names.sort();
             names.dedup();
@@ -184,10 +188,12 @@ pub(crate) fn chart_error(error: ChartError) -> anyhow::Error {
 pub(crate) fn write_chart(chart: &Chart, kind: Kind, path: &Path) -> Result<()> {
     if image_format(path)? {
         let svg = churnlake_charts::render_svg(chart, kind).map_err(chart_error)?;
-        std::fs::write(path, svg).map_err(|e| UserError(format!("--out {}: cannot write the chart: {e}", path.display())))?;
+        std::fs::write(path, svg)
+            .map_err(|e| UserError(format!("--out {}: cannot write the chart: {e}", path.display())))?;
     } else {
         let png = churnlake_charts::render_png(chart, kind).map_err(chart_error)?;
-        std::fs::write(path, png).map_err(|e| UserError(format!("--out {}: cannot write the chart: {e}", path.display())))?;
+        std::fs::write(path, png)
+            .map_err(|e| UserError(format!("--out {}: cannot write the chart: {e}", path.display())))?;
     }
     Ok(())
 }

@@ -29,7 +29,9 @@ pub fn apply_where(df: DataFrame, expr: &str) -> Result<DataFrame> {
     if dtype != DataType::Boolean {
         return Err(refused(format!("the expression is {dtype}, not a boolean (true or false per row)")));
     }
-    ctx.execute(&format!("SELECT * FROM self WHERE {expr}")).and_then(|lf| lf.collect()).map_err(|e| refused(e.to_string()))
+    ctx.execute(&format!("SELECT * FROM self WHERE {expr}"))
+        .and_then(|lf| lf.collect())
+        .map_err(|e| refused(e.to_string()))
 }
 
 #[cfg(test)]
@@ -51,7 +53,9 @@ mod tests {
 
     #[test]
     fn refuses_unknown_columns_and_non_booleans_naming_the_columns() -> Result<()> {
-        for (expr, says) in [("colour = 'red'", "colour"), ("quantity + 1", "not a boolean"), ("1; DROP x", "one expression")] {
+        for (expr, says) in
+            [("colour = 'red'", "colour"), ("quantity + 1", "not a boolean"), ("1; DROP x", "one expression")]
+        {
             let message = apply_where(frame()?, expr).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(message.contains(says) && message.contains("product, quantity"), "{expr}: {message}");
         }

@@ -28,7 +28,10 @@ pub(super) fn insight(ctx: &Ctx, io: &mut Io, args: &InsightArgs) -> Result<Outc
         .into());
     }
     if args.underlying && args.chart.chart.is_some() {
-        return Err(UserError("--underlying writes the events, one row each: it draws no chart (leave out --chart)".into()).into());
+        return Err(UserError(
+            "--underlying writes the events, one row each: it draws no chart (leave out --chart)".into(),
+        )
+        .into());
     }
     let event = match args.event {
         InsightEventArg::Created => InsightEvent::Created,
@@ -88,14 +91,16 @@ pub(super) fn insight(ctx: &Ctx, io: &mut Io, args: &InsightArgs) -> Result<Outc
                     &results,
                     ChartSpec { title, x: "period", values: &value, group: by, y_label, scale: 1.0 },
                 )?,
-                (None, Some(by)) => frame_chart(
-                    &results,
-                    ChartSpec { title, x: by, values: &value, group: None, y_label, scale: 1.0 },
-                )?,
+                (None, Some(by)) => {
+                    frame_chart(&results, ChartSpec { title, x: by, values: &value, group: None, y_label, scale: 1.0 })?
+                }
                 (None, None) => {
                     let mut total = results.clone();
                     total.with_column(polars::prelude::Column::new("event".into(), [event.name()]))?;
-                    frame_chart(&total, ChartSpec { title, x: "event", values: &value, group: None, y_label, scale: 1.0 })?
+                    frame_chart(
+                        &total,
+                        ChartSpec { title, x: "event", values: &value, group: None, y_label, scale: 1.0 },
+                    )?
                 }
             };
             write_chart(&chart_model, kind(chart), path)?;

@@ -53,7 +53,8 @@ fn report_html(ctx: &Ctx, io: &mut Io, args: &ReportHtmlArgs) -> Result<Outcome>
     let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
     let lake = reader.lake.location().to_string();
     let page = html_page(&reader.metrics, &reader.manifest, reader.known_on, &lake, args.from, args.to)?;
-    std::fs::write(path, page).map_err(|e| UserError(format!("--out {}: cannot write the report: {e}", path.display())))?;
+    std::fs::write(path, page)
+        .map_err(|e| UserError(format!("--out {}: cannot write the report: {e}", path.display())))?;
     if !ctx.quiet {
         writeln!(io.err, "wrote {}", path.display())?;
     }
@@ -84,8 +85,18 @@ pub(crate) fn html_page(
     let rate = metrics.rate(rate_from, to, None)?;
     let rate = rate.first();
     let headlines = [
-        ("active_subscriptions", "active subscriptions", count("active_subscriptions")?.to_string(), format_number(count("active_subscriptions")? as f64)),
-        ("active_subscribers", "active subscribers", count("active_subscribers")?.to_string(), format_number(count("active_subscribers")? as f64)),
+        (
+            "active_subscriptions",
+            "active subscriptions",
+            count("active_subscriptions")?.to_string(),
+            format_number(count("active_subscriptions")? as f64),
+        ),
+        (
+            "active_subscribers",
+            "active subscribers",
+            count("active_subscribers")?.to_string(),
+            format_number(count("active_subscribers")? as f64),
+        ),
         (
             "subscription_cancellation_rate",
             "subscription cancellation rate, last 30 days",
@@ -231,7 +242,9 @@ pub(crate) fn html_page(
         counts(Level::Info)
     );
     if !checks.findings.is_empty() {
-        page.body.push_str("<table class=\"findings\"><thead><tr><th>level</th><th>check</th><th>about</th></tr></thead><tbody>");
+        page.body.push_str(
+            "<table class=\"findings\"><thead><tr><th>level</th><th>check</th><th>about</th></tr></thead><tbody>",
+        );
         for finding in checks.findings.iter().take(50) {
             let about = [
                 finding.kind.clone(),

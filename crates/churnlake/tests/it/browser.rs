@@ -90,7 +90,8 @@ fn the_html_report_renders_in_chromium_with_the_cli_numbers_and_every_chart() {
         assert!(shown > 0.0);
     }
     let last = summary_last_day(&summary.truth_dir);
-    let from = (chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").expect("a date") - chrono::Days::new(29)).to_string();
+    let from =
+        (chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").expect("a date") - chrono::Days::new(29)).to_string();
     let rate: serde_json::Value = serde_json::from_str(&run_ok(
         &["rate", "--lake", lake, "--from", &from, "--to", &last, "--format", "json"],
         &[0],

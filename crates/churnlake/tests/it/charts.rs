@@ -45,9 +45,11 @@ fn insight_counts_are_the_truths_flows_on_every_day_and_product() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (lake, truth) = scenario(dir.path());
     let truth_rows = rows(&read(&truth.join("series_by_product.csv")));
-    for (event, column) in
-        [("created", "new_subscriptions"), ("cancelled", "cancelled_subscriptions"), ("reactivated", "reactivated_subscriptions")]
-    {
+    for (event, column) in [
+        ("created", "new_subscriptions"),
+        ("cancelled", "cancelled_subscriptions"),
+        ("reactivated", "reactivated_subscriptions"),
+    ] {
         let csv = run_ok(
             &["insight", "--lake", &lake, "--event", event, "--by", "product", "--grain", "day", "--format", "csv"],
             &[0],
@@ -72,17 +74,21 @@ fn insight_counts_are_the_truths_flows_on_every_day_and_product() {
 
         // the whole period: one row per product, adding up to the total; the underlying
         // events are one row per event
-        let whole = rows(&run_ok(&["insight", "--lake", &lake, "--event", event, "--by", "product", "--format", "csv"], &[0]));
+        let whole =
+            rows(&run_ok(&["insight", "--lake", &lake, "--event", event, "--by", "product", "--format", "csv"], &[0]));
         let sum: i64 = whole.iter().map(|r| r["count"].parse::<i64>().expect("a count")).sum();
         assert_eq!(sum, total, "{event}: the products add up to the total");
-        let underlying = rows(&run_ok(&["insight", "--lake", &lake, "--event", event, "--underlying", "--format", "csv"], &[0]));
+        let underlying =
+            rows(&run_ok(&["insight", "--lake", &lake, "--event", event, "--underlying", "--format", "csv"], &[0]));
         assert_eq!(underlying.len() as i64, total, "{event}: one underlying row per event");
         assert!(underlying.iter().all(|r| r["event"] == event));
 
         // --where keeps one product's events: its count equals that product's row
-        let product = whole.iter().max_by_key(|r| r["count"].parse::<i64>().unwrap_or(0)).expect("a product")["product"].clone();
+        let product =
+            whole.iter().max_by_key(|r| r["count"].parse::<i64>().unwrap_or(0)).expect("a product")["product"].clone();
         let filter = format!("product = '{}'", product.replace('\'', "''"));
-        let only = rows(&run_ok(&["insight", "--lake", &lake, "--event", event, "--where", &filter, "--format", "csv"], &[0]));
+        let only =
+            rows(&run_ok(&["insight", "--lake", &lake, "--event", event, "--where", &filter, "--format", "csv"], &[0]));
         let expected = whole.iter().find(|r| r["product"] == product).expect("the product's row")["count"].clone();
         assert_eq!(only.len(), 1);
         assert_eq!(only[0]["count"], expected, "{event} where {filter}");
@@ -110,12 +116,29 @@ fn insight_counts_are_the_truths_flows_on_every_day_and_product() {
         *expected.entry(s["product"].clone()).or_default() += cents(&s["price"]) * quantity;
     }
     let amounts = rows(&run_ok(
-        &["insight", "--lake", &lake, "--event", "created", "--measure", "amount", "--by", "product", "--format", "csv"],
+        &[
+            "insight",
+            "--lake",
+            &lake,
+            "--event",
+            "created",
+            "--measure",
+            "amount",
+            "--by",
+            "product",
+            "--format",
+            "csv",
+        ],
         &[0],
     ));
     assert!(!amounts.is_empty());
     for r in &amounts {
-        assert_eq!(cents(&r["amount"]), expected.get(&r["product"]).copied().unwrap_or(0), "amount of {}", r["product"]);
+        assert_eq!(
+            cents(&r["amount"]),
+            expected.get(&r["product"]).copied().unwrap_or(0),
+            "amount of {}",
+            r["product"]
+        );
     }
 }
 
@@ -147,7 +170,10 @@ fn order_insights_count_each_order_once() {
     let sum: f64 = weekly.iter().map(|r| r["amount"].parse::<f64>().expect("an amount")).sum();
     let total: f64 = sql[0]["total"].parse().expect("a total");
     assert!((sum - total).abs() < 0.005, "weekly amounts {sum} add up to the order totals {total}");
-    assert!(weekly.iter().all(|r| r["amount"].split_once('.').is_some_and(|(_, c)| c.len() == 2)), "money keeps two decimals");
+    assert!(
+        weekly.iter().all(|r| r["amount"].split_once('.').is_some_and(|(_, c)| c.len() == 2)),
+        "money keeps two decimals"
+    );
 }
 
 /// `rate --grain month`: each month's row equals `rate` over that month alone.
@@ -158,13 +184,39 @@ fn monthly_rates_equal_the_rate_of_each_month() {
     let series = rows(&read(&truth.join("series.csv")));
     let (first, last) = (series[0]["date"].clone(), series[series.len() - 1]["date"].clone());
     let monthly = rows(&run_ok(
-        &["rate", "--lake", &lake, "--from", &first, "--to", &last, "--grain", "month", "--definition", "all", "--format", "csv"],
+        &[
+            "rate",
+            "--lake",
+            &lake,
+            "--from",
+            &first,
+            "--to",
+            &last,
+            "--grain",
+            "month",
+            "--definition",
+            "all",
+            "--format",
+            "csv",
+        ],
         &[0],
     ));
     assert!(monthly.len() >= 3 * 4, "three months or more, four definitions: {}", monthly.len());
     for r in &monthly {
         let single = rows(&run_ok(
-            &["rate", "--lake", &lake, "--from", &r["from"], "--to", &r["to"], "--definition", &r["definition"], "--format", "csv"],
+            &[
+                "rate",
+                "--lake",
+                &lake,
+                "--from",
+                &r["from"],
+                "--to",
+                &r["to"],
+                "--definition",
+                &r["definition"],
+                "--format",
+                "csv",
+            ],
             &[0],
         ));
         assert_eq!(&single[0], r, "{} {}..{}", r["definition"], r["from"], r["to"]);
@@ -195,21 +247,42 @@ fn charts_are_drawn_and_unfit_requests_refused() {
     assert!(text.contains("active_subscriptions") && text.contains(&first));
 
     let stacked = out("by-product.svg");
-    run_ok(&["series", "--lake", &lake, "--by", "product", "--grain", "week", "--chart", "stacked", "--out", &stacked], &[0]);
+    run_ok(
+        &["series", "--lake", &lake, "--by", "product", "--grain", "week", "--chart", "stacked", "--out", &stacked],
+        &[0],
+    );
     assert!(read(Path::new(&stacked)).matches("<rect").count() > 10);
 
     let png = out("rates.png");
-    run_ok(&["rate", "--lake", &lake, "--from", &first, "--to", &last, "--grain", "week", "--chart", "bar", "--out", &png], &[0]);
+    run_ok(
+        &["rate", "--lake", &lake, "--from", &first, "--to", &last, "--grain", "week", "--chart", "bar", "--out", &png],
+        &[0],
+    );
     let bytes = std::fs::read(&png).expect("the PNG");
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
     let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
     assert_eq!(width, churnlake_charts::WIDTH);
 
     let pie = out("reasons.svg");
-    run_ok(&["insight", "--lake", &lake, "--event", "cancelled", "--by", "cancel_reason", "--chart", "pie", "--out", &pie], &[0]);
+    run_ok(
+        &["insight", "--lake", &lake, "--event", "cancelled", "--by", "cancel_reason", "--chart", "pie", "--out", &pie],
+        &[0],
+    );
     assert!(read(Path::new(&pie)).contains("<polygon"), "pie slices");
 
-    let message = failure(&["insight", "--lake", &lake, "--event", "cancelled", "--grain", "month", "--chart", "pie", "--out", &pie]);
+    let message = failure(&[
+        "insight",
+        "--lake",
+        &lake,
+        "--event",
+        "cancelled",
+        "--grain",
+        "month",
+        "--chart",
+        "pie",
+        "--out",
+        &pie,
+    ]);
     assert!(message.contains("not a time series") && message.contains("bar, line, table"), "{message}");
     let message = failure(&["series", "--lake", &lake, "--chart", "stacked", "--out", &svg]);
     assert!(message.contains("give --by"), "{message}");
@@ -217,7 +290,21 @@ fn charts_are_drawn_and_unfit_requests_refused() {
     assert!(message.contains("needs --out FILE.svg or FILE.png"), "{message}");
     let message = failure(&["series", "--lake", &lake, "--chart", "line", "--out", &out("x.csv")]);
     assert!(message.contains(".svg or .png"), "{message}");
-    let message = failure(&["rate", "--lake", &lake, "--from", &first, "--to", &last, "--definition", "all", "--chart", "bar", "--out", &svg]);
+    let message = failure(&[
+        "rate",
+        "--lake",
+        &lake,
+        "--from",
+        &first,
+        "--to",
+        &last,
+        "--definition",
+        "all",
+        "--chart",
+        "bar",
+        "--out",
+        &svg,
+    ]);
     assert!(message.contains("one definition"), "{message}");
 }
 
