@@ -104,7 +104,7 @@ fn column_str(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
 
 impl Consumer for CohortBuilder {
     fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
-        let owners = lifecycle::owners(life.base.clone(), vec![col("created_date"), group_of(self.by.as_deref())])
+        let owners = lifecycle::owners(life.base.clone(), vec![col("created_date"), group_of(self.by.as_deref())])?
             .sort(["sub_idx"], SortMultipleOptions::default())
             .collect()
             .ctx("reading a pass's subscriptions")?;

@@ -29,6 +29,7 @@ mod driver;
 mod error;
 mod explain;
 mod kernel;
+mod insight;
 mod lifecycle;
 mod money;
 mod passes;
@@ -49,9 +50,10 @@ pub use definitions::{Definition, RateRow};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
 pub use money::{Exact, MRR_FACTOR};
+pub use insight::{InsightEvent, LIFECYCLE_EVENT_COLUMNS, Measure, ORDER_EVENT_COLUMNS};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
-pub use reports::{CANCELLATION_COLUMNS, REACTIVATION_COLUMNS};
+pub use reports::{CANCELLATION_COLUMNS as CANCELLATION_REPORT_COLUMNS, REACTIVATION_COLUMNS};
 pub use restatement::{Change, MonthRates, Restatement};
 pub use revenue::{REVENUE_COLUMNS, RevenueRow};
 pub use series::{Grain, SERIES_COLUMNS};
@@ -92,8 +94,8 @@ impl Metrics {
 
     /// One row per cancellation event of the cancellation reports (each distinct
     /// subscription and cancel date, with the first row's attributes and lineage), the
-    /// cancel date inside `from..=to` (either end open); see [`CANCELLATION_COLUMNS`].
-    pub fn cancellations(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+    /// cancel date inside `from..=to` (either end open); see [`CANCELLATION_REPORT_COLUMNS`].
+    pub fn cancellation_report(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
         reports::cancellations(&self.sources, from, to)
     }
 
@@ -189,6 +191,46 @@ impl Metrics {
     /// The cancellation events of `from..=to`, one row each.
     pub fn cancellation_events(&self, from: NaiveDate, to: NaiveDate) -> Result<DataFrame> {
         cancellations::event_rows(&self.sources, from, to)
+    }
+
+    /// The events of an insight dated `from..=to` (default: the lake's range), one row per
+    /// event with its subscription's attributes and `amount` ([`LIFECYCLE_EVENT_COLUMNS`],
+    /// or [`ORDER_EVENT_COLUMNS`] for orders), sorted by date.
+    pub fn insight_events(
+        &self,
+        event: InsightEvent,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<DataFrame> {
+        insight::events(&self.sources, event, from, to)
+    }
+
+    /// An insight's results from its (filtered) events: per period of `grain` (or over
+    /// the whole of `from..=to`) and per value of `by`, the count or the summed amount.
+    pub fn insight_results(
+        events: &DataFrame,
+        measure: Measure,
+        by: Option<&str>,
+        grain: Option<Grain>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<DataFrame> {
+        insight::results(events, measure, by, grain, from, to)
+    }
+
+    /// Cancellation rates of each period of `grain` (day, week, month) within `from..=to`,
+    /// the first and last periods cut at `from` and `to`, under each of `definitions`: for
+    /// each definition, the periods in order, one row per group of `by` — one read of the
+    /// lake. Each row equals [`Metrics::rates`] over its own period.
+    pub fn rates_by_period(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<&str>,
+        definitions: &[Definition],
+        grain: Grain,
+    ) -> Result<Vec<RateRow>> {
+        definitions::rates_by_period(&self.sources, from, to, by, definitions, grain)
     }
 
     /// Active subscriptions and subscribers at the end of `as_of` (optionally per group).

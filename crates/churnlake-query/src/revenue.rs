@@ -223,7 +223,7 @@ impl Consumer for RevenueBuilder {
     fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
         let by = self.by.clone();
         let history = life.history.as_ref().ok_or(QueryError::Stopped)?;
-        let owners = lifecycle::owners(life.base.clone(), vec![col("created_date")])
+        let owners = lifecycle::owners(life.base.clone(), vec![col("created_date")])?
             .sort(["sub_idx"], SortMultipleOptions::default())
             .collect()
             .ctx("reading a pass's subscriptions")?;

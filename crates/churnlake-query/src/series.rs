@@ -48,7 +48,8 @@ pub enum Grain {
 }
 
 impl Grain {
-    fn period_start(self, date: NaiveDate) -> NaiveDate {
+    /// The first day of the period `date` is in.
+    pub fn period_start(self, date: NaiveDate) -> NaiveDate {
         match self {
             Grain::Day => date,
             Grain::Week => date - Days::new(u64::from(date.weekday().num_days_from_monday())),

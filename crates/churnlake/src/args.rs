@@ -124,6 +124,30 @@ pub struct OutputArgs {
     pub format: Format,
 }
 
+/// `--chart`: a chart kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChartArg {
+    /// bars side by side, one per series or group (the default look of an insight)
+    Bar,
+    /// bars of the --by groups stacked (needs --by)
+    Stacked,
+    /// lines over dates
+    Line,
+    /// shares of a whole over categories (not over time)
+    Pie,
+    /// the numbers as a grid
+    Table,
+}
+
+/// Draw the result instead of writing it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChartArgs {
+    /// Draw the result as a chart into --out FILE.svg or FILE.png (required with --chart;
+    /// --format does not apply): bar, stacked, line, pie or table.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub chart: Option<ChartArg>,
+}
+
 /// Arguments of the entity tables (`subscriptions`, `subscribers`).
 #[derive(Debug, Args, Clone)]
 pub struct EntityArgs {
@@ -289,12 +313,13 @@ Examples:
 
 const REPORT_HELP: &str = "\
 Examples:
+  churnlake report html --out report.html
   churnlake report subscriptions --where \"current_status = 'active'\" --columns subscription_id,product,price
   churnlake report cancellations --from 2024-01-01 --to 2024-01-31 --group-by cancel_reason
   churnlake report orders --preview
   churnlake report subscribers --out subscribers.pdf
 
-Kinds: subscriptions, subscribers (the tables, as of a day), cancellations, reactivations,
+Kinds: html (the self-contained HTML report), subscriptions, subscribers (the tables, as of a day), cancellations, reactivations,
 orders (one row per event). `churnlake report KIND --help` lists each kind's options.";
 
 const REPORT_SUBSCRIPTIONS_HELP: &str = "\
@@ -339,6 +364,24 @@ Examples:
 The orders table as delivered (its columns typed by name), one row per order row, and
 `currency` (the base currency of its money columns, unless the files carry a currency
 column). --from/--to bound the data date.";
+const INSIGHT_HELP: &str = "\
+Examples:
+  churnlake insight --event cancelled --by cancel_reason
+  churnlake insight --event cancelled --by product --grain month --chart stacked --out cancels.svg
+  churnlake insight --event order --measure amount --grain week --where \"sku LIKE 'TEA-%'\" --out orders.csv
+  churnlake insight --event created --by product --underlying --out created.parquet
+
+Events are the series' state changes (created = new_subscriptions, cancelled =
+cancelled_subscriptions, reactivated = reactivated_subscriptions, per day and group) and the
+orders report's orders (one per order id). --where and --by take the events' columns (see
+--underlying); --by uses each subscription's latest attributes, as `series --by` does.";
+
+const REPORT_HTML_HELP: &str = "\
+Examples:
+  churnlake report html --out report.html
+  churnlake report html --from 2024-01-01 --to 2024-06-30 --out h1.html
+
+The page is one file with its charts as inline SVG: it opens offline in any browser.";
 
 const COMPLETIONS_HELP: &str = "\
 Examples:
@@ -412,16 +455,32 @@ pub enum Command {
     /// changed, with the drops that arrived in between.
     #[command(after_help = DIFF_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Diff(DiffArgs),
-    /// Ready-made reports: filter (--where), choose columns, group, preview, and export
-    /// (table, CSV, JSON, Parquet, PDF).
+    /// Ready-made reports: the HTML page (`report html`), and tables filtered (--where), their
+    /// columns chosen, grouped, previewed and exported (table, CSV, JSON, Parquet, PDF).
     #[command(after_help = REPORT_HELP)]
     Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
+    /// Count or sum lifecycle events and orders per period and breakdown value (an insight),
+    /// as a table or a chart; --underlying gives the events behind it.
+    #[command(after_help = INSIGHT_HELP)]
+    Insight(InsightArgs),
 }
 
 impl Command {
+    /// The command's name, its `--chart` kind when one is asked for, and its output (for the
+    /// commands that draw charts).
+    pub fn chart_mut(&mut self) -> Option<(&'static str, ChartArg, &mut OutputArgs)> {
+        let (name, chart, output) = match self {
+            Command::Series(a) => ("series", a.chart.chart, &mut a.output),
+            Command::Rate(a) => ("rate", a.chart.chart, &mut a.output),
+            Command::Insight(a) => ("insight", a.chart.chart, &mut a.output),
+            _ => return None,
+        };
+        chart.map(|chart| (name, chart, output))
+    }
+
     /// The command's name, its result output and the formats it writes, for the commands
     /// that write a result through `--format` / `--out`.
     pub fn output_mut(&mut self) -> Option<(&'static str, &mut OutputArgs, &'static [Format])> {
@@ -442,6 +501,7 @@ impl Command {
             Command::Reconcile(a) => Some(("reconcile", &mut a.output, TEXT_FORMATS)),
             Command::Diff(a) => Some(("diff", &mut a.output, TEXT_FORMATS)),
             Command::Report(a) => a.kind.output_mut(),
+            Command::Insight(a) => Some(("insight", &mut a.output, FRAME_FORMATS)),
             Command::Ingest(_)
             | Command::Generate(_)
             | Command::Build(_)
@@ -530,6 +590,12 @@ pub struct SeriesArgs {
     /// day, week (Monday-based) or month: actives at the period's last day, flows summed.
     #[arg(long, value_enum, default_value = "day")]
     pub grain: GrainArg,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// A column the chart draws (repeatable) [default: active_subscriptions and
+    /// active_subscribers; with --by, active_subscriptions per group].
+    #[arg(long = "chart-column", value_name = "COLUMN")]
+    pub chart_columns: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -626,6 +692,12 @@ pub struct RateArgs {
     /// active at the end of D, L = active at the end of a−1 and not at the end of b.
     #[arg(long, value_enum, default_value = "ordergroove", value_name = "DEFINITION")]
     pub definition: DefinitionArg,
+    /// One result per day, week (Monday-based) or month of the period instead of one for
+    /// the whole period (the first and last periods cut at --from and --to).
+    #[arg(long, value_enum)]
+    pub grain: Option<GrainArg>,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -792,6 +864,68 @@ pub struct DiffArgs {
     pub output: OutputArgs,
 }
 
+/// `insight --event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InsightEventArg {
+    /// a subscription created (the series' new_subscriptions)
+    Created,
+    /// a subscription going inactive (the series' cancelled_subscriptions)
+    Cancelled,
+    /// a subscription going active again (the series' reactivated_subscriptions)
+    Reactivated,
+    /// an order of the orders report
+    Order,
+}
+
+/// `insight --measure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeasureArg {
+    /// the number of events
+    Count,
+    /// the sum of the events' amounts (orders: the order total; subscription events: the
+    /// subscription's price × quantity)
+    Amount,
+}
+
+/// The arguments of `churnlake insight`.
+#[derive(Debug, Args, Clone)]
+pub struct InsightArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// The event counted: created, cancelled, reactivated or order.
+    #[arg(long, value_enum)]
+    pub event: InsightEventArg,
+    /// count (number of events) or amount (sum of their amounts).
+    #[arg(long, value_enum, default_value = "count")]
+    pub measure: MeasureArg,
+    /// Keep only the events matching a SQL boolean expression over their columns (polars
+    /// SQL), e.g. "product = 'Earl Grey' AND quantity > 1".
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Break down by a column of the events (e.g. product, sku, cancel_reason).
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// One row per day, week (Monday-based) or month; without it, one row per --by value
+    /// over the whole period.
+    #[arg(long, value_enum)]
+    pub grain: Option<GrainArg>,
+    /// First day (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, included (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Write the events behind the result instead: one row per event and breakdown value.
+    #[arg(long)]
+    pub underlying: bool,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// The arguments of `churnlake report`: the kind of report, each with its own flags.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -802,6 +936,10 @@ pub struct ReportArgs {
 /// The reports `churnlake report` makes.
 #[derive(Debug, Subcommand)]
 pub enum ReportKind {
+    /// One self-contained HTML page (inline SVG and CSS, nothing fetched): headline numbers,
+    /// the active series, daily flows, monthly cancellation rates, products, data checks.
+    #[command(after_help = REPORT_HTML_HELP)]
+    Html(ReportHtmlArgs),
     /// One row per subscription, as it stood at the end of a day.
     #[command(after_help = REPORT_SUBSCRIPTIONS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
     Subscriptions(EntityReportArgs),
@@ -828,16 +966,18 @@ impl ReportKind {
             ReportKind::Cancellations(_) => "cancellations",
             ReportKind::Reactivations(_) => "reactivations",
             ReportKind::Orders(_) => "orders",
+            ReportKind::Html(_) => "html",
         }
     }
 
-    /// The options every kind shares.
-    pub fn common(&self) -> (&LakeArg, &KnownArg, &ReportOptions, &OutputArgs) {
+    /// The options every table report shares (`html` has its own).
+    pub fn common(&self) -> Option<(&LakeArg, &KnownArg, &ReportOptions, &OutputArgs)> {
         match self {
-            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => (&a.lake, &a.known, &a.report, &a.output),
+            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => Some((&a.lake, &a.known, &a.report, &a.output)),
             ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) => {
-                (&a.lake, &a.known, &a.report, &a.output)
+                Some((&a.lake, &a.known, &a.report, &a.output))
             }
+            ReportKind::Html(_) => None,
         }
     }
 
@@ -848,10 +988,12 @@ impl ReportKind {
             ReportKind::Cancellations(_) => "report cancellations",
             ReportKind::Reactivations(_) => "report reactivations",
             ReportKind::Orders(_) => "report orders",
+            ReportKind::Html(_) => return None,
         };
         let output = match self {
             ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => &mut a.output,
             ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) => &mut a.output,
+            ReportKind::Html(_) => return None,
         };
         Some((name, output, PDF_FORMATS))
     }
@@ -909,4 +1051,22 @@ pub struct EventReportArgs {
     pub report: ReportOptions,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake report html`.
+#[derive(Debug, Args, Clone)]
+pub struct ReportHtmlArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day of the charts (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day of the charts and of the headline numbers (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// The HTML file to write (its folder must exist).
+    #[arg(long, value_name = "PATH", default_value = "report.html")]
+    pub out: PathBuf,
 }

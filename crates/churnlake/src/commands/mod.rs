@@ -6,13 +6,16 @@
 //! those that read the lake (series, rate, tables, explain, anomalies, sql, build), `check`
 //! those that judge its figures (check, reconcile).
 
+mod chart;
 mod check;
 mod diff;
 pub mod filter;
 mod ingest;
+mod insight;
 mod metrics;
 mod revenue;
 mod report;
+mod report_html;
 
 use std::io::Write;
 use std::path::Path;
@@ -36,7 +39,9 @@ pub struct Io<'a> {
 /// Runs one parsed command line.
 pub fn run(mut cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
     // what the flags leave open is settled, and refused, before any work
-    if let Some((command, output, formats)) = cli.command.output_mut() {
+    if let Some((command, kind, output)) = cli.command.chart_mut() {
+        chart::settle_chart_output(command, kind, output)?;
+    } else if let Some((command, output, formats)) = cli.command.output_mut() {
         settle_output(command, output, formats)?;
     }
     if let Command::Completions(args) = &cli.command {
@@ -105,6 +110,7 @@ fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
         Command::Check(args) => check::check(ctx, io, args),
         Command::Reconcile(args) => check::reconcile(ctx, io, args),
         Command::Diff(args) => diff::diff(ctx, io, args),
+        Command::Insight(args) => insight::insight(ctx, io, args),
         Command::Report(args) => report::report(ctx, io, args),
         Command::Ingest(_)
         | Command::Drops(_)

@@ -27,8 +27,16 @@ const COUNT: &str = "rows";
 
 /// `churnlake report KIND`.
 pub(super) fn report(ctx: &Ctx, io: &mut Io, args: &ReportArgs) -> Result<Outcome> {
-    let kind = &args.kind;
-    let (lake, known, options, output) = kind.common();
+    match &args.kind {
+        ReportKind::Html(html) => super::report_html::report_html(ctx, io, html),
+        kind => table_report(ctx, io, kind),
+    }
+}
+
+/// `churnlake report KIND` for the kinds that are tables.
+fn table_report(ctx: &Ctx, io: &mut Io, kind: &ReportKind) -> Result<Outcome> {
+    let (lake, known, options, output) =
+        kind.common().ok_or_else(|| anyhow::anyhow!("`report {}` is not a table report", kind.name()))?;
     if let ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) = kind
         && let (Some(from), Some(to)) = (a.from, a.to)
         && from > to
@@ -43,9 +51,10 @@ pub(super) fn report(ctx: &Ctx, io: &mut Io, args: &ReportArgs) -> Result<Outcom
     let df = match kind {
         ReportKind::Subscriptions(a) => metrics.subscriptions(a.as_of, None)?,
         ReportKind::Subscribers(a) => metrics.subscribers(a.as_of, None)?,
-        ReportKind::Cancellations(a) => metrics.cancellations(a.from, a.to)?,
+        ReportKind::Cancellations(a) => metrics.cancellation_report(a.from, a.to)?,
         ReportKind::Reactivations(a) => metrics.reactivations(a.from, a.to)?,
         ReportKind::Orders(a) => metrics.orders(a.from, a.to)?,
+        ReportKind::Html(_) => anyhow::bail!("`report html` is not a table report"),
     };
     let shaped = shape(df, options)?;
     let Shaped { df: mut full, currency } = shaped;
@@ -206,6 +215,7 @@ fn filters(kind: &ReportKind, options: &ReportOptions) -> Vec<String> {
                 parts.push(format!("--to {to}"));
             }
         }
+        ReportKind::Html(_) => {}
     }
     if let Some(expr) = &options.filter {
         parts.push(format!("--where {expr}"));

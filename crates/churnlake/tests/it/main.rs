@@ -2,6 +2,8 @@
 //! generator, METRICS.md worked examples, crash safety, and CLI output snapshots.
 
 mod adversarial;
+mod browser;
+mod charts;
 mod checks;
 mod conformance;
 mod crash;
