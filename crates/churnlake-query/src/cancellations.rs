@@ -68,9 +68,19 @@ pub(crate) fn events(sources: &LakeSources, from: NaiveDate, to: NaiveDate, by: 
     let rows = sources.scan_where(ReportKind::Cancellations.as_str(), &wanted, |lf| {
         lf.filter(col(c::CANCEL_DATE).gt_eq(lit(from)).and(col(c::CANCEL_DATE).lt_eq(lit(to))))
     })?;
+    // one row per event: each column its newest non-empty value among the event's rows (a
+    // copy of the report may lack a column the original has)
+    let values: Vec<Expr> = wanted
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["row_order"])
+        .filter(|name| *name != c::SUBSCRIPTION_ID && *name != c::CANCEL_DATE)
+        .map(|name| col(name).last_non_null())
+        .collect();
     let newest = lifecycle::order_rows(rows, sources.file_ranks()?)
         .sort([c::SUBSCRIPTION_ID, c::CANCEL_DATE, "row_order"], SortMultipleOptions::default())
-        .filter(lifecycle::last_of_run(&[c::SUBSCRIPTION_ID, c::CANCEL_DATE]));
+        .group_by_stable([col(c::SUBSCRIPTION_ID), col(c::CANCEL_DATE)])
+        .agg(values);
     // the subscriptions' created dates, through the lifecycle passes
     let passes = Passes::plan(sources, Attributes::UserAnd(None), Lineage::Drop)?;
     let mut created = Created { parts: Vec::new() };

@@ -973,7 +973,9 @@ impl ReportKind {
     /// The options every table report shares (`html` has its own).
     pub fn common(&self) -> Option<(&LakeArg, &KnownArg, &ReportOptions, &OutputArgs)> {
         match self {
-            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => Some((&a.lake, &a.known, &a.report, &a.output)),
+            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => {
+                Some((&a.lake, &a.known, &a.report, &a.output))
+            }
             ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) => {
                 Some((&a.lake, &a.known, &a.report, &a.output))
             }

@@ -13,9 +13,9 @@ pub mod filter;
 mod ingest;
 mod insight;
 mod metrics;
-mod revenue;
 mod report;
 mod report_html;
+mod revenue;
 
 use std::io::Write;
 use std::path::Path;

@@ -309,6 +309,8 @@ impl Page {
             Some(rest) => rest.split_once("?>").map(|(_, s)| s).unwrap_or(rest),
             None => svg,
         };
+        // inline SVG in HTML needs no namespace declaration: the page names no address at all
+        let svg = svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "");
         self.sections.push((id.to_owned(), heading.to_owned()));
         let _ = write!(
             self.body,

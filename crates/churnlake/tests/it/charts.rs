@@ -243,7 +243,12 @@ fn charts_are_drawn_and_unfit_requests_refused() {
     run_ok(&["series", "--lake", &lake, "--chart", "line", "--out", &svg], &[0]);
     let text = read(Path::new(&svg));
     assert!(text.starts_with("<svg") || text.starts_with("<?xml"), "an SVG document");
-    assert_eq!(text.matches("<polyline").count(), 2, "a line per series (active subscriptions and subscribers)");
+    // the series' lines are the wide strokes (axes and ticks are one pixel wide)
+    assert_eq!(
+        text.matches("stroke-width=\"2\" points=").count(),
+        2,
+        "a line per series (active subscriptions and subscribers)"
+    );
     assert!(text.contains("active_subscriptions") && text.contains(&first));
 
     let stacked = out("by-product.svg");

@@ -176,13 +176,11 @@ fn check_truth(seed: u64, days: u32, subs_per_day: u32, rows_per_pass: Option<&s
 }
 
 #[test]
-#[ignore = "cancellations per reason still differ from the truth on events whose newest row has no reason; revenue and cohorts equal the truth before that check"]
 fn revenue_cohorts_and_cancellations_match_the_truth() {
     check_truth(5, 120, 8, None);
 }
 
 #[test]
-#[ignore = "cancellations per reason still differ from the truth on events whose newest row has no reason; revenue and cohorts equal the truth before that check"]
 fn revenue_cohorts_and_cancellations_match_the_truth_in_passes() {
     check_truth(11, 75, 6, Some("300"));
 }
