@@ -2,14 +2,9 @@
 //! crate, inline CSS, no script, nothing fetched) from the query crate's results.
 //!
 //! Sections, in order: headline numbers, the active series, daily flows, the cancellation
-//! rate per month, products, MRR and movements (pending), the cohort triangle (pending), the
-//! data checks. Every chart has its numbers in a `<details>` table under it.
-//!
-//! The two pending sections are where `churnlake revenue` and `churnlake cohorts` plug in:
-//! [`Page::chart`] takes any frame (a date or category column, numeric columns, an optional
-//! group column), e.g. `page.chart("mrr", "MRR", &revenue, ChartSpec { x: "date", values:
-//! &["mrr"], .. }, Kind::Line)`, and a heat map can be a `Kind::Table` chart or its own
-//! HTML table (see [`Page::pending`]).
+//! rate per month, products, MRR and its movements, the cohort triangle as a heat map, the
+//! data checks. Every chart has its numbers in a `<details>` table under it; every heat-map
+//! cell its counts in its title.
 
 use std::fmt::Write as _;
 
@@ -17,7 +12,9 @@ use anyhow::Result;
 use chrono::{Days, NaiveDate};
 use churnlake_charts::{Kind, format_number};
 use churnlake_lake::Manifest;
-use churnlake_query::{DataFrame, Definition, Grain, LakeState, Level, Metrics, RateRow};
+use churnlake_query::{CohortLevel, CohortRow, DataFrame, Definition, Grain, LakeState, Level, Metrics, RateRow};
+
+use super::report::BASE_CURRENCY;
 use polars::prelude::{AnyValue, Column};
 
 use super::chart::{ChartSpec, chart_error, frame_chart};
@@ -203,20 +200,48 @@ pub(crate) fn html_page(
         Kind::Pie,
     )?;
 
-    // wired once `churnlake revenue` and `churnlake cohorts` exist
-    page.pending(
-        "mrr",
-        "MRR and movements",
-        "Monthly recurring revenue and its movements (new, reactivation, expansion, contraction, churned) \
-         appear here once the revenue figures are computed.",
-    );
-    page.pending(
-        "cohorts",
-        "Retention cohorts",
-        "The cohort triangle (share of each monthly cohort still active by age) appears here as a heat map \
-         once the cohort figures are computed.",
-    );
+    // revenue: MRR per day and its movements per month (money exact; drawn as numbers)
+    let revenue = metrics.revenue(Some(from), Some(to), None, Grain::Day)?;
+    page.chart(
+        "chart-mrr",
+        "MRR",
+        &revenue.select(["date", "mrr", "arpu"])?,
+        ChartSpec {
+            title: format!("Monthly recurring revenue per day (price × quantity × 30.4375 ÷ frequency), {from}..{to}"),
+            x: "date",
+            values: &["mrr"],
+            group: None,
+            y_label: BASE_CURRENCY.into(),
+            scale: 1.0,
+        },
+        Kind::Line,
+    )?;
+    let movements = metrics.revenue(Some(from), Some(to), None, Grain::Month)?;
+    page.chart(
+        "chart-mrr-movements",
+        "MRR movements per month",
+        &movements.select([
+            "date",
+            "new_mrr",
+            "reactivation_mrr",
+            "expansion_mrr",
+            "contraction_mrr",
+            "churned_mrr",
+        ])?,
+        ChartSpec {
+            title: format!("MRR movements summed per month, {from}..{to}"),
+            x: "date",
+            values: &["new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr"],
+            group: None,
+            y_label: BASE_CURRENCY.into(),
+            scale: 1.0,
+        },
+        Kind::Bar,
+    )?;
 
+    // retention cohorts as a heat map: one row per cohort month, one cell per age
+    let cohorts = metrics.cohort_rows(CohortLevel::Subscriptions, None)?;
+    page.cohort_heat_map(&cohorts);
     // data checks
     let checks = metrics.check(manifest)?;
     let counts = |level: Level| checks.findings.iter().filter(|f| f.level == level).count();
@@ -328,14 +353,55 @@ impl Page {
     }
 
     /// A section whose figures are not computed yet.
-    fn pending(&mut self, id: &str, heading: &str, text: &str) {
-        self.sections.push((id.to_owned(), heading.to_owned()));
+    /// The cohort triangle as an HTML table, each cell shaded by its share (a heat map),
+    /// with the cohort's size and the exact counts in each cell's title.
+    fn cohort_heat_map(&mut self, rows: &[CohortRow]) {
+        let id = "cohorts";
+        self.sections.push((id.to_owned(), "Retention cohorts".to_owned()));
+        // the cohorts that start inside the lake (their month-0 cell is in it): the familiar
+        // triangle; older cohorts are in `churnlake cohorts`
+        let starting: std::collections::BTreeSet<&str> =
+            rows.iter().filter(|r| r.age == 0).map(|r| r.cohort.as_str()).collect();
+        let rows: Vec<&CohortRow> = rows.iter().filter(|r| starting.contains(r.cohort.as_str())).collect();
+        let ages: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.age).collect();
+        let mut cohorts: Vec<&str> = rows.iter().map(|r| r.cohort.as_str()).collect();
+        cohorts.dedup();
         let _ = write!(
             self.body,
-            "<section id=\"{id}\" class=\"pending\"><h2>{}</h2><p>{}</p></section>",
-            esc(heading),
-            esc(text)
+            "<section><h2 id=\"{id}-heading\">Retention cohorts</h2><p>Share of each month's new \
+             subscriptions still active at the end of each later month (age in months), for the cohorts \
+             that start inside the lake (all cohorts: <code>churnlake cohorts</code>).</p>\
+             <div class=\"heat\"><table id=\"{id}\" class=\"heat-map\"><thead><tr><th>cohort</th><th>size</th>"
         );
+        for age in &ages {
+            let _ = write!(self.body, "<th>{age}</th>");
+        }
+        self.body.push_str("</tr></thead><tbody>");
+        for cohort in cohorts {
+            let cells: Vec<&CohortRow> = rows.iter().copied().filter(|r| r.cohort == cohort).collect();
+            let size = cells.first().map(|r| r.size).unwrap_or(0);
+            let _ = write!(self.body, "<tr><th>{}</th><td>{size}</td>", esc(cohort));
+            for age in &ages {
+                match cells.iter().find(|r| r.age == *age) {
+                    Some(cell) => {
+                        let share = if cell.size == 0 { 0.0 } else { cell.active as f64 / cell.size as f64 };
+                        // white (0 %) to deep blue (100 %)
+                        let light = 97.0 - 55.0 * share;
+                        let ink = if share > 0.6 { "#fff" } else { "#1b2433" };
+                        let _ = write!(
+                            self.body,
+                            "<td style=\"background:hsl(212,70%,{light:.0}%);color:{ink}\" title=\"{} of {} active\">{:.0}%</td>",
+                            cell.active,
+                            cell.size,
+                            share * 100.0
+                        );
+                    }
+                    None => self.body.push_str("<td></td>"),
+                }
+            }
+            self.body.push_str("</tr>");
+        }
+        self.body.push_str("</tbody></table></div></section>");
     }
 
     fn finish(self, lake: &str, from: NaiveDate, to: NaiveDate, state: &LakeState) -> String {
@@ -375,7 +441,7 @@ figcaption{font-size:12px;color:#4a5366;margin-top:4px}details{margin-top:6px;fo
 details table,table.findings{border-collapse:collapse;margin-top:6px;font-size:12px}\
 td,th{border-bottom:1px solid #e1e4ea;padding:2px 8px;text-align:right}th{background:#eef1f6}\
 td:first-child,th:first-child{text-align:left}table.findings td{text-align:left}\
-.pending{border:2px dashed #b8c0cc;background:#fafbfc;color:#4a5366}\
+.heat{overflow-x:auto}.heat-map{border-collapse:collapse;font-size:12px}.heat-map td,.heat-map th{padding:2px 5px;text-align:right;white-space:nowrap}\
 .level-error{color:#b00020;font-weight:bold}.level-warn{color:#a15c00}.level-info{color:#4a5366}\
 footer{text-align:center;font-size:12px;color:#4a5366;padding:12px}";
 

@@ -105,7 +105,7 @@ fn the_html_report_renders_in_chromium_with_the_cli_numbers_and_every_chart() {
 
     // every chart is drawn: an SVG with one shape per series at least
     let charts: Vec<&str> = dom.split("<figure class=\"chart\"").skip(1).collect();
-    assert_eq!(charts.len(), 5, "five charts");
+    assert_eq!(charts.len(), 7, "seven charts (actives, flows, rates, products twice, MRR, MRR movements)");
     for chart in charts {
         let chart = chart.split("</figure>").next().unwrap_or_default();
         let id = chart.split("id=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default();
@@ -127,10 +127,24 @@ fn the_html_report_renders_in_chromium_with_the_cli_numbers_and_every_chart() {
         assert!(shapes >= series, "{id} ({kind}) draws its {series} series: {shapes} shapes");
         assert!(chart.contains("<details>") && chart.contains("<td>"), "{id} has its numbers under it");
     }
-    // the pending sections are marked
-    for id in ["mrr", "cohorts", "checks"] {
+    // the revenue charts, the cohort heat map (a shaded cell per cohort and age) and the checks
+    for id in ["chart-mrr", "chart-mrr-movements", "cohorts", "checks"] {
         assert!(dom.contains(&format!("id=\"{id}\"")), "section #{id}");
     }
+    let heat = dom.split("id=\"cohorts\"").nth(1).and_then(|s| s.split("</table>").next()).unwrap_or_default();
+    let cells = heat.matches("<td style=\"background").count();
+    // the cohorts starting inside the lake: those with an age-0 cell
+    let cohorts = run_ok(&["cohorts", "--lake", lake, "--format", "csv"], &[0]);
+    let starting: std::collections::BTreeSet<&str> = cohorts
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("0"))
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let expected =
+        cohorts.lines().skip(1).filter(|l| l.split(',').next().is_some_and(|c| starting.contains(c))).count();
+    assert!(expected > 0);
+    assert_eq!(cells, expected, "a shaded cell per cohort and age");
 
     // one screenshot, 1280 wide
     let shot = dir.path().join("report.png");
