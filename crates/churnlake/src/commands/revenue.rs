@@ -69,8 +69,10 @@ pub(super) fn cohorts(ctx: &Ctx, io: &mut Io, args: &CohortsArgs) -> Result<Outc
 /// the share as a percentage (one decimal; empty where the month end lies outside the lake).
 fn triangle(rows: &[CohortRow], by: Option<&str>) -> Result<DataFrame> {
     use std::collections::BTreeMap;
+    /// (cohort, group) -> (size, share per age)
+    type Lines = BTreeMap<(String, Option<String>), (i64, Vec<Option<String>>)>;
     let ages = rows.iter().map(|r| r.age).max().map_or(0, |a| a + 1);
-    let mut lines: BTreeMap<(String, Option<String>), (i64, Vec<Option<String>>)> = BTreeMap::new();
+    let mut lines: Lines = BTreeMap::new();
     for row in rows {
         let line = lines
             .entry((row.cohort.clone(), row.group.clone()))
