@@ -476,6 +476,7 @@ impl Command {
             Command::Series(a) => ("series", a.chart.chart, &mut a.output),
             Command::Rate(a) => ("rate", a.chart.chart, &mut a.output),
             Command::Insight(a) => ("insight", a.chart.chart, &mut a.output),
+            Command::Revenue(a) => ("revenue", a.chart.chart, &mut a.output),
             _ => return None,
         };
         chart.map(|chart| (name, chart, output))
@@ -619,6 +620,8 @@ pub struct RevenueArgs {
     /// day, week (Monday-based) or month: mrr and arpu at the period's last day, movements summed.
     #[arg(long, value_enum, default_value = "day")]
     pub grain: GrainArg,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -6,7 +6,8 @@ use anyhow::Result;
 use churnlake_query::{CohortLevel, CohortRow, DataFrame, Grain, MRR_FACTOR};
 use polars::prelude::Column;
 
-use super::{Ctx, Io, emit, emit_noted};
+use super::chart::{ChartSpec, frame_chart, kind as chart_kind, write_chart};
+use super::{Ctx, Io, emit, emit_noted, footer};
 use crate::Outcome;
 use crate::UserError;
 use crate::args::{CancellationsArgs, CohortsArgs, Format, GrainArg, LevelArg, RevenueArgs};
@@ -44,6 +45,24 @@ pub(super) fn revenue(ctx: &Ctx, io: &mut Io, args: &RevenueArgs) -> Result<Outc
         GrainArg::Month => Grain::Month,
     };
     let mut df = reader.metrics.revenue(args.from, args.to, args.by.as_deref(), grain)?;
+    if let (Some(chart), Some(path)) = (args.chart.chart, &args.output.out) {
+        let title = match &args.by {
+            Some(by) => format!("MRR by {by} (price × quantity × 30.4375 ÷ frequency days)"),
+            None => "MRR (price × quantity × 30.4375 ÷ frequency days)".to_owned(),
+        };
+        let spec = ChartSpec {
+            title,
+            x: "date",
+            values: &["mrr"],
+            group: args.by.as_deref(),
+            y_label: super::report::BASE_CURRENCY.into(),
+            scale: 1.0,
+        };
+        write_chart(&frame_chart(&df, spec)?, chart_kind(chart), path)?;
+        writeln!(io.err, "{}", factor_note())?;
+        footer(ctx, &reader, io)?;
+        return Ok(Outcome::Ok);
+    }
     emit_noted(ctx, &reader, &mut df, &args.output, io, &factor_metadata(), Some(&factor_note()))?;
     Ok(Outcome::Ok)
 }

@@ -324,3 +324,24 @@ fn insight_refuses_unknown_columns_and_non_boolean_filters() {
     let message = failure(&["insight", "--lake", &lake, "--event", "cancelled", "--where", "colour = 'red'"]);
     assert!(message.contains("colour") && message.contains("the columns are"), "{message}");
 }
+
+/// `revenue --chart` draws the MRR line, one per group with --by.
+#[test]
+fn revenue_is_charted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (lake, _) = scenario(dir.path());
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let wide = |svg: &str| read(Path::new(svg)).matches("stroke-width=\"2\" points=").count();
+
+    let mrr = out("mrr.svg");
+    run_ok(&["revenue", "--lake", &lake, "--chart", "line", "--out", &mrr], &[0]);
+    assert_eq!(wide(&mrr), 1, "one MRR line");
+    assert!(read(Path::new(&mrr)).contains("MRR"));
+
+    let by_product = out("mrr-by-product.svg");
+    run_ok(&["revenue", "--lake", &lake, "--by", "product", "--chart", "line", "--out", &by_product], &[0]);
+    let products = run_ok(&["revenue", "--lake", &lake, "--by", "product", "--format", "csv"], &[0]);
+    let (_, rows) = parse_csv(&products);
+    let groups: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(wide(&by_product), groups.len(), "a line per product");
+}
