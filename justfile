@@ -33,7 +33,7 @@ lint:
     cargo fmt --all --check
     cargo clippy --release --workspace --all-targets -- -D warnings
 
-# churnlake vs DuckDB vs Python polars on the large preset (medians of 3 runs) -> BENCHMARKS.md
+# churnlake vs DuckDB (the strong series peer, scripts/duckdb_series.py, and the portable SQL of queries/) vs Python polars on the large preset (medians of 3 runs) -> BENCHMARKS.md
 bench preset="large" runs="3": build
     python3 -c "import duckdb, polars" 2>/dev/null || python3 -m pip install --quiet duckdb polars
     python3 scripts/bench.py --preset {{preset}} --runs {{runs}}

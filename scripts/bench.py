@@ -6,8 +6,9 @@
      the duplicates churnlake skips and transcodes Windows-1252 files to UTF-8), the rows
      each wrote compared file by file;
   2. full recompute of the daily series and of a one-year cancellation rate:
-     churnlake native vs queries/*.sql on DuckDB vs the same SQL on Python polars,
-     all on the same lake;
+     churnlake native vs the strong DuckDB peer of the series (scripts/duckdb_series.py:
+     the METRICS.md series written for DuckDB alone, reading churnlake's lake) vs the
+     portable SQL of queries/ on DuckDB and on Python polars, all on the same lake;
   3. peak resident memory of each (`/usr/bin/time -f %M`, one process per job);
   and churnlake's `build` (the three derived tables) for reference.
 
@@ -18,7 +19,9 @@ BENCHMARKS.md between the `bench:begin` / `bench:end` markers with the machine a
 commands.
 
     scripts/bench.py [--preset large] [--runs 3] [--work target/bench] [--no-write]
-                     [--skip ENGINE ...]   (duckdb, polars: leave a peer out)
+                     [--bin PATH]          (alias --churnlake; default target/release/churnlake)
+                     [--skip ENGINE ...]   (duckdb, polars: leave a peer out; duckdb-strong: leave
+                                            out only the strong DuckDB series peer)
 """
 
 import argparse
@@ -27,6 +30,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -38,6 +42,7 @@ sys.path.insert(0, HERE)
 import crosscheck  # noqa: E402  (shares the comparison routines)
 
 PEERS = os.path.join(HERE, "bench_peers.py")
+STRONG = os.path.join(HERE, "duckdb_series.py")
 
 
 def timed(cmd, log):
@@ -61,7 +66,8 @@ class Bench:
         for i in range(self.runs):
             if before:
                 before()
-            wall, rss = timed(cmd, os.path.join(self.work, f"{step}-{engine}.log"))
+            log = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{step}-{engine}").strip("-")
+            wall, rss = timed(cmd, os.path.join(self.work, f"{log}.log"))
             walls.append(wall)
             rsss.append(rss)
             print(f"  {step:<7} {engine:<16} run {i + 1}: {wall:7.2f} s  {rss:7.0f} MiB", flush=True)
@@ -161,7 +167,10 @@ def table(bench, preset, info, year):
     ]
     for r in bench.rows:
         base = by.get((r["step"], "churnlake"))
-        ratio = f"{r['wall'] / base['wall']:.1f}× slower" if base and r is not base else "—"
+        ratio = "—"
+        if base and r is not base:
+            ratio = (f"{r['wall'] / base['wall']:.1f}× slower" if r["wall"] >= base["wall"]
+                     else f"{base['wall'] / r['wall']:.1f}× faster")
         mem = f"{r['rss'] / base['rss']:.1f}×" if base and r is not base else "—"
         runs = " / ".join(f"{w:.1f}" for w in r["walls"])
         lines.append(
@@ -192,8 +201,8 @@ def main():
     parser.add_argument("--preset", default="large")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", default=os.path.join(ROOT, "target", "bench"))
-    parser.add_argument("--bin", default=os.environ.get("CHURNLAKE_BIN", os.path.join(ROOT, "target", "release", "churnlake")))
-    parser.add_argument("--skip", nargs="*", default=[], choices=["duckdb", "polars"])
+    parser.add_argument("--bin", "--churnlake", dest="bin", default=os.environ.get("CHURNLAKE_BIN", os.path.join(ROOT, "target", "release", "churnlake")))
+    parser.add_argument("--skip", nargs="*", default=[], choices=["duckdb", "duckdb-strong", "polars"])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     work, binary = os.path.abspath(args.work), os.path.abspath(args.bin)
@@ -249,7 +258,7 @@ def main():
     first, last = crosscheck.manifest_range(lake)
     last_day = dt.date.fromisoformat(last)
     year = (max(first, (last_day - dt.timedelta(days=364)).isoformat()), last)
-    series = {e: os.path.join(work, f"series-{e}.csv") for e in ("churnlake", "duckdb", "polars")}
+    series = {e: os.path.join(work, f"series-{e}.csv") for e in ("churnlake", "duckdb-strong", "duckdb", "polars")}
     rates = {e: os.path.join(work, f"rate-{e}.csv") for e in ("duckdb", "polars")}
     bench.measure("series", "churnlake", [binary, "series", "--lake", lake, "--format", "csv", "--out", series["churnlake"]],
                   shown="churnlake series --lake LAKE --format csv --out OUT")
@@ -257,12 +266,16 @@ def main():
     rate_cmd = [binary, "rate", "--lake", lake, "--from", year[0], "--to", year[1], "--format", "json"]
     bench.measure("rate", "churnlake", rate_cmd, shown=f"churnlake rate --lake LAKE --from {year[0]} --to {year[1]} --format json")
     native_rate = json.loads(subprocess.run(rate_cmd, check=True, capture_output=True, text=True).stdout)
+    strong = "duckdb" not in args.skip and "duckdb-strong" not in args.skip
+    if strong:
+        bench.measure("series", "duckdb (strong peer)", [py, STRONG, lake, "--out", series["duckdb-strong"]],
+                      shown="python3 scripts/duckdb_series.py LAKE --out OUT")
     for engine in ("duckdb", "polars"):
         if engine in args.skip:
             continue
-        bench.measure("series", f"{engine} (SQL)", [py, PEERS, f"{engine}-series", lake, series[engine]],
+        bench.measure("series", f"{engine} (portable SQL of queries/)", [py, PEERS, f"{engine}-series", lake, series[engine]],
                       shown=f"python3 scripts/bench_peers.py {engine}-series LAKE OUT")
-        bench.measure("rate", f"{engine} (SQL)", [py, PEERS, f"{engine}-rate", lake, *year, rates[engine]],
+        bench.measure("rate", f"{engine} (portable SQL of queries/)", [py, PEERS, f"{engine}-rate", lake, *year, rates[engine]],
                       shown=f"python3 scripts/bench_peers.py {engine}-rate LAKE {year[0]} {year[1]} OUT")
 
     # every result checked before any figure is written
@@ -274,6 +287,9 @@ def main():
                           "churnlake", "ground truth")
     if duckdb_summary is not None:
         ok &= same_ingest(duckdb_summary, total, per_file)
+    if strong:
+        ok &= same_series("strong DuckDB peer series = churnlake series", series["duckdb-strong"],
+                          series["churnlake"], "DuckDB (strong peer)")
     names = {"duckdb": "DuckDB", "polars": "Python polars"}
     for engine in ("duckdb", "polars"):
         if engine not in args.skip:

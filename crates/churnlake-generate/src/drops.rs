@@ -35,6 +35,31 @@ pub(crate) struct DropStats {
     pub variants: BTreeMap<String, u64>,
     /// How many times each delivery or lifecycle anomaly was written.
     pub anomalies: BTreeMap<String, u64>,
+    /// Every subscription- and cancellation-report row written (re-sent copies of a
+    /// file aside: they repeat its rows), in writing order.
+    pub rows: Vec<DeliveredRow>,
+}
+
+/// What one delivered report row says of its subscription's attributes (`None`:
+/// empty, or the file lacks the column) and, in a cancellation report, of its
+/// cancellation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DeliveredRow {
+    pub sub: u32,
+    /// Data date of the file.
+    pub day: i32,
+    /// Catalogue index (the `Product` column is always present).
+    pub product: u8,
+    pub price_cents: Option<u64>,
+    pub quantity: Option<u8>,
+    pub frequency_days: Option<u16>,
+    /// Cancellation rows: index of the event in [`Population::events`].
+    pub cancel: Option<u32>,
+    /// Cancellation rows: which of the subscription's cancellations (0-based), when
+    /// the file has a `Cancel Reason` column.
+    pub reason_nth: Option<u8>,
+    /// The `24 Hour Cancel` flag (`None`: written blank, or no such column).
+    pub within_24h: Option<bool>,
 }
 
 /// One row of a subscription or cancellation report.
@@ -94,6 +119,10 @@ impl RowsByDay {
         for (index, sub) in population.subs.iter().enumerate() {
             if sub.report_day != NO_REPORT {
                 rows.subscriptions[sub.report_day as usize].push(index as u32);
+            }
+            // "Created or Updated": an update's row is in its day's subscription report.
+            for update in population.updates_of(index) {
+                rows.subscriptions[update.day as usize].push(index as u32);
             }
             for (nth, event) in population.events_of(index).iter().enumerate() {
                 let bucket = match event.kind {
@@ -181,6 +210,7 @@ pub(crate) fn write_drops(
             revealed: vec![false; population.subs.len()],
             variants: BTreeMap::new(),
             anomalies: BTreeMap::new(),
+            rows: Vec::new(),
         },
         tricky: options.variants.text,
         orphans: 0,
@@ -319,6 +349,10 @@ impl Writer<'_> {
                 bump(&mut counts, key, 1);
             }
         }
+        bump(&mut counts, "attribute_updates", population.updates.len() as u64);
+        let to_no_mrr = population.updates.iter().filter(|u| u.attrs.frequency_days == 0).count();
+        bump(&mut counts, "attribute_updates_to_frequency_0", to_no_mrr as u64);
+        bump(&mut counts, "subscriptions_without_price", population.subs.iter().filter(|s| s.no_price).count() as u64);
         for day in &self.plan.days {
             if day.missing {
                 bump(&mut counts, "missing_days", 1);
@@ -792,9 +826,10 @@ impl Writer<'_> {
         }
         content.push_str(eol);
         for (row, facts) in rows.iter().zip(&facts) {
-            self.push_report_row(&mut content, kind, &header, &values, compact, row, facts);
+            let delivered = self.push_report_row(&mut content, kind, data_date, &header, &values, compact, row, facts);
             content.push_str(eol);
             self.stats.revealed[row.sub as usize] = true;
+            self.stats.rows.push(delivered);
         }
         Self::finish_text(&mut content, &text);
         let bytes = self.emit(kind, name, stamp, &text, &content)?;
@@ -853,28 +888,52 @@ impl Writer<'_> {
         }
     }
 
+    /// Writes one report row of a file with data date `data_date`: the lifecycle as
+    /// of `row.as_of` (`facts`), the attributes as of the data date. Returns what it
+    /// says of the attributes.
     #[allow(clippy::too_many_arguments)]
     fn push_report_row(
         &self,
         buf: &mut String,
         kind: FileKind,
+        data_date: i32,
         header: &Header,
         values: &ValueStyle,
         compact: Option<Compact>,
         row: &ReportRow,
         facts: &AsOf,
-    ) {
+    ) -> DeliveredRow {
         let calendar = self.calendar;
         let index = row.sub as usize;
         let sub = &self.population.subs[index];
-        let product = &PRODUCTS[usize::from(sub.product)];
+        let attrs = self.population.attrs_on(index, data_date);
+        let product = &PRODUCTS[usize::from(attrs.product)];
+        // Orders placed follow the creation product's cadence (never 0).
+        let created_frequency = PRODUCTS[usize::from(sub.product)].frequency_days;
+        let has = |column: Column| header.columns.contains(&column);
+        let flag = values.flag.spell(facts.cancelled_on_creation_day);
+        let delivered = DeliveredRow {
+            sub: row.sub,
+            day: data_date,
+            product: attrs.product,
+            price_cents: (has(Column::Price) && !sub.no_price).then_some(product.price_cents),
+            quantity: has(Column::Quantity).then_some(attrs.quantity),
+            frequency_days: has(Column::FrequencyDays).then_some(attrs.frequency_days),
+            cancel: row.cancel,
+            reason_nth: facts
+                .latest_cancel
+                .filter(|_| row.cancel.is_some() && has(Column::CancelReason))
+                .map(|c| c.0 as u8),
+            within_24h: (has(Column::TwentyFourHourCancel) && !flag.is_empty())
+                .then_some(facts.cancelled_on_creation_day),
+        };
         let id = SUBSCRIPTION_ID_BASE + u64::from(row.sub);
         let user_id = USER_ID_BASE + u64::from(sub.user);
         let h = mix64(id);
         let (first, last, email) = person(sub.user, self.tricky);
         // Orders so far: one at creation, then one per frequency period while it ran.
         let until = facts.latest_cancel.filter(|_| !facts.active).map_or(row.as_of, |c| c.1.day).max(sub.created_day);
-        let periods = ((until - sub.created_day) as u32) / product.frequency_days;
+        let periods = ((until - sub.created_day) as u32) / created_frequency;
         let status = if facts.active { "Active" } else { "Inactive" };
         // the cancellation report may date the creation earlier (a disagreement METRICS.md
         // settles for the subscription report)
@@ -910,7 +969,7 @@ impl Writer<'_> {
                 Column::SubscriptionId => push_u64(buf, id),
                 Column::OfferId => {
                     buf.push_str("OFR-");
-                    push_u64(buf, 100 + u64::from(sub.product) * 3 + h % 3);
+                    push_u64(buf, 100 + u64::from(attrs.product) * 3 + h % 3);
                 }
                 Column::MerchantOrderId => {
                     buf.push_str("WEB-");
@@ -923,12 +982,13 @@ impl Writer<'_> {
                 Column::Product => push_cell(buf, product.name),
                 Column::ProductId => buf.push_str(product.product_id),
                 Column::Sku => buf.push_str(product.sku),
-                Column::FrequencyDays => push_u64(buf, u64::from(product.frequency_days)),
+                Column::FrequencyDays => push_u64(buf, u64::from(attrs.frequency_days)),
                 Column::ReminderDays => push_u64(buf, [3, 5, 7][(h >> 8) as usize % 3]),
-                Column::Quantity => push_u64(buf, u64::from(sub.quantity)),
-                Column::Price => push_money(buf, product.price_cents, values.money),
-                Column::DiscountPrice => push_money(buf, product.price_cents * 9 / 10, values.money),
-                Column::TwentyFourHourCancel => buf.push_str(values.flag.spell(facts.cancelled_on_creation_day)),
+                Column::Quantity => push_u64(buf, u64::from(attrs.quantity)),
+                Column::Price if !sub.no_price => push_money(buf, product.price_cents, values.money),
+                Column::DiscountPrice if !sub.no_price => push_money(buf, product.price_cents * 9 / 10, values.money),
+                Column::Price | Column::DiscountPrice => {}
+                Column::TwentyFourHourCancel => buf.push_str(flag),
                 Column::CancelDate => {
                     if let Some((_, cancel)) = &facts.latest_cancel {
                         match (compact, cancel.timed()) {
@@ -948,7 +1008,7 @@ impl Writer<'_> {
                 }
                 Column::OrdersPlaced => push_u64(buf, 1 + u64::from(periods)),
                 Column::LastOrderDate => {
-                    calendar.push_date(buf, sub.created_day + (periods * product.frequency_days) as i32, values.date);
+                    calendar.push_date(buf, sub.created_day + (periods * created_frequency) as i32, values.date);
                 }
                 Column::ExtraDataReporting => {
                     if kind == FileKind::Subscriptions {
@@ -959,6 +1019,7 @@ impl Writer<'_> {
                 Column::LoyaltyTier => buf.push_str(loyalty_tier(sub.user)),
             }
         }
+        delivered
     }
 
     /// The headerless subscriber-events file (zero bytes when there is nothing).

@@ -7,6 +7,7 @@ use crate::calendar::Calendar;
 use crate::drops::write_drops;
 use crate::plan::Plan;
 use crate::population::Population;
+use crate::revenue::{RevenueTruth, write_revenue_truth};
 use crate::summary::write_summary;
 use crate::truth::{Truth, write_truth};
 use crate::{GenerateError, GenerateOptions, GenerateSummary};
@@ -24,8 +25,15 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     let plan = Plan::new(opts.days, &opts.variants, opts.seed);
     let population = Population::simulate(opts, &plan, &calendar);
     let stats = write_drops(opts, &plan, &population, &calendar, &drops_dir)?;
-    let truth = Truth::compute(&population, &stats.revealed, opts.days);
-    write_truth(&truth_dir, &truth, &population, &stats.revealed, &calendar)?;
+    // The lifecycle breakdowns group by the latest product: that of the newest row.
+    let mut latest_product: Vec<u8> = population.subs.iter().map(|s| s.product).collect();
+    for row in &stats.rows {
+        latest_product[row.sub as usize] = row.product;
+    }
+    let truth = Truth::compute(&population, &stats.revealed, &latest_product, opts.days);
+    write_truth(&truth_dir, &truth, &population, &stats.revealed, &latest_product, &calendar)?;
+    let revenue = RevenueTruth::compute(&population, &stats.revealed, &stats.rows, &calendar, opts.days);
+    write_revenue_truth(&truth_dir, &revenue, &population, &calendar, opts.variants.text)?;
     let summary = GenerateSummary {
         files: stats.files,
         bytes: stats.bytes,
@@ -62,6 +70,7 @@ mod tests {
 
     use super::*;
     use crate::reference::read_drops;
+    use crate::revenue::REVENUE_COLUMNS;
     use crate::truth::SERIES_COLUMNS;
     use crate::{Preset, Variants};
 
@@ -115,6 +124,36 @@ mod tests {
         }
     }
 
+    /// The revenue, cohort and cancellation files equal what brute force over the
+    /// drops' rows says, line by line.
+    fn check_revenue_files(truth: &Path, observed: &crate::reference::Observed) {
+        for (file, header, expected) in [
+            ("revenue.csv", format!("date,{REVENUE_COLUMNS}"), &observed.revenue),
+            ("revenue_by_product.csv", format!("date,product,{REVENUE_COLUMNS}"), &observed.revenue_by_product),
+            ("cohorts_subscriptions.csv", "cohort,age,size,active,share".to_string(), &observed.cohorts_subscriptions),
+            ("cohorts_subscribers.csv", "cohort,age,size,active,share".to_string(), &observed.cohorts_subscribers),
+            (
+                "cancellation_events.csv",
+                "subscription_id,cancel_date,cancel_reason,product,cancelled_within_24h,created_date,days_from_creation"
+                    .to_string(),
+                &observed.cancellations,
+            ),
+        ] {
+            let text = std::fs::read_to_string(truth.join(file)).unwrap();
+            let (first, rest) = text.split_once('\n').unwrap();
+            assert_eq!(first, header, "{file}");
+            // Lines compared one by one (a quoted value may hold a line break).
+            let mut at = 0;
+            for (i, want) in expected.iter().enumerate() {
+                let got = rest.get(at..at + want.len() + 1);
+                assert_eq!(got, Some(format!("{want}\n").as_str()), "{file} row {}", i + 1);
+                at += want.len() + 1;
+            }
+            assert_eq!(at, rest.len(), "{file}: more rows than expected");
+        }
+        assert!(!observed.revenue.is_empty());
+    }
+
     #[test]
     fn same_options_same_bytes_other_seed_other_bytes() {
         let dir = tempfile::tempdir().unwrap();
@@ -142,6 +181,7 @@ mod tests {
         assert_eq!(summary.drops_dir, dir.path().join("drops"));
         let observed = read_drops(&summary.drops_dir);
         let truth = &summary.truth_dir;
+        check_revenue_files(truth, &observed);
 
         let series = csv(&truth.join("series.csv"));
         assert_eq!(series[0].join(","), format!("date,{SERIES_COLUMNS}"));
@@ -297,6 +337,7 @@ mod tests {
         for (day, row) in series[1..].iter().enumerate() {
             assert_eq!(numbers(&row[1..]), observed.series[day].to_vec());
         }
+        check_revenue_files(&summary.truth_dir, &observed);
         for unexpected in [
             "encoding/utf-8-bom",
             "encoding/windows-1252",
@@ -371,6 +412,7 @@ mod tests {
             for (day, row) in series[1..].iter().enumerate() {
                 assert_eq!(numbers(&row[1..]), observed.series[day].to_vec(), "seed {seed} {}", row[0]);
             }
+            check_revenue_files(&summary.truth_dir, &observed);
             let subscriptions = csv(&summary.truth_dir.join("subscriptions.csv"));
             for row in &subscriptions[1..] {
                 let seen = &observed.subscriptions[&row[0]];
@@ -406,6 +448,7 @@ mod tests {
             for (day, row) in series[1..].iter().enumerate() {
                 assert_eq!(numbers(&row[1..]), observed.series[day].to_vec());
             }
+            check_revenue_files(&summary.truth_dir, &observed);
         }
     }
 }

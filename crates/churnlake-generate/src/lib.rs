@@ -19,6 +19,7 @@ mod plan;
 mod population;
 #[cfg(test)]
 mod reference;
+mod revenue;
 mod rng;
 mod style;
 mod summary;

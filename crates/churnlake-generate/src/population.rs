@@ -13,7 +13,7 @@ use std::ops::Range;
 use chrono::Datelike;
 
 use crate::calendar::Calendar;
-use crate::catalogue::product_weights;
+use crate::catalogue::{PRODUCTS, product_weights};
 use crate::options::GenerateOptions;
 use crate::plan::Plan;
 use crate::rng::{Deck, Rng};
@@ -97,15 +97,49 @@ pub(crate) struct Subscription {
     pub report_day: i32,
     pub first_event: u32,
     pub event_count: u8,
+    /// Product and quantity at creation (later ones: [`Population::attrs_on`]).
     pub product: u8,
     pub quantity: u8,
     pub scenario: Scenario,
+    /// Its attribute updates: `updates[first_update..][..update_count]`, by day.
+    pub first_update: u32,
+    pub update_count: u8,
+    /// Its report rows never carry a price (it has no MRR).
+    pub no_price: bool,
 }
+
+/// The attributes of a subscription that its report rows show and MRR depends on
+/// (the price is the product's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Attrs {
+    pub product: u8,
+    pub quantity: u8,
+    /// Delivery frequency in days; 0 now and then (a subscription without MRR).
+    pub frequency_days: u16,
+}
+
+/// A change of attributes, in effect from the end of `day` on (the subscription
+/// report of that day carries it as an "updated" row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Update {
+    pub day: i32,
+    pub attrs: Attrs,
+}
+
+/// Frequencies an update may switch to (all divide 2520, like the catalogue's).
+pub(crate) const FREQUENCIES: [u16; 9] = [7, 14, 21, 28, 30, 42, 56, 60, 90];
+/// Cap on attribute updates per subscription.
+const MAX_UPDATES: usize = 12;
+/// Days without a cancellation before an update: a cancellation row re-delivered
+/// within this many days shows the same attributes as the original.
+const UPDATE_QUIET_DAYS: i32 = 7;
 
 /// The simulated world, subscriptions sorted by creation (index = id order).
 pub(crate) struct Population {
     pub subs: Vec<Subscription>,
     pub events: Vec<LifeEvent>,
+    /// Every subscription's attribute updates (see [`Subscription::first_update`]).
+    pub updates: Vec<Update>,
     pub users: u32,
     /// `day_first_sub[d]`: index of the first subscription created on day `d` or
     /// later (`d` in `0..=days`); pre-start subscriptions come before `day_first_sub[0]`.
@@ -130,6 +164,29 @@ impl Population {
         &self.events[start..start + usize::from(s.event_count)]
     }
 
+    pub(crate) fn updates_of(&self, sub: usize) -> &[Update] {
+        let s = &self.subs[sub];
+        let start = s.first_update as usize;
+        &self.updates[start..start + usize::from(s.update_count)]
+    }
+
+    /// Attributes at creation.
+    pub(crate) fn created_attrs(&self, sub: usize) -> Attrs {
+        let s = &self.subs[sub];
+        Attrs {
+            product: s.product,
+            quantity: s.quantity,
+            frequency_days: PRODUCTS[usize::from(s.product)].frequency_days as u16,
+        }
+    }
+
+    /// Attributes at the end of `day` (the creation ones before the first update).
+    pub(crate) fn attrs_on(&self, sub: usize, day: i32) -> Attrs {
+        let updates = self.updates_of(sub);
+        let applied = updates.partition_point(|u| u.day <= day);
+        if applied == 0 { self.created_attrs(sub) } else { updates[applied - 1].attrs }
+    }
+
     /// Subscriptions created on days `from..to` (clamped to the run).
     pub(crate) fn created_between(&self, from: i32, to: i32) -> Range<usize> {
         let at = |day: i32| self.day_first_sub[day.clamp(0, self.last_day + 1) as usize] as usize;
@@ -143,6 +200,8 @@ impl Population {
         let edge = options.variants.lifecycle;
         let mut events = Vec::with_capacity(seeds.len() * 2);
         let mut subs = Vec::with_capacity(seeds.len());
+        let mut updates = Vec::new();
+        let mut spans = Vec::new();
         for (index, seed) in seeds.iter().enumerate() {
             let mut rng = Rng::derive(options.seed, 0x11fe, index as u64);
             let first_event = events.len();
@@ -173,7 +232,7 @@ impl Population {
                 events.push(LifeEvent { day: last_day + 1, secs: NO_TIME, kind: EventKind::Cancel });
             }
             let own = &events[first_event..];
-            subs.push(Subscription {
+            let mut sub = Subscription {
                 user: seed.user,
                 created_day: seed.day,
                 created_secs: seed.secs,
@@ -183,12 +242,97 @@ impl Population {
                 product: seed.product,
                 quantity: seed.quantity,
                 scenario: seed.scenario,
-            });
+                first_update: updates.len() as u32,
+                update_count: 0,
+                no_price: false,
+            };
+            // Attribute updates draw from their own stream: the lifecycles are those
+            // of a run without them.
+            let mut rng = Rng::derive(options.seed, 0x0bd7, index as u64);
+            crate::truth::active_spans(&sub, own, &mut spans);
+            sub.update_count = simulate_updates(&sub, &spans, last_day, plan, edge, &mut rng, &mut updates);
+            sub.no_price = edge && sub.scenario == Scenario::Normal && rng.chance(3);
+            subs.push(sub);
         }
         let day_first_sub =
             (0..=last_day + 1).map(|day| subs.partition_point(|s| s.created_day < day) as u32).collect();
-        Population { subs, events, users, day_first_sub, last_day }
+        Population { subs, events, updates, users, day_first_sub, last_day }
     }
+}
+
+/// Appends a subscription's attribute updates (by day) to `out`; returns how many.
+/// An update falls on a day the subscription is active at the end of, with no
+/// cancellation in the [`UPDATE_QUIET_DAYS`] before, on a delivered, non-quiet day
+/// after a delivered day (so that a report never holds mostly earlier-created
+/// rows), after its creation day.
+fn simulate_updates(
+    sub: &Subscription,
+    spans: &[(i32, i32)],
+    last_day: i32,
+    plan: &Plan,
+    edge: bool,
+    rng: &mut Rng,
+    out: &mut Vec<Update>,
+) -> u8 {
+    if sub.scenario != Scenario::Normal {
+        return 0;
+    }
+    let products = product_weights();
+    let mut attrs = Attrs {
+        product: sub.product,
+        quantity: sub.quantity,
+        frequency_days: PRODUCTS[usize::from(sub.product)].frequency_days as u16,
+    };
+    let mut count = 0u8;
+    let mut day = sub.created_day.max(0) + update_gap(rng);
+    while day <= last_day && usize::from(count) < MAX_UPDATES {
+        day = plan.active_from(day);
+        if day > last_day {
+            break;
+        }
+        let in_span = spans.iter().find(|&&(from, to)| from <= day && day < to);
+        let settled = in_span.is_some_and(|&(from, _)| from == sub.created_day || from <= day - UPDATE_QUIET_DAYS);
+        if day > sub.created_day && settled && !plan.missing(day) && !plan.missing(day - 1) {
+            let kind = rng.below(100);
+            let mut next = attrs;
+            if !(45..95).contains(&kind) {
+                next.quantity = 1 + rng.weighted(&[50, 28, 14, 8]) as u8;
+                if next.quantity == attrs.quantity {
+                    next.quantity = if attrs.quantity >= 4 { 1 } else { attrs.quantity + 1 };
+                }
+            }
+            if (45..80).contains(&kind) || kind >= 95 {
+                let mut product = rng.weighted(&products) as u8;
+                if product == attrs.product {
+                    product = (product + 1) % PRODUCTS.len() as u8;
+                }
+                next.product = product;
+                next.frequency_days = PRODUCTS[usize::from(product)].frequency_days as u16;
+            }
+            if (80..95).contains(&kind) {
+                next.frequency_days = if edge && rng.chance(60) {
+                    0
+                } else {
+                    let mut frequency = FREQUENCIES[rng.below(FREQUENCIES.len() as u64) as usize];
+                    if frequency == attrs.frequency_days {
+                        frequency = FREQUENCIES
+                            [(FREQUENCIES.iter().position(|&f| f == frequency).unwrap_or(0) + 1) % FREQUENCIES.len()];
+                    }
+                    frequency
+                };
+            }
+            out.push(Update { day, attrs: next });
+            attrs = next;
+            count += 1;
+        }
+        day += update_gap(rng);
+    }
+    count
+}
+
+/// Days to a subscription's next attribute update: a few soon, most after a year or more.
+fn update_gap(rng: &mut Rng) -> i32 {
+    if rng.chance(150) { rng.range(2, 60) as i32 } else { rng.range(60, 1500) as i32 }
 }
 
 /// Customers and the creation (day, time, product) of each of their subscriptions.

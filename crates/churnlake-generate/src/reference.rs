@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use chrono::{Days, NaiveDate, NaiveTime, Timelike};
+use chrono::{Datelike, Days, NaiveDate, NaiveTime, Timelike};
 
 /// One drop file's kind, from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,17 @@ struct Sub {
     first_report_row: Option<NaiveDate>,
     first_cancel_row: Option<NaiveDate>,
     in_subscription_reports: usize,
+    /// Every report row's attributes (empty: `None`), with its order key.
+    attrs: Vec<(RowKey, Attributes)>,
 }
+
+type RowKey = (NaiveDate, String, String, usize);
+
+/// product, price (cents), quantity, frequency.
+type Attributes = (Option<String>, Option<i128>, Option<i128>, Option<i128>);
+
+/// A cancellation-report row: (reason, product, 24-hour flag), empty as `None`.
+type CancelRow = (RowKey, Option<String>, Option<String>, Option<bool>);
 
 /// What the reader found.
 pub(crate) struct Observed {
@@ -52,6 +62,14 @@ pub(crate) struct Observed {
     pub by_product: BTreeMap<String, Vec<[i64; 8]>>,
     /// subscription_id → (user_id, created, max cancel, max reactivation, status)
     pub subscriptions: BTreeMap<String, [String; 5]>,
+    /// The lines (no header) `revenue.csv`, `revenue_by_product.csv`,
+    /// `cohorts_subscriptions.csv`, `cohorts_subscribers.csv` and
+    /// `cancellation_events.csv` must have, by brute force over the rows.
+    pub revenue: Vec<String>,
+    pub revenue_by_product: Vec<String>,
+    pub cohorts_subscriptions: Vec<String>,
+    pub cohorts_subscribers: Vec<String>,
+    pub cancellations: Vec<String>,
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -245,6 +263,7 @@ pub(crate) fn read_drops(drops: &Path) -> Observed {
     let mut data_dates = BTreeSet::new();
     let mut contents: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut codes = BTreeSet::new();
+    let mut cancel_rows: BTreeMap<(String, NaiveDate), Vec<CancelRow>> = BTreeMap::new();
 
     for path in &paths {
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -329,6 +348,7 @@ pub(crate) fn read_drops(drops: &Path) -> Observed {
         );
         let (time_c, cancel_c, product_c, flag_c, price_c) =
             (col("create time"), col("cancel date"), col("product"), col("24 hour cancel"), col("price"));
+        let (quantity_c, frequency_c, reason_c) = (col("quantity"), col("frequency (days)"), col("cancel reason"));
         for (line, row) in rows.iter().enumerate().skip(1) {
             assert_eq!(row.len(), header.len(), "{name} line {line}");
             if row.iter().any(|v| v.contains('\n')) {
@@ -371,6 +391,20 @@ pub(crate) fn read_drops(drops: &Path) -> Observed {
                 }
                 let slot = sub.cancels.entry(at.0).or_insert(None);
                 *slot = (*slot).max(at.1);
+            }
+            let value = |c: Option<usize>| c.map(|c| row[c].clone()).filter(|v| !v.is_empty());
+            let number = |c: Option<usize>| value(c).map(|v| v.parse::<i128>().unwrap());
+            let price = value(price_c).map(|v| {
+                let digits: String = v.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+                let (whole, cents) = digits.split_once('.').unwrap();
+                whole.parse::<i128>().unwrap() * 100 + cents.parse::<i128>().unwrap()
+            });
+            let key: RowKey = (data_date, stamp.clone(), name.clone(), line);
+            sub.attrs.push((key.clone(), (value(product_c), price, number(quantity_c), number(frequency_c))));
+            if kind == Kind::Cancellations {
+                let flag = value(flag_c).map(|f| matches!(f.as_str(), "Y" | "true" | "1"));
+                let at = when(&row[cancel_c.unwrap()]).unwrap().0.0;
+                cancel_rows.entry((id.clone(), at)).or_default().push((key, value(reason_c), value(product_c), flag));
             }
             if let Some(c) = product_c {
                 let key = (data_date, stamp.clone(), name.clone(), line);
@@ -595,5 +629,253 @@ pub(crate) fn read_drops(drops: &Path) -> Observed {
             (id.clone(), row)
         })
         .collect();
-    Observed { features, first, last, series, by_product, subscriptions }
+    let money = Money { subs: &subs, states: &states, days: &all_days, series: &series };
+    let (revenue, revenue_by_product) = money.revenue();
+    let (cohorts_subscriptions, cohorts_subscribers) = money.cohorts();
+    let cancellations = cancellation_lines(&subs, &cancel_rows);
+    Observed {
+        features,
+        first,
+        last,
+        series,
+        by_product,
+        subscriptions,
+        revenue,
+        revenue_by_product,
+        cohorts_subscriptions,
+        cohorts_subscribers,
+        cancellations,
+    }
+}
+
+/// An exact fraction (denominator > 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Q(i128, i128);
+
+impl Q {
+    const ZERO: Q = Q(0, 1);
+
+    fn new(n: i128, d: i128) -> Q {
+        fn gcd(a: i128, b: i128) -> i128 {
+            if b == 0 { a.abs() } else { gcd(b, a % b) }
+        }
+        let g = gcd(n, d).max(1);
+        Q(n / g, d / g)
+    }
+
+    fn add(self, o: Q) -> Q {
+        Q::new(self.0 * o.1 + o.0 * self.1, self.1 * o.1)
+    }
+
+    fn sub(self, o: Q) -> Q {
+        self.add(Q(-o.0, o.1))
+    }
+
+    /// Cents rounded half to even, as `d.cc`.
+    fn cents(self) -> String {
+        let (n, d) = (self.0 * 100, self.1);
+        let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+        let q = if 2 * r > d || (2 * r == d && q % 2 == 1) { q + 1 } else { q };
+        format!("{}.{:02}", q / 100, q % 100)
+    }
+}
+
+/// Brute-force revenue and cohorts: every subscription on every day.
+struct Money<'a> {
+    subs: &'a BTreeMap<String, Sub>,
+    states: &'a BTreeMap<&'a String, Vec<Option<bool>>>,
+    days: &'a [NaiveDate],
+    series: &'a [[i64; 8]],
+}
+
+impl Money<'_> {
+    /// METRICS.md: per attribute, the newest row dated ≤ `day` with a value, else the oldest.
+    fn in_effect<T: Clone>(sub: &Sub, day: NaiveDate, pick: impl Fn(&Attributes) -> Option<T>) -> Option<T> {
+        let with: Vec<&(RowKey, Attributes)> = sub.attrs.iter().filter(|(_, a)| pick(a).is_some()).collect();
+        let newest = with.iter().filter(|(k, _)| k.0 <= day).max_by(|a, b| a.0.cmp(&b.0));
+        let chosen = newest.or_else(|| with.iter().min_by(|a, b| a.0.cmp(&b.0)));
+        chosen.and_then(|(_, a)| pick(a))
+    }
+
+    /// (active, MRR when known, product) at the end of `day` (index `d`, -1: the day before).
+    fn at(&self, id: &String, d: isize) -> (bool, Option<Q>, String) {
+        let sub = &self.subs[id];
+        let day = if d < 0 { self.days[0].pred_opt().unwrap() } else { self.days[d as usize] };
+        let active = if d < 0 {
+            // generated data has no events before the first day
+            sub.created.unwrap().0 < self.days[0] && sub.cancels.range(..self.days[0]).next().is_none()
+        } else {
+            self.states[id][d as usize] == Some(true)
+        };
+        let product = Self::in_effect(sub, day, |a| a.0.clone()).unwrap();
+        let price = Self::in_effect(sub, day, |a| a.1);
+        let quantity = Self::in_effect(sub, day, |a| a.2);
+        let frequency = Self::in_effect(sub, day, |a| a.3);
+        let mrr = match (price, quantity, frequency) {
+            (Some(p), Some(q), Some(f)) if f != 0 => Some(Q::new(p * q * 304_375, 100 * 10_000 * f)),
+            _ => None,
+        };
+        (active, mrr, product)
+    }
+
+    fn revenue(&self) -> (Vec<String>, Vec<String>) {
+        let products: BTreeSet<String> =
+            self.subs.values().flat_map(|s| s.attrs.iter().filter_map(|(_, a)| a.0.clone())).collect();
+        // per group ("" = total): per day mrr, 5 movements, unknown; subscriber sets
+        type Cells = (Q, [Q; 5], i64, BTreeSet<String>);
+        let empty = || (Q::ZERO, [Q::ZERO; 5], 0i64, BTreeSet::new());
+        let mut cells: BTreeMap<(usize, String), Cells> = BTreeMap::new();
+        for (id, sub) in self.subs {
+            let created = sub.created.unwrap().0;
+            let mut before = self.at(id, -1);
+            for (d, &day) in self.days.iter().enumerate() {
+                let now = self.at(id, d as isize);
+                let value = |p: &(bool, Option<Q>, String)| if p.0 { p.1.unwrap_or(Q::ZERO) } else { Q::ZERO };
+                let (b, n) = (value(&before), value(&now));
+                let existed = created < day;
+                let mut groups = vec![String::new(), now.2.clone()];
+                if before.2 != now.2 {
+                    groups.push(before.2.clone());
+                }
+                for group in groups {
+                    let cell = cells.entry((d, group.clone())).or_insert_with(empty);
+                    let in_now = group.is_empty() || group == now.2;
+                    let in_before = group.is_empty() || group == before.2;
+                    let (gb, gn) = (if in_before { b } else { Q::ZERO }, if in_now { n } else { Q::ZERO });
+                    if in_now && now.0 {
+                        cell.0 = cell.0.add(gn);
+                        if now.1.is_none() {
+                            cell.2 += 1;
+                        }
+                        cell.3.insert(sub.user.clone());
+                    }
+                    if !existed {
+                        cell.1[0] = cell.1[0].add(gn);
+                    } else if !before.0 && now.0 {
+                        cell.1[1] = cell.1[1].add(gn);
+                    } else if before.0 && !now.0 {
+                        cell.1[4] = cell.1[4].add(gb);
+                    } else if before.0 && now.0 {
+                        let change = gn.sub(gb);
+                        if change.0 > 0 {
+                            cell.1[2] = cell.1[2].add(change);
+                        } else if change.0 < 0 {
+                            cell.1[3] = cell.1[3].sub(change);
+                        }
+                    }
+                }
+                before = now;
+            }
+        }
+        let line = |cell: Option<&Cells>, subscribers: i64| {
+            let (mrr, m, unknown) = cell.map_or((Q::ZERO, [Q::ZERO; 5], 0), |c| (c.0, c.1, c.2));
+            let arpu =
+                if subscribers > 0 { Q::new(mrr.0, mrr.1 * i128::from(subscribers)).cents() } else { String::new() };
+            format!(
+                "{},{arpu},{},{},{},{},{},{unknown}",
+                mrr.cents(),
+                m[0].cents(),
+                m[1].cents(),
+                m[2].cents(),
+                m[3].cents(),
+                m[4].cents()
+            )
+        };
+        let date = |d: usize| self.days[d].format("%Y-%m-%d").to_string();
+        let total = (0..self.days.len())
+            .map(|d| format!("{},{}", date(d), line(cells.get(&(d, String::new())), self.series[d][4])))
+            .collect();
+        let mut grouped = Vec::new();
+        for d in 0..self.days.len() {
+            for product in &products {
+                let cell = cells.get(&(d, product.clone()));
+                let subscribers = cell.map_or(0, |c| c.3.len() as i64);
+                let name = if product.contains([',', '"']) {
+                    format!("\"{}\"", product.replace('"', "\"\""))
+                } else {
+                    product.clone()
+                };
+                grouped.push(format!("{},{name},{}", date(d), line(cell, subscribers)));
+            }
+        }
+        (total, grouped)
+    }
+
+    fn cohorts(&self) -> (Vec<String>, Vec<String>) {
+        let ends: Vec<usize> = (0..self.days.len())
+            .filter(|&d| self.days[d].succ_opt().unwrap().month() != self.days[d].month())
+            .collect();
+        let month = |date: NaiveDate| date.format("%Y-%m").to_string();
+        let months =
+            |from: NaiveDate, to: NaiveDate| (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+        // entity → (cohort start date, per month end: active)
+        let mut subscriptions: Vec<(NaiveDate, Vec<bool>)> = Vec::new();
+        let mut users: BTreeMap<&String, (NaiveDate, Vec<bool>)> = BTreeMap::new();
+        for (id, sub) in self.subs {
+            let created = sub.created.unwrap().0;
+            let active: Vec<bool> = ends.iter().map(|&d| self.states[id][d] == Some(true)).collect();
+            let user = users.entry(&sub.user).or_insert((created, vec![false; ends.len()]));
+            user.0 = user.0.min(created);
+            for (u, a) in user.1.iter_mut().zip(&active) {
+                *u |= *a;
+            }
+            subscriptions.push((created, active));
+        }
+        let table = |entities: Vec<(NaiveDate, Vec<bool>)>| {
+            let mut cohorts: BTreeMap<String, (NaiveDate, i64, Vec<i64>)> = BTreeMap::new();
+            for (created, active) in entities {
+                let cell = cohorts.entry(month(created)).or_insert((created, 0, vec![0; ends.len()]));
+                cell.1 += 1;
+                for (c, a) in cell.2.iter_mut().zip(&active) {
+                    *c += i64::from(*a);
+                }
+            }
+            let mut lines = Vec::new();
+            for (name, (created, size, active)) in cohorts {
+                for (m, &d) in ends.iter().enumerate() {
+                    let age = months(created, self.days[d]);
+                    if age >= 0 {
+                        let exact = Q::new(i128::from(active[m]) * 1_000_000, i128::from(size));
+                        let (q, r) = (exact.0.div_euclid(exact.1), exact.0.rem_euclid(exact.1));
+                        let q = if 2 * r > exact.1 || (2 * r == exact.1 && q % 2 == 1) { q + 1 } else { q };
+                        lines.push(format!("{name},{age},{size},{},{}.{:06}", active[m], q / 1_000_000, q % 1_000_000));
+                    }
+                }
+            }
+            lines
+        };
+        (table(subscriptions), table(users.into_values().collect()))
+    }
+}
+
+/// `cancellation_events.csv` by brute force: per (subscription, cancel date) and column,
+/// the newest row's non-empty value.
+fn cancellation_lines(
+    subs: &BTreeMap<String, Sub>,
+    rows: &BTreeMap<(String, NaiveDate), Vec<CancelRow>>,
+) -> Vec<String> {
+    let mut keyed: Vec<(u64, NaiveDate, String)> = Vec::new();
+    for ((id, at), rows) in rows {
+        let newest = |pick: &dyn Fn(&CancelRow) -> Option<String>| {
+            rows.iter().filter(|r| pick(r).is_some()).max_by(|a, b| a.0.cmp(&b.0)).and_then(pick)
+        };
+        let quote =
+            |v: String| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v };
+        let reason = newest(&|r| r.1.clone()).map(quote).unwrap_or_default();
+        let product = newest(&|r| r.2.clone()).map(quote).unwrap_or_default();
+        let flag = newest(&|r| r.3.map(|f| f.to_string())).unwrap_or_default();
+        let created = subs[id].created.unwrap().0;
+        keyed.push((
+            id.parse().unwrap(),
+            *at,
+            format!(
+                "{id},{},{reason},{product},{flag},{},{}",
+                at.format("%Y-%m-%d"),
+                created.format("%Y-%m-%d"),
+                (*at - created).num_days()
+            ),
+        ));
+    }
+    keyed.sort();
+    keyed.into_iter().map(|k| k.2).collect()
 }

@@ -431,7 +431,12 @@ impl Styler {
                     continue;
                 }
                 let names = matches!(column, Column::FirstName | Column::LastName);
-                if required(column, kind) || (names && encoding == Encoding::Windows1252) || rng.chance(750) {
+                let keep = required(column, kind) || (names && encoding == Encoding::Windows1252) || rng.chance(750);
+                // A subscription report always says what MRR needs; a cancellation
+                // report may not (the attributes then come from other rows).
+                let revenue = kind == FileKind::Subscriptions
+                    && matches!(column, Column::Price | Column::Quantity | Column::FrequencyDays);
+                if keep || revenue {
                     columns.push(column);
                 } else {
                     optional_absent = true;

@@ -227,7 +227,8 @@ impl ByUser {
 }
 
 impl Truth {
-    pub(crate) fn compute(population: &Population, revealed: &[bool], days: u32) -> Truth {
+    /// `latest_product`: per subscription, the product of its newest delivered row.
+    pub(crate) fn compute(population: &Population, revealed: &[bool], latest_product: &[u8], days: u32) -> Truth {
         let days = days as usize;
         let spans = SpanTable::new(population, revealed);
         let by_user = ByUser::new(population, revealed);
@@ -240,8 +241,8 @@ impl Truth {
         for (index, sub) in population.subs.iter().enumerate() {
             if revealed[index] {
                 subscriptions.add(sub.created_day, spans.of(index));
-                product_subscriptions[usize::from(sub.product)].add(sub.created_day, spans.of(index));
-                seen_product[usize::from(sub.product)] = true;
+                product_subscriptions[usize::from(latest_product[index])].add(sub.created_day, spans.of(index));
+                seen_product[usize::from(latest_product[index])] = true;
                 subscription_count += 1;
                 event_count += 1 + u64::from(sub.event_count);
             }
@@ -264,7 +265,7 @@ impl Truth {
             // Per product: the same subscriber seen through that product's subscriptions only.
             let mut done = [false; PRODUCTS.len()];
             for &pivot in subs {
-                let product = usize::from(population.subs[pivot as usize].product);
+                let product = usize::from(latest_product[pivot as usize]);
                 if std::mem::replace(&mut done[product], true) {
                     continue;
                 }
@@ -272,7 +273,7 @@ impl Truth {
                 let mut first = i32::MAX;
                 for &index in subs {
                     let sub = &population.subs[index as usize];
-                    if usize::from(sub.product) == product {
+                    if usize::from(latest_product[index as usize]) == product {
                         first = first.min(sub.created_day);
                         union.extend_from_slice(spans.of(index as usize));
                     }
@@ -299,13 +300,13 @@ impl Truth {
 pub(crate) const SERIES_COLUMNS: &str = "active_subscriptions,new_subscriptions,cancelled_subscriptions,reactivated_subscriptions,\
 active_subscribers,new_subscribers,cancelled_subscribers,reactivated_subscribers";
 
-fn iso(calendar: &Calendar, day: i32) -> String {
+pub(crate) fn iso(calendar: &Calendar, day: i32) -> String {
     let mut buf = String::with_capacity(10);
     calendar.push_date(&mut buf, day, crate::calendar::DateStyle::Iso);
     buf
 }
 
-fn csv_cell(value: &str) -> String {
+pub(crate) fn csv_cell(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -320,25 +321,25 @@ fn flows_cells(s: &Flows, u: &Flows) -> String {
     )
 }
 
-struct Out {
+pub(crate) struct Out {
     path: PathBuf,
     writer: std::io::BufWriter<std::fs::File>,
 }
 
 impl Out {
-    fn create(path: PathBuf) -> Result<Self, GenerateError> {
+    pub(crate) fn create(path: PathBuf) -> Result<Self, GenerateError> {
         match std::fs::File::create(&path) {
             Ok(file) => Ok(Out { writer: std::io::BufWriter::with_capacity(1 << 20, file), path }),
             Err(source) => Err(GenerateError::Write { path, source }),
         }
     }
 
-    fn line(&mut self, line: &str) -> Result<(), GenerateError> {
+    pub(crate) fn line(&mut self, line: &str) -> Result<(), GenerateError> {
         let result = self.writer.write_all(line.as_bytes()).and_then(|()| self.writer.write_all(b"\n"));
         result.map_err(|source| GenerateError::Write { path: self.path.clone(), source })
     }
 
-    fn finish(mut self) -> Result<(), GenerateError> {
+    pub(crate) fn finish(mut self) -> Result<(), GenerateError> {
         self.writer.flush().map_err(|source| GenerateError::Write { path: self.path.clone(), source })
     }
 }
@@ -349,6 +350,7 @@ pub(crate) fn write_truth(
     truth: &Truth,
     population: &Population,
     revealed: &[bool],
+    latest_product: &[u8],
     calendar: &Calendar,
 ) -> Result<(), GenerateError> {
     let days = truth.subscriptions.len();
@@ -400,7 +402,7 @@ pub(crate) fn write_truth(
             facts.cancels,
             facts.reactivations,
             status(active),
-            csv_cell(PRODUCTS[usize::from(sub.product)].name),
+            csv_cell(PRODUCTS[usize::from(latest_product[index])].name),
         ))?;
     }
     out.finish()?;
@@ -454,6 +456,9 @@ mod tests {
             product,
             quantity: 1,
             scenario: Scenario::Normal,
+            first_update: 0,
+            update_count: 0,
+            no_price: false,
         }
     }
 
@@ -487,9 +492,17 @@ mod tests {
             sub(4, 2, 0, 4, 3),   // E
             sub(0, 3, 1, 7, 0),   // C
         ];
-        let population = Population { subs, events, users: 5, day_first_sub: vec![1, 2, 3, 4, 5, 5], last_day: 4 };
+        let population = Population {
+            subs,
+            events,
+            updates: Vec::new(),
+            users: 5,
+            day_first_sub: vec![1, 2, 3, 4, 5, 5],
+            last_day: 4,
+        };
         let revealed = vec![true; 5];
-        let truth = Truth::compute(&population, &revealed, 5);
+        let latest: Vec<u8> = population.subs.iter().map(|s| s.product).collect();
+        let truth = Truth::compute(&population, &revealed, &latest, 5);
         let rows =
             |flows: &[Flows]| flows.iter().map(|f| [f.active, f.new, f.cancelled, f.reactivated]).collect::<Vec<_>>();
         // Subscriptions: day 0: D, A active, A new. Day 1: B new+cancelled. Day 2: A cancelled,

@@ -22,7 +22,7 @@ use crate::driver::{Consumer, Passes};
 use crate::error::{Context, Result};
 use crate::lifecycle::{self, Attributes, Lifecycle, Lineage};
 use crate::passes::{Spill, stack};
-use crate::series::{GROUP, SeriesBuilder, check_by, check_period, group_of};
+use crate::series::{GROUP, Grain, SeriesBuilder, check_by, check_period, group_of};
 use crate::sources::LakeSources;
 
 /// What a cancellation rate divides by what (METRICS.md "Churn definitions").
@@ -134,52 +134,101 @@ pub(crate) fn rates(
     by: Option<&str>,
     definitions: &[Definition],
 ) -> Result<Vec<RateRow>> {
+    rates_over(sources, &[(from, to)], by, definitions)
+}
+
+/// The rates of each period of `grain` within `from..=to` (the first and last periods cut
+/// at `from` and `to`), under each of `definitions`, per group of `by`: for each definition
+/// in turn, the periods in order, one row per group (sorted) — from one read of the lake.
+pub(crate) fn rates_by_period(
+    sources: &LakeSources,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: Option<&str>,
+    definitions: &[Definition],
+    grain: Grain,
+) -> Result<Vec<RateRow>> {
+    if from > to {
+        return Err(crate::QueryError::EmptyPeriod { from, to });
+    }
+    let mut periods: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        match periods.last_mut() {
+            Some(period) if grain.period_start(day) == grain.period_start(period.0) => period.1 = day,
+            _ => periods.push((day, day)),
+        }
+    }
+    rates_over(sources, &periods, by, definitions)
+}
+
+fn rates_over(
+    sources: &LakeSources,
+    periods: &[(NaiveDate, NaiveDate)],
+    by: Option<&str>,
+    definitions: &[Definition],
+) -> Result<Vec<RateRow>> {
     if let Some(by) = by {
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    check_period(from, to, first, last)?;
+    for (from, to) in periods {
+        check_period(*from, *to, first, last)?;
+    }
     let passes = Passes::plan(sources, Attributes::UserAnd(by), Lineage::Drop)?;
     let mut series = SeriesBuilder::new(&passes, by, first, last)?;
-    let lost = if definitions.contains(&Definition::Cohort) {
-        let before = from.checked_sub_days(Days::new(1)).unwrap_or(from);
-        let mut cohort = CohortLosses::new(by, before, to, passes.count())?;
-        passes.run(None, &mut [&mut series, &mut cohort])?;
-        cohort.finish()?
-    } else {
-        passes.run_one(None, &mut series)?;
-        BTreeMap::new()
-    };
-    let mut groups = period_figures(series.finish()?, from, to)?;
-    for (group, [subscriptions, subscribers]) in lost {
-        if let Some(figures) = groups.get_mut(&group) {
-            figures[0].lost = subscriptions;
-            figures[1].lost = subscribers;
+    let mut cohorts = Vec::new();
+    if definitions.contains(&Definition::Cohort) {
+        for (from, to) in periods {
+            let before = from.checked_sub_days(Days::new(1)).unwrap_or(*from);
+            cohorts.push(CohortLosses::new(by, before, *to, passes.count())?);
         }
     }
-    let days = (to - from).num_days() + 1;
-    let mut rows = Vec::with_capacity(definitions.len() * groups.len());
+    {
+        let mut consumers: Vec<&mut dyn Consumer> = vec![&mut series];
+        consumers.extend(cohorts.iter_mut().map(|c| c as &mut dyn Consumer));
+        passes.run(None, &mut consumers)?;
+    }
+    let daily = series.finish()?;
+    let mut cohorts = cohorts.into_iter();
+    let mut figures = Vec::with_capacity(periods.len());
+    for (from, to) in periods {
+        let mut groups = period_figures(daily.clone(), *from, *to)?;
+        if let Some(cohort) = cohorts.next() {
+            for (group, [subscriptions, subscribers]) in cohort.finish()? {
+                if let Some(figures) = groups.get_mut(&group) {
+                    figures[0].lost = subscriptions;
+                    figures[1].lost = subscribers;
+                }
+            }
+        }
+        figures.push(groups);
+    }
+    let mut rows = Vec::new();
     for &definition in definitions {
-        for (group, [subscriptions, subscribers]) in &groups {
-            let (sub_numerator, sub_denominator, sub_rate) = subscriptions.rate(definition, days);
-            let (usr_numerator, usr_denominator, usr_rate) = subscribers.rate(definition, days);
-            rows.push(RateRow {
-                group: by.map(|_| group.clone()),
-                from,
-                to,
-                days,
-                definition,
-                subscription_cancels: subscriptions.cancels,
-                average_active_subscriptions: subscriptions.active_days as f64 / days as f64,
-                subscription_numerator: sub_numerator,
-                subscription_denominator: sub_denominator,
-                subscription_cancellation_rate: sub_rate,
-                subscriber_cancels: subscribers.cancels,
-                average_active_subscribers: subscribers.active_days as f64 / days as f64,
-                subscriber_numerator: usr_numerator,
-                subscriber_denominator: usr_denominator,
-                subscriber_cancellation_rate: usr_rate,
-            });
+        for ((from, to), groups) in periods.iter().zip(&figures) {
+            let (from, to) = (*from, *to);
+            let days = (to - from).num_days() + 1;
+            for (group, [subscriptions, subscribers]) in groups {
+                let (sub_numerator, sub_denominator, sub_rate) = subscriptions.rate(definition, days);
+                let (usr_numerator, usr_denominator, usr_rate) = subscribers.rate(definition, days);
+                rows.push(RateRow {
+                    group: by.map(|_| group.clone()),
+                    from,
+                    to,
+                    days,
+                    definition,
+                    subscription_cancels: subscriptions.cancels,
+                    average_active_subscriptions: subscriptions.active_days as f64 / days as f64,
+                    subscription_numerator: sub_numerator,
+                    subscription_denominator: sub_denominator,
+                    subscription_cancellation_rate: sub_rate,
+                    subscriber_cancels: subscribers.cancels,
+                    average_active_subscribers: subscribers.active_days as f64 / days as f64,
+                    subscriber_numerator: usr_numerator,
+                    subscriber_denominator: usr_denominator,
+                    subscriber_cancellation_rate: usr_rate,
+                });
+            }
         }
     }
     Ok(rows)
@@ -310,7 +359,7 @@ impl Consumer for CohortLosses {
             .states()?
             .group_by([col("sub_idx")])
             .agg([state_at(self.before, "at_start"), state_at(self.end, "at_end")]);
-        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())]).select([
+        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())])?.select([
             col("sub_idx"),
             col(c::USER_ID),
             col(GROUP),

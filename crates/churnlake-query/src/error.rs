@@ -39,6 +39,8 @@ pub enum QueryError {
     AmbiguousPublicId { public_id: String, ids: String },
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
+    #[error("an MRR sum exceeds the exact range (price × quantity values too large to add up)")]
+    MoneyOverflow,
     /// A consumer of the passes asked to stop (its own error is returned instead).
     #[error("stopped")]
     Stopped,
@@ -60,6 +62,7 @@ impl QueryError {
             | QueryError::EmptyScript
             | QueryError::Sql { .. } => true,
             QueryError::Polars { .. } | QueryError::Io(_) | QueryError::Stopped => false,
+            QueryError::MoneyOverflow => true,
         }
     }
 }

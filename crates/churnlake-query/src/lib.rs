@@ -21,28 +21,41 @@
 //! conformance case and of a generated history.
 
 mod anomalies;
+mod cancellations;
 mod check;
+mod cohorts;
 mod definitions;
 mod driver;
 mod error;
 mod explain;
+mod insight;
+mod kernel;
 mod lifecycle;
+mod money;
 mod passes;
 mod reconcile;
+mod reports;
 mod restatement;
+mod revenue;
 mod series;
 mod sources;
 mod sql;
 mod tables;
 
 pub use anomalies::ANOMALY_COLUMNS;
+pub use cancellations::CANCELLATION_COLUMNS;
 pub use check::{CheckReport, Example, Finding, LIFECYCLE_KINDS, LakeState, Level};
+pub use cohorts::{COHORT_COLUMNS, CohortLevel, CohortRow};
 pub use definitions::{Definition, RateRow};
 pub use error::{QueryError, Result};
 pub use explain::{ExplainedEvent, Explanation};
+pub use insight::{InsightEvent, LIFECYCLE_EVENT_COLUMNS, Measure, ORDER_EVENT_COLUMNS};
+pub use money::{Exact, MRR_FACTOR};
 pub use passes::DEFAULT_ROWS_PER_PASS;
 pub use reconcile::{Cause, Dashboard, DashboardRow, DayDifference, Reconciliation, kind_words};
+pub use reports::{CANCELLATION_COLUMNS as CANCELLATION_REPORT_COLUMNS, REACTIVATION_COLUMNS};
 pub use restatement::{Change, MonthRates, Restatement};
+pub use revenue::{REVENUE_COLUMNS, RevenueRow};
 pub use series::{Grain, SERIES_COLUMNS};
 pub use sources::LakeSources;
 pub use tables::{SUBSCRIBER_COLUMNS, SUBSCRIPTION_COLUMNS};
@@ -79,6 +92,26 @@ impl Metrics {
         tables::subscribers(&self.sources, as_of, status)
     }
 
+    /// One row per cancellation event of the cancellation reports (each distinct
+    /// subscription and cancel date, with the first row's attributes and lineage), the
+    /// cancel date inside `from..=to` (either end open); see [`CANCELLATION_REPORT_COLUMNS`].
+    pub fn cancellation_report(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+        reports::cancellations(&self.sources, from, to)
+    }
+
+    /// One row per reactivation (each distinct public id and date among the code-9
+    /// events) with the subscription its public id maps to (null when unknown), the event
+    /// date inside `from..=to`; see [`REACTIVATION_COLUMNS`].
+    pub fn reactivations(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+        reports::reactivations(&self.sources, from, to)
+    }
+
+    /// The orders table as delivered, one row per order row, the data date inside
+    /// `from..=to`.
+    pub fn orders(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<DataFrame> {
+        reports::orders(&self.sources, from, to)
+    }
+
     /// The daily series (or weekly / monthly), optionally per group of `by`.
     pub fn series(
         &self,
@@ -107,6 +140,97 @@ impl Metrics {
         definitions: &[Definition],
     ) -> Result<Vec<RateRow>> {
         definitions::rates(&self.sources, from, to, by, definitions)
+    }
+
+    /// Revenue (METRICS.md "Revenue") over `from..=to` at `grain`, exact: one row per day
+    /// (or period), per group of `by` in effect on each day when given (date, then group).
+    pub fn revenue_rows(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        by: Option<&str>,
+        grain: Grain,
+    ) -> Result<Vec<RevenueRow>> {
+        revenue::revenue_rows(&self.sources, from, to, by, grain)
+    }
+
+    /// [`Metrics::revenue_rows`] as a frame: [`REVENUE_COLUMNS`] (with `by` after `date`),
+    /// money as DECIMAL(18, 2) rounded half to even.
+    pub fn revenue(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        by: Option<&str>,
+        grain: Grain,
+    ) -> Result<DataFrame> {
+        revenue::frame(&self.revenue_rows(from, to, by, grain)?, by)
+    }
+
+    /// Retention cohorts (METRICS.md "Cohorts") at `level`: a cell per cohort month and
+    /// month end within the lake's range, optionally per group of `by` (its latest value).
+    pub fn cohort_rows(&self, level: CohortLevel, by: Option<&str>) -> Result<Vec<CohortRow>> {
+        cohorts::cohort_rows(&self.sources, level, by)
+    }
+
+    /// [`Metrics::cohort_rows`] as a frame: [`COHORT_COLUMNS`] (with `by` after `cohort`).
+    pub fn cohorts(&self, level: CohortLevel, by: Option<&str>) -> Result<DataFrame> {
+        cohorts::frame(&self.cohort_rows(level, by)?, by)
+    }
+
+    /// Cohort cells as the frame [`Metrics::cohorts`] returns.
+    pub fn cohort_frame(&self, rows: &[CohortRow], by: Option<&str>) -> Result<DataFrame> {
+        cohorts::frame(rows, by)
+    }
+
+    /// The cancellation events of `from..=to` counted per group of `by` (each event's own
+    /// report row's value): counts, 24-hour cancels and their share, median days from creation.
+    pub fn cancellations(&self, from: NaiveDate, to: NaiveDate, by: Option<&str>) -> Result<DataFrame> {
+        cancellations::cancellations(&self.sources, from, to, by)
+    }
+
+    /// The cancellation events of `from..=to`, one row each.
+    pub fn cancellation_events(&self, from: NaiveDate, to: NaiveDate) -> Result<DataFrame> {
+        cancellations::event_rows(&self.sources, from, to)
+    }
+
+    /// The events of an insight dated `from..=to` (default: the lake's range), one row per
+    /// event with its subscription's attributes and `amount` ([`LIFECYCLE_EVENT_COLUMNS`],
+    /// or [`ORDER_EVENT_COLUMNS`] for orders), sorted by date.
+    pub fn insight_events(
+        &self,
+        event: InsightEvent,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<DataFrame> {
+        insight::events(&self.sources, event, from, to)
+    }
+
+    /// An insight's results from its (filtered) events: per period of `grain` (or over
+    /// the whole of `from..=to`) and per value of `by`, the count or the summed amount.
+    pub fn insight_results(
+        events: &DataFrame,
+        measure: Measure,
+        by: Option<&str>,
+        grain: Option<Grain>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<DataFrame> {
+        insight::results(events, measure, by, grain, from, to)
+    }
+
+    /// Cancellation rates of each period of `grain` (day, week, month) within `from..=to`,
+    /// the first and last periods cut at `from` and `to`, under each of `definitions`: for
+    /// each definition, the periods in order, one row per group of `by` — one read of the
+    /// lake. Each row equals [`Metrics::rates`] over its own period.
+    pub fn rates_by_period(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<&str>,
+        definitions: &[Definition],
+        grain: Grain,
+    ) -> Result<Vec<RateRow>> {
+        definitions::rates_by_period(&self.sources, from, to, by, definitions, grain)
     }
 
     /// Active subscriptions and subscribers at the end of `as_of` (optionally per group).

@@ -19,6 +19,7 @@ use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, ReportKind};
 use polars::prelude::*;
 
 use crate::error::{Context, Result};
+use crate::kernel;
 use crate::passes::{Part, scan_local, stack};
 use crate::sources::LakeSources;
 
@@ -46,6 +47,7 @@ pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
     (c::DISCOUNT_PRICE, MONEY),
     (c::STATUS, DataType::String),
     (c::CANCEL_REASON, DataType::String),
+    (c::CANCELLED_WITHIN_24H, DataType::Boolean),
 ];
 
 /// Which attributes a computation needs (the series needs only the user and the group).
@@ -53,7 +55,13 @@ pub(crate) const ATTRIBUTES: &[(&str, DataType)] = &[
 pub(crate) enum Attributes<'a> {
     All,
     UserAnd(Option<&'a str>),
+    /// The user, the money attributes (price, quantity, frequency) and the group, with
+    /// every report row's values kept ([`Lifecycle::history`]): attributes in effect on a day.
+    Revenue(Option<&'a str>),
 }
+
+/// The attributes MRR is computed from (METRICS.md "Revenue").
+pub(crate) const MONEY_ATTRIBUTES: [&str; 3] = [c::PRICE, c::QUANTITY, c::FREQUENCY_DAYS];
 
 impl Attributes<'_> {
     fn wanted(self) -> Vec<(&'static str, DataType)> {
@@ -62,6 +70,7 @@ impl Attributes<'_> {
             .filter(|(name, _)| match self {
                 Attributes::All => true,
                 Attributes::UserAnd(by) => *name == c::USER_ID || Some(*name) == by,
+                Attributes::Revenue(by) => *name == c::USER_ID || MONEY_ATTRIBUTES.contains(name) || Some(*name) == by,
             })
             .cloned()
             .collect()
@@ -149,15 +158,15 @@ fn public_map(sources: &LakeSources, part: &Part, ids: LazyFrame) -> Result<Lazy
             with_row_order(sources, both_reports(sources, part, &wanted)?)?
         }
     };
-    // the subscription id becomes its dense index first, so that only the public id is
-    // text; sorted by public id then row order, the last row of each run is the newest
+    // per public id, the subscription of its newest row (the largest row order): a hash
+    // aggregation, then the subscription id becomes its dense index
+    let newest = col(c::SUBSCRIPTION_ID).get(col("row_order").arg_max(), false);
     Ok(rows
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col(c::SUBSCRIPTION_ID), col("row_order")])
         .filter(col(c::PUBLIC_SUBSCRIPTION_ID).is_not_null())
+        .group_by([col(c::PUBLIC_SUBSCRIPTION_ID)])
+        .agg([newest.alias(c::SUBSCRIPTION_ID)])
         .join(ids, [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
-        .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx"), col("row_order")])
-        .sort([c::PUBLIC_SUBSCRIPTION_ID, "row_order"], SortMultipleOptions::default())
-        .filter(last_of_run(&[c::PUBLIC_SUBSCRIPTION_ID]))
         .select([col(c::PUBLIC_SUBSCRIPTION_ID), col("sub_idx")]))
 }
 
@@ -291,6 +300,10 @@ pub(crate) struct Lifecycle {
     /// The lake's last data date: events dated after it are kept (listed, counted in the
     /// max dates) but change no state in the lake's range.
     pub last: NaiveDate,
+    /// With [`Attributes::Revenue`]: every report row's `sub_idx, data_date` and attributes
+    /// (the money attributes and the group), oldest first — the attributes in effect on
+    /// each day come from it. `None` otherwise.
+    pub history: Option<DataFrame>,
 }
 
 impl Lifecycle {
@@ -338,20 +351,48 @@ impl Lifecycle {
             ]);
         }
         aggs.extend(attributes.wanted().iter().map(|(name, _)| col(*name).last_non_null().alias(*name)));
-        // group_by_stable: groups in order of first appearance in the sorted rows, so the
-        // dense `sub_idx` is the same in every query over the same lake
+        // each row's dense `sub_idx`, computed once by a hash of its id, in order of first
+        // appearance in the sorted rows (so it is the same in every query over the same
+        // lake): every aggregation below groups by an integer, and no join is needed
+        let mut rows = rows;
+        let row_subs = kernel::group_index(
+            rows.column(c::SUBSCRIPTION_ID).and_then(|c| c.str()).ctx("indexing the subscriptions")?,
+        );
+        rows.with_column(IdxCa::from_vec("sub_idx".into(), row_subs).into_column())
+            .ctx("indexing the subscriptions")?;
         let base = rows
             .clone()
             .lazy()
-            .group_by_stable([col(c::SUBSCRIPTION_ID)])
-            .agg(aggs)
+            .group_by([col("sub_idx")])
+            .agg([vec![col(c::SUBSCRIPTION_ID).first()], aggs].concat())
+            .sort(["sub_idx"], SortMultipleOptions::default())
             // a subscription whose rows carry no Create Date exists from its first drop
             .with_column(coalesce(&[col("created_date"), col("first_drop_date")]).alias("created_date"))
-            .with_row_index("sub_idx", None)
             .collect()
             .ctx("computing the subscriptions")?;
         tracing::debug!(subscriptions = base.height(), "lifecycle: subscriptions");
         let ids = base.clone().lazy().select([col(c::SUBSCRIPTION_ID), col("sub_idx")]);
+        let history = match attributes {
+            Attributes::Revenue(_) => {
+                let mut keep = vec![col("sub_idx"), col(c::DATA_DATE), col("row_order")];
+                keep.extend(attributes.wanted().iter().filter(|(n, _)| *n != c::USER_ID).map(|(n, _)| col(*n)));
+                Some(
+                    rows.clone()
+                        .lazy()
+                        .join(
+                            ids.clone(),
+                            [col(c::SUBSCRIPTION_ID)],
+                            [col(c::SUBSCRIPTION_ID)],
+                            JoinArgs::new(JoinType::Inner),
+                        )
+                        .select(keep)
+                        .sort(["sub_idx", "row_order"], SortMultipleOptions::default())
+                        .collect()
+                        .ctx("keeping the report rows' attributes")?,
+                )
+            }
+            _ => None,
+        };
 
         let mut order = vec![col("sub_idx"), col("kind"), col("own_date"), col("at")];
         if lineage == Lineage::Keep {
@@ -360,7 +401,6 @@ impl Lifecycle {
         let cancelled = rows
             .lazy()
             .filter(col(c::CANCEL_DATE).is_not_null())
-            .join(ids.clone(), [col(c::SUBSCRIPTION_ID)], [col(c::SUBSCRIPTION_ID)], JoinArgs::new(JoinType::Inner))
             .group_by([col("sub_idx"), col(c::CANCEL_DATE).alias("own_date")])
             .agg([vec![col(c::CANCELLED_AT).max().alias("at")], first_source.clone()].concat())
             .with_column(lit(CANCELLED).alias("kind"))
@@ -384,62 +424,41 @@ impl Lifecycle {
         // a day after the lake's last data date gives the current state: events dated after
         // it are in the lake but not yet in effect
         let as_of = as_of.map_or(last, |day| day.min(last));
-        Ok(Lifecycle { base: base.lazy(), events, as_of, last })
+        Ok(Lifecycle { base: base.lazy(), events, as_of, last, history })
     }
 
     /// End-of-day state per subscription and day with events, up to `as_of`, with flows:
     /// `sub_idx, day, active, previous, new, cancelled, reactivated, delta`, sorted.
     pub(crate) fn states(&self) -> Result<LazyFrame> {
-        // One row per (subscription, own date) of cancellations / reactivations: which is
-        // last that date — by time when both carry one, else the cancellation.
-        let is = |kind: i32| col("kind").eq(lit(kind));
-        let resolved = self
+        Ok(self.state_frame()?.lazy())
+    }
+
+    /// [`Lifecycle::states`], collected (computed by the integer kernel).
+    pub(crate) fn state_frame(&self) -> Result<DataFrame> {
+        let created = self
+            .base
+            .clone()
+            .select([col("sub_idx"), col("created_date").cast(DataType::Int32)])
+            .collect()
+            .ctx("reading the creation dates")?;
+        let events = self
             .events
             .clone()
-            .group_by([col("sub_idx"), col("own_date")])
-            .agg([
-                col("at").filter(is(REACTIVATED)).max().alias("reactivated_at"),
-                col("at").filter(is(CANCELLED)).max().alias("cancelled_at"),
-                is(REACTIVATED).any(true).alias("has_reactivation"),
-                is(CANCELLED).any(true).alias("has_cancellation"),
+            .select([
+                col("sub_idx"),
+                col("own_date").cast(DataType::Int32),
+                col("kind"),
+                col("at").cast(DataType::Int64),
             ])
-            .with_column(
-                when(
-                    col("has_cancellation").and(
-                        col("has_reactivation")
-                            .and(col("reactivated_at").gt(col("cancelled_at")))
-                            .fill_null(lit(false))
-                            .not(),
-                    ),
-                )
-                .then(lit(CANCELLED))
-                .otherwise(lit(REACTIVATED))
-                .alias("kind"),
-            )
-            .select([col("sub_idx"), col("own_date"), col("kind"), lit(1i32).alias("phase")]);
-        let created = self.base.clone().select([
-            col("sub_idx"),
-            col("created_date").alias("own_date"),
-            lit(CREATED).alias("kind"),
-            lit(0i32).alias("phase"),
-        ]);
-        let creation_dates = self.base.clone().select([col("sub_idx"), col("created_date")]);
-        let all = concat([created, resolved], UnionArgs::default()).ctx("combining the day's events")?;
-        Ok(all
-            .join(creation_dates, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
-            .with_column(
-                when(col("own_date").lt(col("created_date")))
-                    .then(col("created_date"))
-                    .otherwise(col("own_date"))
-                    .alias("day"),
-            )
-            .filter(col("day").lt_eq(lit(self.as_of)))
-            .sort(["sub_idx", "day", "phase", "own_date"], SortMultipleOptions::default())
-            .filter(last_of_run(&["sub_idx", "day"]))
-            .select([col("sub_idx"), col("day"), col("kind").neq(lit(CANCELLED)).alias("active")])
-            .with_column(previous_state(&["sub_idx"]))
-            .with_columns(flows()))
+            .collect()
+            .ctx("reading the lifecycle events")?;
+        kernel::subscription_states(&created, &events, day_number(self.as_of))
     }
+}
+
+/// A date as polars stores it: days since 1970-01-01.
+pub(crate) fn day_number(day: NaiveDate) -> i32 {
+    day.signed_duration_since(chrono::DateTime::UNIX_EPOCH.date_naive()).num_days() as i32
 }
 
 /// Subscriber states one level up: per `keys` (e.g. `[group, user_idx]`) and day, the
@@ -467,17 +486,16 @@ pub(crate) fn subscriber_states(states: LazyFrame, keys: &[&str]) -> Result<Lazy
 }
 
 /// `user_id` (a subscription without one is its own subscriber) and a dense `user_idx`
-/// per subscription: `sub_idx, user_id, user_idx` plus `extra` columns of the base.
-pub(crate) fn owners(base: LazyFrame, extra: Vec<Expr>) -> LazyFrame {
-    let with_user = base.with_column(col(c::USER_ID).fill_null(col(c::SUBSCRIPTION_ID)).alias(c::USER_ID));
-    let users = with_user
-        .clone()
-        .select([col(c::USER_ID)])
-        .unique_stable(None, UniqueKeepStrategy::First)
-        .with_row_index("user_idx", None);
-    let mut select = vec![col("sub_idx"), col(c::USER_ID), col("user_idx")];
+/// (in order of first appearance) per subscription: `sub_idx, user_id, user_idx` plus
+/// `extra` columns of the base.
+pub(crate) fn owners(base: LazyFrame, extra: Vec<Expr>) -> Result<LazyFrame> {
+    let mut select = vec![col("sub_idx"), col(c::USER_ID).fill_null(col(c::SUBSCRIPTION_ID)).alias(c::USER_ID)];
     select.extend(extra);
-    with_user.join(users, [col(c::USER_ID)], [col(c::USER_ID)], JoinArgs::new(JoinType::Inner)).select(select)
+    let frame = base.select(select).collect().ctx("finding the subscribers")?;
+    let mut order: Vec<PlSmallStr> = frame.get_column_names_owned();
+    order.insert(2, "user_idx".into());
+    let frame = kernel::with_user_index(frame, c::USER_ID)?;
+    Ok(frame.select(order).ctx("finding the subscribers")?.lazy())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use churnlake_lake::columns as c;
 
 use crate::driver::{Consumer, Passes};
 use crate::error::{Context, QueryError, Result};
+use crate::kernel;
 use crate::lifecycle::{self, ATTRIBUTES, Attributes, Lifecycle, Lineage};
 use crate::passes::{Spill, stack};
 use crate::sources::LakeSources;
@@ -47,7 +48,8 @@ pub enum Grain {
 }
 
 impl Grain {
-    fn period_start(self, date: NaiveDate) -> NaiveDate {
+    /// The first day of the period `date` is in.
+    pub fn period_start(self, date: NaiveDate) -> NaiveDate {
         match self {
             Grain::Day => date,
             Grain::Week => date - Days::new(u64::from(date.weekday().num_days_from_monday())),
@@ -175,36 +177,55 @@ struct Span<'a> {
     profile: Option<&'a Path>,
 }
 
-/// The series of a lifecycle holding every subscription, in one plan on dense ids.
+/// The series of a lifecycle holding every subscription: the states and both levels'
+/// flows per (group, day) by the integer kernels, on dense ids.
 fn single_pass(life: &Lifecycle, span: Span) -> Result<DataFrame> {
-    let by = span.by;
-    let owners = lifecycle::owners(life.base.clone(), vec![group_of(by)]).cache();
-    // groups as dense integers (few of them), so every key below is an integer
-    let group_ids = owners
-        .clone()
-        .select([col(GROUP)])
-        .unique_stable(None, UniqueKeepStrategy::First)
-        .with_row_index("group_idx", None)
-        .cache();
-    let owners = owners.join(group_ids.clone(), [col(GROUP)], [col(GROUP)], JoinArgs::new(JoinType::Inner)).select([
-        col("sub_idx"),
-        col("user_idx"),
-        col("group_idx"),
-    ]);
-    let states =
-        life.states()?.join(owners, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner)).cache();
-    let subscription_level = states
-        .clone()
-        .group_by([col("group_idx"), col("day")])
-        .agg(sums("subscriptions"))
-        .join(group_ids.clone(), [col("group_idx")], [col("group_idx")], JoinArgs::new(JoinType::Inner))
-        .cache();
-    let subscriber_level = lifecycle::subscriber_states(states, &["group_idx", "user_idx"])?
-        .group_by([col("group_idx"), col("day")])
-        .agg(sums("subscribers"))
-        .join(group_ids.clone(), [col("group_idx")], [col("group_idx")], JoinArgs::new(JoinType::Inner))
-        .cache();
-    assemble(subscription_level, subscriber_level, group_ids.select([col(GROUP)]), span)
+    let owners = lifecycle::owners(life.base.clone(), vec![group_of(span.by)])?
+        .select([col("sub_idx"), col("user_idx"), col(GROUP)])
+        .collect()
+        .ctx("finding the groups")?;
+    // groups as dense integers, in order of first appearance
+    let (group_index, _) = kernel::dense_index(owners.column(GROUP).and_then(|c| c.str()).ctx("reading the groups")?);
+    let mut names: Vec<Option<&str>> = Vec::new();
+    for (index, name) in
+        group_index.iter().zip(owners.column(GROUP).and_then(|c| c.str()).ctx("reading the groups")?.iter())
+    {
+        if let Some(index) = index
+            && *index as usize == names.len()
+        {
+            names.push(name);
+        }
+    }
+    let group_ids = DataFrame::new(
+        names.len(),
+        vec![
+            Column::new(GROUP.into(), names),
+            IdxCa::from_vec("group_idx".into(), (0..names_len(&group_index)).collect()).into_column(),
+        ],
+    )
+    .ctx("building the groups")?;
+    let mut owners = owners;
+    owners
+        .with_column(IdxCa::from_slice_options("group_idx".into(), &group_index).into_column())
+        .ctx("indexing the groups")?;
+    let states = life.state_frame()?;
+    let sums = kernel::level_sums(&states, &owners)?;
+    let level = |frame: DataFrame, level: &str| -> LazyFrame {
+        let mut select = vec![col(GROUP), col("day")];
+        select.extend(FLOWS.iter().chain(["delta"].iter()).map(|f| col(*f).alias(format!("{f}_{level}"))));
+        frame
+            .lazy()
+            .join(group_ids.clone().lazy(), [col("group_idx")], [col("group_idx")], JoinArgs::new(JoinType::Inner))
+            .select(select)
+    };
+    let subscription_level = level(sums.subscriptions, "subscriptions");
+    let subscriber_level = level(sums.subscribers, "subscribers");
+    assemble(subscription_level, subscriber_level, group_ids.lazy().select([col(GROUP)]), span)
+}
+
+/// The number of distinct values a dense index holds.
+fn names_len(index: &[Option<IdxSize>]) -> IdxSize {
+    index.iter().flatten().map(|i| i + 1).max().unwrap_or(0)
 }
 
 /// One pass of several: its flows per (group, day), its groups, and its subscriber rows
@@ -218,7 +239,7 @@ fn add_pass(
     groups: &mut Vec<DataFrame>,
 ) -> Result<()> {
     let owners =
-        lifecycle::owners(life.base.clone(), vec![group_of(by)]).select([col("sub_idx"), col(c::USER_ID), col(GROUP)]);
+        lifecycle::owners(life.base.clone(), vec![group_of(by)])?.select([col("sub_idx"), col(c::USER_ID), col(GROUP)]);
     let states = life
         .states()?
         .join(owners.clone(), [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Inner))
@@ -456,7 +477,7 @@ struct ActiveCounts {
 
 impl Consumer for ActiveCounts {
     fn add(&mut self, life: &Lifecycle, pass: u32) -> Result<()> {
-        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())]).select([
+        let owners = lifecycle::owners(life.base.clone(), vec![group_of(self.by.as_deref())])?.select([
             col("sub_idx"),
             col(c::USER_ID),
             col(GROUP),

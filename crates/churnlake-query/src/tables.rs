@@ -170,7 +170,7 @@ impl Consumer for SubscriberPasses {
         let rows = lifecycle::owners(
             life.base.clone().filter(col("created_date").lt_eq(lit(life.as_of))),
             vec![col("created_date")],
-        )
+        )?
         .join(current_states(life)?, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Left))
         .join(latest_cancel, [col("sub_idx")], [col("sub_idx")], JoinArgs::new(JoinType::Left))
         .select([col(c::USER_ID), col("created_date"), col("active").fill_null(lit(false)), col("latest_cancel_date")])

@@ -56,6 +56,7 @@ pub enum Format {
     Csv,
     Json,
     Parquet,
+    Pdf,
 }
 
 impl Format {
@@ -66,12 +67,15 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Parquet => "parquet",
+            Format::Pdf => "pdf",
         }
     }
 }
 
 /// The formats of the commands that write frames (series, tables, active, anomalies, sql).
 pub const FRAME_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json, Format::Parquet];
+/// The formats of the `report` kinds (the frame formats and PDF).
+pub const PDF_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json, Format::Parquet, Format::Pdf];
 /// The formats of `drops` and `rate`.
 pub const TEXT_FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json];
 /// The formats of `explain` and of `ingest`'s summary.
@@ -118,6 +122,30 @@ pub struct OutputArgs {
     /// by `commands::run` before the command starts).
     #[arg(skip)]
     pub format: Format,
+}
+
+/// `--chart`: a chart kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChartArg {
+    /// bars side by side, one per series or group (the default look of an insight)
+    Bar,
+    /// bars of the --by groups stacked (needs --by)
+    Stacked,
+    /// lines over dates
+    Line,
+    /// shares of a whole over categories (not over time)
+    Pie,
+    /// the numbers as a grid
+    Table,
+}
+
+/// Draw the result instead of writing it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChartArgs {
+    /// Draw the result as a chart into --out FILE.svg or FILE.png (required with --chart;
+    /// --format does not apply): bar, stacked, line, pie or table.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub chart: Option<ChartArg>,
 }
 
 /// Arguments of the entity tables (`subscriptions`, `subscribers`).
@@ -170,6 +198,42 @@ const SERIES_HELP: &str = "\
 Examples:
   churnlake series --from 2024-01-01 --to 2024-03-31 --grain week
   churnlake series --by product --out series.csv";
+
+const REVENUE_HELP: &str = "\
+Examples:
+  churnlake revenue --from 2024-01-01 --to 2024-03-31 --grain month
+  churnlake revenue --by product --out revenue.parquet
+
+MRR = price × quantity × 30.4375 ÷ frequency_days (30.4375 = 365.25 / 12) with the attributes in \
+effect on each day, summed exactly and printed rounded half to even to cents; arpu = mrr ÷ active \
+subscribers (empty when none). Movements on D: new, reactivation, expansion, contraction, \
+churned, so that mrr(D) = mrr(D−1) + new + reactivation + expansion − contraction − churned. \
+With --by X, a subscription is in the group of X in effect that day: a switch is contraction in \
+the old group and expansion in the new. A subscription missing price, quantity or frequency (or \
+with a frequency of 0) is active with no MRR and counted in mrr_unknown_subscriptions.";
+
+const COHORTS_HELP: &str = "\
+Examples:
+  churnlake cohorts
+  churnlake cohorts --level subscribers --format csv --out cohorts.csv
+
+A subscription's cohort is the month of its created date (a subscriber's, of their first \
+subscription's). Each cell is the share of the cohort active at the end of the month `age` months \
+later, for every month end within the lake's first..last data date; `size` counts the whole \
+cohort. The table is the triangle (one row per cohort, one column per age, shares in %); CSV, \
+JSON and Parquet have one row per cell: cohort, age, size, active, share (six decimals).";
+
+const CANCELLATIONS_HELP: &str = "\
+Examples:
+  churnlake cancellations --from 2024-01-01 --to 2024-03-31
+  churnlake cancellations --from 2024-01-01 --to 2024-03-31 --by product --format csv
+  churnlake cancellations --from 2024-01-01 --to 2024-01-31 --by cancelled_within_24h
+
+Each cancellation event of the period (a distinct subscription and cancel date of the \
+cancellation reports) counts once, in the group its own report row gives (the newest row of that \
+event), not the subscription's latest value as in `series --by`. Columns: the group, \
+cancellations, cancelled_within_24h (the row's 24 Hour Cancel flag), share_cancelled_within_24h \
+(a fraction), median_days_from_creation (cancel date − created date), subscriptions (distinct).";
 
 const RATE_HELP: &str = "\
 Examples:
@@ -247,6 +311,78 @@ Examples:
   churnlake diff --known-on 2024-02-03 --known-on 2024-03-01
   churnlake diff --known-on 2024-02-03 --known-on 2024-03-01 --from 2024-01-01 --to 2024-01-31 --format json";
 
+const REPORT_HELP: &str = "\
+Examples:
+  churnlake report html --out report.html
+  churnlake report subscriptions --where \"current_status = 'active'\" --columns subscription_id,product,price
+  churnlake report cancellations --from 2024-01-01 --to 2024-01-31 --group-by cancel_reason
+  churnlake report orders --preview
+  churnlake report subscribers --out subscribers.pdf
+
+Kinds: html (the self-contained HTML report), subscriptions, subscribers (the tables, as of a day), cancellations, reactivations,
+orders (one row per event). `churnlake report KIND --help` lists each kind's options.";
+
+const REPORT_SUBSCRIPTIONS_HELP: &str = "\
+Examples:
+  churnlake report subscriptions --where \"current_status = 'active' AND price >= 20\" --preview
+  churnlake report subscriptions --group-by product --out by-product.pdf
+  churnlake report subscriptions --as-of 2024-01-31 --columns subscription_id,product,current_status --format csv
+
+Columns: the `subscriptions` table's, and `currency` (the base currency of price and
+discount_price). Money is exact (two decimals); group-by sums are exact too.";
+
+const REPORT_SUBSCRIBERS_HELP: &str = "\
+Examples:
+  churnlake report subscribers --where \"active_subscriptions > 1\"
+  churnlake report subscribers --group-by current_status --format json
+
+Columns: the `subscribers` table's.";
+
+const REPORT_CANCELLATIONS_HELP: &str = "\
+Examples:
+  churnlake report cancellations --from 2024-01-01 --to 2024-01-31 --group-by cancel_reason
+  churnlake report cancellations --where \"cancelled_within_24h\" --out quick-cancels.pdf
+
+One row per cancellation event of the cancellation reports (each distinct subscription and
+cancel date; a re-sent row is not a second event), with the first row's file and line.
+--from/--to bound the cancel date.";
+
+const REPORT_REACTIVATIONS_HELP: &str = "\
+Examples:
+  churnlake report reactivations --from 2024-01-01 --to 2024-03-31 --group-by product
+  churnlake report reactivations --where \"subscription_id IS NULL\"
+
+One row per reactivation (each distinct public id and date among the code-9 events), with
+the subscription the newest report row maps its public id to (empty when no report carries
+it). --from/--to bound the event date.";
+
+const REPORT_ORDERS_HELP: &str = "\
+Examples:
+  churnlake report orders --from 2024-01-01 --to 2024-01-31 --group-by product_id
+  churnlake report orders --where \"order_total > 50\" --format csv --out big-orders.csv
+
+The orders table as delivered (its columns typed by name), one row per order row, and
+`currency` (the base currency of its money columns, unless the files carry a currency
+column). --from/--to bound the data date.";
+const INSIGHT_HELP: &str = "\
+Examples:
+  churnlake insight --event cancelled --by cancel_reason
+  churnlake insight --event cancelled --by product --grain month --chart stacked --out cancels.svg
+  churnlake insight --event order --measure amount --grain week --where \"sku LIKE 'TEA-%'\" --out orders.csv
+  churnlake insight --event created --by product --underlying --out created.parquet
+
+Events are the series' state changes (created = new_subscriptions, cancelled =
+cancelled_subscriptions, reactivated = reactivated_subscriptions, per day and group) and the
+orders report's orders (one per order id). --where and --by take the events' columns (see
+--underlying); --by uses each subscription's latest attributes, as `series --by` does.";
+
+const REPORT_HTML_HELP: &str = "\
+Examples:
+  churnlake report html --out report.html
+  churnlake report html --from 2024-01-01 --to 2024-06-30 --out h1.html
+
+The page is one file with its charts as inline SVG: it opens offline in any browser.";
+
 const COMPLETIONS_HELP: &str = "\
 Examples:
   churnlake completions bash > ~/.local/share/bash-completion/completions/churnlake
@@ -267,6 +403,17 @@ pub enum Command {
     /// The daily series of actives and flows (per docs/METRICS.md).
     #[command(after_help = SERIES_HELP)]
     Series(SeriesArgs),
+    /// Monthly recurring revenue per day: MRR, ARPU and the MRR movements (docs/METRICS.md
+    /// "Revenue"), optionally per group of an attribute in effect that day.
+    #[command(after_help = REVENUE_HELP)]
+    Revenue(RevenueArgs),
+    /// Retention cohorts: per creation month, the share still active at each month end.
+    #[command(after_help = COHORTS_HELP)]
+    Cohorts(CohortsArgs),
+    /// Why people cancel: the period's cancellation events counted per reason (or another
+    /// attribute of each event's own report row), with 24-hour cancels and days from creation.
+    #[command(after_help = CANCELLATIONS_HELP)]
+    Cancellations(CancellationsArgs),
     /// Cancellation rates over a period: Σ cancelled / (Σ active / days).
     #[command(after_help = RATE_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Rate(RateArgs),
@@ -308,12 +455,33 @@ pub enum Command {
     /// changed, with the drops that arrived in between.
     #[command(after_help = DIFF_HELP, mut_arg("format", |a| a.value_parser(formats(TEXT_FORMATS))))]
     Diff(DiffArgs),
+    /// Ready-made reports: the HTML page (`report html`), and tables filtered (--where), their
+    /// columns chosen, grouped, previewed and exported (table, CSV, JSON, Parquet, PDF).
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
+    /// Count or sum lifecycle events and orders per period and breakdown value (an insight),
+    /// as a table or a chart; --underlying gives the events behind it.
+    #[command(after_help = INSIGHT_HELP)]
+    Insight(InsightArgs),
 }
 
 impl Command {
+    /// The command's name, its `--chart` kind when one is asked for, and its output (for the
+    /// commands that draw charts).
+    pub fn chart_mut(&mut self) -> Option<(&'static str, ChartArg, &mut OutputArgs)> {
+        let (name, chart, output) = match self {
+            Command::Series(a) => ("series", a.chart.chart, &mut a.output),
+            Command::Rate(a) => ("rate", a.chart.chart, &mut a.output),
+            Command::Insight(a) => ("insight", a.chart.chart, &mut a.output),
+            Command::Revenue(a) => ("revenue", a.chart.chart, &mut a.output),
+            _ => return None,
+        };
+        chart.map(|chart| (name, chart, output))
+    }
+
     /// The command's name, its result output and the formats it writes, for the commands
     /// that write a result through `--format` / `--out`.
     pub fn output_mut(&mut self) -> Option<(&'static str, &mut OutputArgs, &'static [Format])> {
@@ -321,6 +489,9 @@ impl Command {
             Command::Drops(a) => Some(("drops", &mut a.output, TEXT_FORMATS)),
             Command::Series(a) => Some(("series", &mut a.output, FRAME_FORMATS)),
             Command::Rate(a) => Some(("rate", &mut a.output, TEXT_FORMATS)),
+            Command::Revenue(a) => Some(("revenue", &mut a.output, FRAME_FORMATS)),
+            Command::Cohorts(a) => Some(("cohorts", &mut a.output, FRAME_FORMATS)),
+            Command::Cancellations(a) => Some(("cancellations", &mut a.output, FRAME_FORMATS)),
             Command::Subscriptions(a) => Some(("subscriptions", &mut a.output, FRAME_FORMATS)),
             Command::Subscribers(a) => Some(("subscribers", &mut a.output, FRAME_FORMATS)),
             Command::Active(a) => Some(("active", &mut a.output, FRAME_FORMATS)),
@@ -330,6 +501,8 @@ impl Command {
             Command::Check(a) => Some(("check", &mut a.output, REPORT_FORMATS)),
             Command::Reconcile(a) => Some(("reconcile", &mut a.output, TEXT_FORMATS)),
             Command::Diff(a) => Some(("diff", &mut a.output, TEXT_FORMATS)),
+            Command::Report(a) => a.kind.output_mut(),
+            Command::Insight(a) => Some(("insight", &mut a.output, FRAME_FORMATS)),
             Command::Ingest(_)
             | Command::Generate(_)
             | Command::Build(_)
@@ -419,6 +592,85 @@ pub struct SeriesArgs {
     #[arg(long, value_enum, default_value = "day")]
     pub grain: GrainArg,
     #[command(flatten)]
+    pub chart: ChartArgs,
+    /// A column the chart draws (repeatable) [default: active_subscriptions and
+    /// active_subscribers; with --by, active_subscriptions per group].
+    #[arg(long = "chart-column", value_name = "COLUMN")]
+    pub chart_columns: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake revenue`.
+#[derive(Debug, Args, Clone)]
+pub struct RevenueArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, included; not before --from (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Group by a subscription attribute as in effect on each day, e.g. product.
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// day, week (Monday-based) or month: mrr and arpu at the period's last day, movements summed.
+    #[arg(long, value_enum, default_value = "day")]
+    pub grain: GrainArg,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake cohorts`.
+#[derive(Debug, Args, Clone)]
+pub struct CohortsArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// Count subscriptions (cohort: the created month) or subscribers (their first
+    /// subscription's month; active while one of their subscriptions is).
+    #[arg(long, value_enum, default_value = "subscriptions")]
+    pub level: LevelArg,
+    /// One triangle per value of a subscription attribute (its latest value), e.g. product.
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `cohorts --level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    /// Subscriptions, by the month of their created date
+    Subscriptions,
+    /// Subscribers, by the month of their first subscription
+    Subscribers,
+}
+
+/// The arguments of `churnlake cancellations`.
+#[derive(Debug, Args, Clone)]
+pub struct CancellationsArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day of the period (cancel dates).
+    #[arg(long, value_name = "DATE")]
+    pub from: NaiveDate,
+    /// Last day of the period (included; not before --from).
+    #[arg(long, value_name = "DATE")]
+    pub to: NaiveDate,
+    /// Count per this attribute of each event's own report row (cancel_reason, product,
+    /// cancelled_within_24h, …).
+    #[arg(long, value_name = "COLUMN", default_value = "cancel_reason")]
+    pub by: String,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -443,6 +695,12 @@ pub struct RateArgs {
     /// active at the end of D, L = active at the end of a−1 and not at the end of b.
     #[arg(long, value_enum, default_value = "ordergroove", value_name = "DEFINITION")]
     pub definition: DefinitionArg,
+    /// One result per day, week (Monday-based) or month of the period instead of one for
+    /// the whole period (the first and last periods cut at --from and --to).
+    #[arg(long, value_enum)]
+    pub grain: Option<GrainArg>,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -607,4 +865,213 @@ pub struct DiffArgs {
     pub to: Option<NaiveDate>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `insight --event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InsightEventArg {
+    /// a subscription created (the series' new_subscriptions)
+    Created,
+    /// a subscription going inactive (the series' cancelled_subscriptions)
+    Cancelled,
+    /// a subscription going active again (the series' reactivated_subscriptions)
+    Reactivated,
+    /// an order of the orders report
+    Order,
+}
+
+/// `insight --measure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeasureArg {
+    /// the number of events
+    Count,
+    /// the sum of the events' amounts (orders: the order total; subscription events: the
+    /// subscription's price × quantity)
+    Amount,
+}
+
+/// The arguments of `churnlake insight`.
+#[derive(Debug, Args, Clone)]
+pub struct InsightArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// The event counted: created, cancelled, reactivated or order.
+    #[arg(long, value_enum)]
+    pub event: InsightEventArg,
+    /// count (number of events) or amount (sum of their amounts).
+    #[arg(long, value_enum, default_value = "count")]
+    pub measure: MeasureArg,
+    /// Keep only the events matching a SQL boolean expression over their columns (polars
+    /// SQL), e.g. "product = 'Earl Grey' AND quantity > 1".
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Break down by a column of the events (e.g. product, sku, cancel_reason).
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// One row per day, week (Monday-based) or month; without it, one row per --by value
+    /// over the whole period.
+    #[arg(long, value_enum)]
+    pub grain: Option<GrainArg>,
+    /// First day (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, included (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Write the events behind the result instead: one row per event and breakdown value.
+    #[arg(long)]
+    pub underlying: bool,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake report`: the kind of report, each with its own flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub kind: ReportKind,
+}
+
+/// The reports `churnlake report` makes.
+#[derive(Debug, Subcommand)]
+pub enum ReportKind {
+    /// One self-contained HTML page (inline SVG and CSS, nothing fetched): headline numbers,
+    /// the active series, daily flows, monthly cancellation rates, products, data checks.
+    #[command(after_help = REPORT_HTML_HELP)]
+    Html(ReportHtmlArgs),
+    /// One row per subscription, as it stood at the end of a day.
+    #[command(after_help = REPORT_SUBSCRIPTIONS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Subscriptions(EntityReportArgs),
+    /// One row per subscriber, as they stood at the end of a day.
+    #[command(after_help = REPORT_SUBSCRIBERS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Subscribers(EntityReportArgs),
+    /// One row per cancellation event, with its reason, product and dates.
+    #[command(after_help = REPORT_CANCELLATIONS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Cancellations(EventReportArgs),
+    /// One row per reactivation (code-9 event), with the subscription it reactivates.
+    #[command(after_help = REPORT_REACTIVATIONS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Reactivations(EventReportArgs),
+    /// One row per order row of the orders drops.
+    #[command(after_help = REPORT_ORDERS_HELP, mut_arg("format", |a| a.value_parser(formats(PDF_FORMATS))))]
+    Orders(EventReportArgs),
+}
+
+impl ReportKind {
+    /// The report's name (`subscriptions`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReportKind::Subscriptions(_) => "subscriptions",
+            ReportKind::Subscribers(_) => "subscribers",
+            ReportKind::Cancellations(_) => "cancellations",
+            ReportKind::Reactivations(_) => "reactivations",
+            ReportKind::Orders(_) => "orders",
+            ReportKind::Html(_) => "html",
+        }
+    }
+
+    /// The options every table report shares (`html` has its own).
+    pub fn common(&self) -> Option<(&LakeArg, &KnownArg, &ReportOptions, &OutputArgs)> {
+        match self {
+            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => {
+                Some((&a.lake, &a.known, &a.report, &a.output))
+            }
+            ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) => {
+                Some((&a.lake, &a.known, &a.report, &a.output))
+            }
+            ReportKind::Html(_) => None,
+        }
+    }
+
+    fn output_mut(&mut self) -> Option<(&'static str, &mut OutputArgs, &'static [Format])> {
+        let name = match self {
+            ReportKind::Subscriptions(_) => "report subscriptions",
+            ReportKind::Subscribers(_) => "report subscribers",
+            ReportKind::Cancellations(_) => "report cancellations",
+            ReportKind::Reactivations(_) => "report reactivations",
+            ReportKind::Orders(_) => "report orders",
+            ReportKind::Html(_) => return None,
+        };
+        let output = match self {
+            ReportKind::Subscriptions(a) | ReportKind::Subscribers(a) => &mut a.output,
+            ReportKind::Cancellations(a) | ReportKind::Reactivations(a) | ReportKind::Orders(a) => &mut a.output,
+            ReportKind::Html(_) => return None,
+        };
+        Some((name, output, PDF_FORMATS))
+    }
+}
+
+/// What every report takes: the filter, the columns, the grouping, the preview.
+#[derive(Debug, Args, Clone)]
+pub struct ReportOptions {
+    /// Keep the rows where this SQL boolean expression over the report's columns holds
+    /// (polars SQL), e.g. "product = 'Matcha' AND price >= 20" or "cancel_date >= '2024-01-01'".
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// The columns to show, in this order (comma-separated); with --group-by, of the grouped table.
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// One row per value of this column: the rows counted (`rows`) and each money column
+    /// summed exactly (`<column>_total`), per currency.
+    #[arg(long, value_name = "COLUMN")]
+    pub group_by: Option<String>,
+    /// Show only the first 10 rows, and how many there are in all.
+    #[arg(long)]
+    pub preview: bool,
+}
+
+/// The arguments of `report subscriptions` and `report subscribers`.
+#[derive(Debug, Args, Clone)]
+pub struct EntityReportArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// The day (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `report cancellations`, `report reactivations` and `report orders`.
+#[derive(Debug, Args, Clone)]
+pub struct EventReportArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day (the event's date: cancel date, event date, an order's data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, included; not before --from.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub report: ReportOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The arguments of `churnlake report html`.
+#[derive(Debug, Args, Clone)]
+pub struct ReportHtmlArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub known: KnownArg,
+    /// First day of the charts (default: the first data date).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day of the charts and of the headline numbers (default: the last data date).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// The HTML file to write (its folder must exist).
+    #[arg(long, value_name = "PATH", default_value = "report.html")]
+    pub out: PathBuf,
 }

@@ -10,6 +10,7 @@
 mod args;
 mod commands;
 mod output;
+mod pdf;
 mod render;
 mod settings;
 

@@ -3,4 +3,5 @@
 
 mod active_counts;
 mod explain_agrees;
+mod revenue_identity;
 mod support;

@@ -213,7 +213,9 @@ fn print_drops(entries: &[ManifestEntry], output: &OutputArgs, io: &mut Io) -> R
         .collect();
     match output.format {
         Format::Csv => render::csv(&mut out, &DROP_HEADERS, &rows)?,
-        Format::Parquet => return Err(UserError("drops: choose --format table, csv or json".into()).into()),
+        Format::Parquet | Format::Pdf => {
+            return Err(UserError("drops: choose --format table, csv or json".into()).into());
+        }
         _ => render::table(&mut out, &DROP_HEADERS, &rows)?,
     }
     out.flush()?;
@@ -308,6 +310,11 @@ pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
         writeln!(out, "derived table: {path}")?;
     }
     writeln!(out, "ground truth:  {}", summary.truth_dir.display())?;
+    // the HTML report of the whole sample, beside the lake
+    let report_path = dir.join("report.html");
+    let page = super::report_html::html_page(&metrics, &manifest, None, &lake_text, None, None)?;
+    std::fs::write(&report_path, page).with_context(|| format!("writing {}", report_path.display()))?;
+    writeln!(out, "report:        {}", report_path.display())?;
     writeln!(out, "try: churnlake series --lake {} --grain month", lake_dir.display())?;
     Ok(if report.failed > 0 { Outcome::DataProblem } else { Outcome::Ok })
 }

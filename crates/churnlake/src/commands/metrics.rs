@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use churnlake_lake::{DERIVED_TABLES, DerivedState, DerivedStatus, Lake, Manifest, derived_path, derived_sql_name};
 use churnlake_query::{Definition, Grain, Metrics, QueryError, RateRow};
 
+use super::chart::{ChartSpec, frame_chart, kind as chart_kind, write_chart};
 use super::{Ctx, Io, Reader, emit, footer, open_output, supported};
 use crate::args::{
     ActiveArgs, AnomaliesArgs, BuildArgs, DefinitionArg, EntityArgs, ExplainArgs, Format, GrainArg, RateArgs,
@@ -40,8 +41,50 @@ pub(super) fn series(ctx: &Ctx, io: &mut Io, args: &SeriesArgs) -> Result<Outcom
         GrainArg::Month => Grain::Month,
     };
     let mut df = metrics.series(args.from, args.to, args.by.as_deref(), grain)?;
+    if let (Some(chart), Some(path)) = (args.chart.chart, &args.output.out) {
+        let defaults: &[&str] =
+            if args.by.is_some() { &["active_subscriptions"] } else { &["active_subscriptions", "active_subscribers"] };
+        let chosen: Vec<&str> = args.chart_columns.iter().map(String::as_str).collect();
+        let values = if chosen.is_empty() { defaults } else { &chosen[..] };
+        if args.by.is_some() && values.len() > 1 {
+            return Err(UserError(format!(
+                "--chart with --by draws one column per group; give one --chart-column, not {}",
+                values.len()
+            ))
+            .into());
+        }
+        let (from, to) = date_span(&df);
+        let grain_word = match args.grain {
+            GrainArg::Day => "daily",
+            GrainArg::Week => "weekly",
+            GrainArg::Month => "monthly",
+        };
+        let title = match &args.by {
+            Some(by) => format!("{} by {by}, {grain_word}, {from}..{to}", values.join(", ")),
+            None => format!("{}, {grain_word}, {from}..{to}", values.join(", ")),
+        };
+        let spec = ChartSpec {
+            title,
+            x: "date",
+            values,
+            group: args.by.as_deref(),
+            y_label: "subscriptions / subscribers".into(),
+            scale: 1.0,
+        };
+        write_chart(&frame_chart(&df, spec)?, chart_kind(chart), path)?;
+        footer(ctx, &reader, io)?;
+        return Ok(Outcome::Ok);
+    }
     emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
+}
+
+/// The first and last `date` of a result, as text (`-` when it has none).
+fn date_span(df: &churnlake_query::DataFrame) -> (String, String) {
+    let get = |i: usize| {
+        df.column("date").ok().and_then(|c| c.get(i).ok()).map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+    };
+    (get(0), get(df.height().saturating_sub(1)))
 }
 
 /// `churnlake rate`: cancellation rates over a period, under one churn definition or all.
@@ -51,13 +94,36 @@ pub(super) fn rate(ctx: &Ctx, io: &mut Io, args: &RateArgs) -> Result<Outcome> {
     let reader = ctx.reader(args.lake.lake.as_deref(), args.known.as_known_on)?;
     let metrics = &reader.metrics;
     let definitions = definitions(args.definition);
-    let rows = metrics.rates(args.from, args.to, args.by.as_deref(), &definitions)?;
+    if args.chart.chart.is_some() && definitions.len() > 1 {
+        return Err(UserError(
+            "--chart draws the rates of one definition; give --definition ordergroove, start-of-period, \
+             start-plus-new or cohort (not all)"
+                .into(),
+        )
+        .into());
+    }
+    let rows = match args.grain {
+        Some(grain) => metrics.rates_by_period(
+            args.from,
+            args.to,
+            args.by.as_deref(),
+            &definitions,
+            super::insight::grain(grain),
+        )?,
+        None => metrics.rates(args.from, args.to, args.by.as_deref(), &definitions)?,
+    };
+    if let (Some(chart), Some(path)) = (args.chart.chart, &args.output.out) {
+        write_chart(&rate_chart(&rows, args)?, chart_kind(chart), path)?;
+        footer(ctx, &reader, io)?;
+        return Ok(Outcome::Ok);
+    }
     let mut out = open_output(&args.output, io)?;
     if args.output.format == Format::Json {
-        // one shape with or without --by: the whole lake's rates, then the rows
-        let total = match args.by {
-            Some(_) => metrics.rates(args.from, args.to, None, &definitions)?,
-            None => rows.clone(),
+        // one shape with or without --by or --grain: the whole lake's rates over the whole
+        // period, then the rows
+        let total = match (&args.by, args.grain) {
+            (None, None) => rows.clone(),
+            _ => metrics.rates(args.from, args.to, None, &definitions)?,
         };
         print_rates_json(
             &mut out,
@@ -78,6 +144,43 @@ pub(super) fn rate(ctx: &Ctx, io: &mut Io, args: &RateArgs) -> Result<Outcome> {
         footer(ctx, &reader, io)?;
     }
     Ok(Outcome::Ok)
+}
+
+/// The rates as a chart, in %: over the periods' first days with --grain (one line per
+/// level, or the subscription rate per group with --by), else over the groups.
+fn rate_chart(rows: &[RateRow], args: &RateArgs) -> Result<churnlake_charts::Chart> {
+    use polars::prelude::{Column, DataFrame};
+    let definition = rows.first().map(|r| r.definition.name()).unwrap_or("ordergroove");
+    let rate = |v: Option<f64>| v.map(|r| r * 100.0);
+    let columns = vec![
+        Column::new("from".into(), rows.iter().map(|r| r.from).collect::<Vec<_>>()),
+        Column::new(
+            args.by.clone().unwrap_or_else(|| "group".into()).into(),
+            rows.iter().map(|r| r.group.clone().unwrap_or_else(|| "all".into())).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "subscription_cancellation_rate".into(),
+            rows.iter().map(|r| rate(r.subscription_cancellation_rate)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "subscriber_cancellation_rate".into(),
+            rows.iter().map(|r| rate(r.subscriber_cancellation_rate)).collect::<Vec<_>>(),
+        ),
+    ];
+    let df = DataFrame::new(rows.len(), columns)?;
+    let group = args.by.as_deref();
+    let title = format!("cancellation rate ({definition}), {}..{}", args.from, args.to);
+    let both = ["subscription_cancellation_rate", "subscriber_cancellation_rate"];
+    let one = ["subscription_cancellation_rate"];
+    let spec = match (args.grain, group) {
+        (Some(_), None) => ChartSpec { title, x: "from", values: &both, group: None, y_label: "%".into(), scale: 1.0 },
+        (Some(_), Some(by)) => {
+            ChartSpec { title, x: "from", values: &one, group: Some(by), y_label: "%".into(), scale: 1.0 }
+        }
+        (None, Some(by)) => ChartSpec { title, x: by, values: &one, group: None, y_label: "%".into(), scale: 1.0 },
+        (None, None) => ChartSpec { title, x: "group", values: &both, group: None, y_label: "%".into(), scale: 1.0 },
+    };
+    frame_chart(&df, spec)
 }
 
 /// The definitions `--definition` asks for, in the order of docs/METRICS.md.

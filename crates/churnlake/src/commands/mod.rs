@@ -6,10 +6,16 @@
 //! those that read the lake (series, rate, tables, explain, anomalies, sql, build), `check`
 //! those that judge its figures (check, reconcile).
 
+mod chart;
 mod check;
 mod diff;
+pub mod filter;
 mod ingest;
+mod insight;
 mod metrics;
+mod report;
+mod report_html;
+mod revenue;
 
 use std::io::Write;
 use std::path::Path;
@@ -33,7 +39,9 @@ pub struct Io<'a> {
 /// Runs one parsed command line.
 pub fn run(mut cli: Cli, settings: Settings, io: &mut Io) -> Result<Outcome> {
     // what the flags leave open is settled, and refused, before any work
-    if let Some((command, output, formats)) = cli.command.output_mut() {
+    if let Some((command, kind, output)) = cli.command.chart_mut() {
+        chart::settle_chart_output(command, kind, output)?;
+    } else if let Some((command, output, formats)) = cli.command.output_mut() {
         settle_output(command, output, formats)?;
     }
     if let Command::Completions(args) = &cli.command {
@@ -90,6 +98,9 @@ fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
     match command {
         Command::Series(args) => metrics::series(ctx, io, args),
         Command::Rate(args) => metrics::rate(ctx, io, args),
+        Command::Revenue(args) => revenue::revenue(ctx, io, args),
+        Command::Cohorts(args) => revenue::cohorts(ctx, io, args),
+        Command::Cancellations(args) => revenue::cancellations(ctx, io, args),
         Command::Subscriptions(args) => metrics::subscriptions(ctx, io, args),
         Command::Subscribers(args) => metrics::subscribers(ctx, io, args),
         Command::Active(args) => metrics::active(ctx, io, args),
@@ -99,6 +110,8 @@ fn read(ctx: &Ctx, io: &mut Io, command: &Command) -> Result<Outcome> {
         Command::Check(args) => check::check(ctx, io, args),
         Command::Reconcile(args) => check::reconcile(ctx, io, args),
         Command::Diff(args) => diff::diff(ctx, io, args),
+        Command::Insight(args) => insight::insight(ctx, io, args),
+        Command::Report(args) => report::report(ctx, io, args),
         Command::Ingest(_)
         | Command::Drops(_)
         | Command::Generate(_)
@@ -271,10 +284,12 @@ fn settle_output(command: &str, output: &mut OutputArgs, formats: &[Format]) -> 
                 Some("json") => Format::Json,
                 Some("parquet") => Format::Parquet,
                 Some("txt") => Format::Table,
+                Some("pdf") => Format::Pdf,
                 _ => {
+                    let pdf = if formats.contains(&Format::Pdf) { ", .pdf" } else { "" };
                     return Err(UserError(format!(
                         "--out {}: cannot tell the format from the file name; give --format ({}) \
-                         or end the name in .csv, .json, .parquet or .txt",
+                         or end the name in .csv, .json, .parquet{pdf} or .txt",
                         path.display(),
                         names()
                     ))
@@ -324,20 +339,41 @@ fn open_output<'a>(output: &OutputArgs, io: &'a mut Io) -> Result<Box<dyn Write 
 /// Writes a result frame in the chosen format to `--out` or the data output, with what it
 /// was computed from: a footer under a table, key-value metadata in Parquet.
 fn emit(ctx: &Ctx, reader: &Reader, df: &mut DataFrame, output: &OutputArgs, io: &mut Io) -> Result<()> {
+    emit_noted(ctx, reader, df, output, io, &[], None)
+}
+
+/// [`emit`] with the command's own Parquet key-value metadata and a note: a line on the
+/// message output (unless `-q`) for every format but Parquet, which carries `metadata`.
+fn emit_noted(
+    ctx: &Ctx,
+    reader: &Reader,
+    df: &mut DataFrame,
+    output: &OutputArgs,
+    io: &mut Io,
+    metadata: &[(String, String)],
+    note: Option<&str>,
+) -> Result<()> {
     let format = match output.format {
         Format::Table => OutputFormat::Table,
         Format::Csv => OutputFormat::Csv,
         Format::Json => OutputFormat::Json,
         Format::Parquet => OutputFormat::Parquet,
+        Format::Pdf => anyhow::bail!("PDF is written by `report` only"),
     };
     let metadata = match format {
-        OutputFormat::Parquet => state_metadata(&reader.state()?),
+        OutputFormat::Parquet => [state_metadata(&reader.state()?), metadata.to_vec()].concat(),
         _ => Vec::new(),
     };
     {
         let mut out = open_output(output, io)?;
         write_frame_with(df, format, &mut out, &metadata)?;
         out.flush()?;
+    }
+    if let Some(note) = note
+        && format != OutputFormat::Parquet
+        && !ctx.quiet
+    {
+        writeln!(io.err, "{note}")?;
     }
     if format == OutputFormat::Table {
         footer(ctx, reader, io)?;

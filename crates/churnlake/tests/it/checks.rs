@@ -91,6 +91,13 @@ fn inject(clean: &Path, faulty: &Path) -> Faults {
     // what every subscription goes through, from the complete drops
     let mut public_of: BTreeMap<String, String> = BTreeMap::new();
     let mut cancelled: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
+    // subscription-report rows per subscription (a later row updates its attributes)
+    let mut report_rows: BTreeMap<String, usize> = BTreeMap::new();
+    for file in subs.values() {
+        for (_, row) in report(file).1 {
+            *report_rows.entry(row["Subscription ID"].clone()).or_default() += 1;
+        }
+    }
     for file in cancels.values().chain(subs.values()) {
         for (_, row) in report(file).1 {
             public_of.insert(row["Subscription ID"].clone(), row["Public Subscription ID"].clone());
@@ -154,9 +161,12 @@ fn inject(clean: &Path, faulty: &Path) -> Faults {
     let copy = format!("acme_tea_subscription_{}235959.csv", (resent_day + Days::new(1)).format("%m%d%Y"));
     std::fs::copy(&subs[&resent_day], faulty.join(&copy)).expect("re-sending a report");
 
-    // one row of a subscription never cancelled and without events gets an impossible date
+    // the only row of a subscription never cancelled, never updated and without events gets
+    // an impossible date
     let untouched = |row: &BTreeMap<String, String>| {
-        !cancelled.contains_key(&row["Subscription ID"]) && !with_events.contains(&row["Subscription ID"])
+        !cancelled.contains_key(&row["Subscription ID"])
+            && !with_events.contains(&row["Subscription ID"])
+            && report_rows.get(&row["Subscription ID"]) == Some(&1)
     };
     let quarantine_day = pick(&mut used, &|day: NaiveDate| report(&subs[&day]).1.iter().any(|(_, r)| untouched(r)));
     let (header, rows) = report(&subs[&quarantine_day]);

@@ -2,6 +2,8 @@
 //! generator, METRICS.md worked examples, crash safety, and CLI output snapshots.
 
 mod adversarial;
+mod browser;
+mod charts;
 mod checks;
 mod conformance;
 mod crash;
@@ -10,6 +12,8 @@ mod hive;
 mod in_process;
 mod known_on;
 mod nightly;
+mod reports;
+mod revenue;
 mod scheduler;
 mod snapshots;
 mod sql;

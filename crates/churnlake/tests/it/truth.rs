@@ -165,3 +165,38 @@ fn the_demo_runs_and_its_summary_is_the_truth() {
     let second = run_ok(&["demo", "--dir", path(&demo)], &[0]);
     assert_eq!(first, second, "a second demo run differs");
 }
+
+/// The subscription report is "Created or Updated": update rows (quantity, product,
+/// price, frequency changes with the original Create Date) create nothing. With many
+/// of them in the drops, every lifecycle output still equals the simulation, and the
+/// lake holds them (more subscription-report rows than subscriptions).
+#[test]
+fn attribute_updates_change_no_lifecycle_figure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = Preset::Demo.options(dir.path().to_path_buf());
+    opts.seed = 1313;
+    opts.days = 300;
+    opts.subs_per_day = 25;
+    let summary = generate(&opts).expect("generation succeeds");
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&summary.truth_dir.join("summary.json"))).expect("summary.json is JSON");
+    let updates = json["anomalies"]["attribute_updates"].as_u64().unwrap_or(0);
+    assert!(updates >= 1000, "only {updates} attribute updates");
+    let lake = opts.out.join("lake");
+    ingest(&summary.drops_dir, &lake);
+    check_lake(opts.seed, &lake, &summary.truth_dir, &[]);
+    let counts = run_ok(
+        &[
+            "sql",
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT subscription_id) AS ids FROM subscriptions",
+            "--lake",
+            path(&lake),
+            "--format",
+            "csv",
+        ],
+        &[0],
+    );
+    let cells: Vec<u64> =
+        counts.lines().nth(1).expect("a row").split(',').map(|v| v.parse().expect("a count")).collect();
+    assert!(cells[0] >= cells[1] + updates / 2, "update rows missing from the lake: {counts}");
+}
