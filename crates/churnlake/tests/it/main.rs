@@ -10,6 +10,7 @@ mod hive;
 mod in_process;
 mod known_on;
 mod nightly;
+mod pii;
 mod scheduler;
 mod snapshots;
 mod sql;
