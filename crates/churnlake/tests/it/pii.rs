@@ -185,7 +185,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn parquet_cells(file: &Path) -> String {
     let df = ParquetReader::new(std::fs::File::open(file).expect("opens a Parquet file")).finish().expect("reads");
     let mut text = String::new();
-    for column in df.get_columns() {
+    for column in df.columns() {
         let column = column.as_materialized_series().cast(&DataType::String).expect("casts to text");
         for cell in column.str().expect("text").into_iter().flatten() {
             text.push_str(cell);
