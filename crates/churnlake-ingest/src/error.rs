@@ -111,6 +111,25 @@ pub enum IngestError {
 
     #[error("internal error: processing `{file}` stopped: {reason}")]
     Task { file: String, reason: String },
+
+    #[error("personal data key: {reason}")]
+    PiiKey { reason: String },
+
+    /// The run's personal-data policy is not the one the lake's files were written under.
+    #[error(
+        "the lake's files were written under pii = {lake} ({files} files), and this run's policy is pii = {run}: \
+         a lake never mixes policies or keys. Run with the lake's policy and key, or rewrite every file under \
+         the new one with `churnlake ingest SOURCE... --rewrite-pii` (SOURCE holding every file the lake holds)"
+    )]
+    PiiPolicyMismatch { lake: String, run: String, files: usize },
+
+    /// `--rewrite-pii` without the sources of some of the lake's files.
+    #[error(
+        "--rewrite-pii: {missing} of the lake's {files} files written under another policy are not among the \
+         sources (the first: `{first}`), so they cannot be rewritten; give sources that hold them, or rebuild the \
+         lake from its drops into a new lake location"
+    )]
+    PiiRewriteMissing { missing: usize, files: usize, first: String },
 }
 
 /// A rejected row's column, value and reason (`column "Price", value "12.505": ...`), or
@@ -142,6 +161,9 @@ impl IngestError {
         match self {
             IngestError::Pattern { .. }
             | IngestError::CrashPoint { .. }
+            | IngestError::PiiKey { .. }
+            | IngestError::PiiPolicyMismatch { .. }
+            | IngestError::PiiRewriteMissing { .. }
             | IngestError::List { .. }
             | IngestError::NoDrops { .. } => true,
             IngestError::Lake(inner) => inner.is_user_error(),

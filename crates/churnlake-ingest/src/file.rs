@@ -17,6 +17,7 @@ use crate::IngestError;
 use crate::decode::decode;
 use crate::encode::to_parquet;
 use crate::kinds::{events, generic, report};
+use crate::pii::Masker;
 use crate::records::{read_first_records, read_records};
 use crate::table::Lineage;
 
@@ -28,6 +29,8 @@ pub(crate) struct SourceFile {
     pub stamp: NaiveDateTime,
     pub data_date: NaiveDate,
     pub content_hash: String,
+    /// What the run writes for personal data.
+    pub pii: Masker,
 }
 
 /// Whether a file has a data row: a record after the header (or an unreadable first
@@ -77,9 +80,11 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
         move |source| IngestError::Arrow { file, table, source }
     };
     let mut typed = match file.kind {
-        ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(&records, &lineage),
-        ReportKind::SubscriberEvents => events::parse(&records, &lineage),
-        ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => generic::parse(&records, &lineage),
+        ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(&records, &lineage, &file.pii),
+        ReportKind::SubscriberEvents => events::parse(&records, &lineage, &file.pii),
+        ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => {
+            generic::parse(&records, &lineage, &file.pii)
+        }
     }
     .map_err(arrow_error(file.kind.as_str()))?;
 
@@ -182,6 +187,7 @@ mod tests {
             stamp: data_date.and_time(chrono::NaiveTime::MIN),
             data_date,
             content_hash: "0123456789abcdef0123".to_owned(),
+            pii: Masker::keep(),
         }
     }
 

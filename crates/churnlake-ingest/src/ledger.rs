@@ -253,6 +253,7 @@ mod tests {
             churnlake_version: "0".to_owned(),
             quarantine_accepted_at: None,
             warnings: Vec::new(),
+            pii: Default::default(),
         }
     }
 

@@ -10,7 +10,7 @@
 //! Modules import one way, from the run down to the leaves:
 //! `run` → `file` (one source file, bytes in, Parquet out) → `kinds::{report, events,
 //! generic}` (each kind's parser) → `kinds` (the typing toolkit) → `table` → `values`,
-//! with `records`, `decode` and `encode` as leaves of `file` and the kinds; `run` also
+//! with `records`, `decode`, `encode` and `pii` as leaves of `file` and the kinds; `run` also
 //! uses `listing` (which uses `classify`), `sweep`, `ledger` and `outcome`. No module imports one above it.
 
 mod classify;
@@ -23,6 +23,7 @@ mod ledger;
 mod listing;
 mod options;
 mod outcome;
+mod pii;
 mod records;
 mod run;
 mod sweep;
@@ -36,4 +37,5 @@ pub use options::{CrashPoint, CrashStage, DEFAULT_EARLIEST_STAMP, IngestOptions,
 pub use outcome::{
     AttentionFile, FileOutcome, IngestReport, NoProgress, Outcome, Progress, QuarantinedFile, SourceProblem,
 };
+pub use pii::{MIN_PII_KEY_BYTES, PiiKey, PiiOptions, WITHHELD};
 pub use run::{classifier, ingest, ingest_listed, list};

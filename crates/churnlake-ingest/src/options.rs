@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use churnlake_lake::ReportKind;
 
-use crate::IngestError;
+use crate::{IngestError, PiiOptions};
 
 /// Settings of one ingest run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,12 @@ pub struct IngestOptions {
     /// Acknowledge the failed files and quarantined rows the lake holds when the run starts
     /// (`--accept-quarantine`): they no longer make the run report a data problem.
     pub accept_quarantine: bool,
+    /// What is written for personal data (email addresses, names, merchant user ids when
+    /// configured): kept, hashed with a key, or dropped.
+    pub pii: PiiOptions,
+    /// Re-ingest, under `pii`, the lake's files written under another policy or key (their
+    /// sources must be among the run's); without it such a run is refused.
+    pub rewrite_pii: bool,
     /// Test hook: abort the process at this point (crash-recovery tests).
     pub crash_at: Option<CrashPoint>,
     /// Options for object-store sources (`s3://`, `gs://`, `az://`): credentials, endpoint,
@@ -51,6 +57,8 @@ impl Default for IngestOptions {
             earliest_stamp: DEFAULT_EARLIEST_STAMP,
             latest_stamp: default_latest_stamp(),
             accept_quarantine: false,
+            pii: PiiOptions::default(),
+            rewrite_pii: false,
             crash_at: None,
             store_options: Vec::new(),
         }

@@ -28,13 +28,16 @@ use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use churnlake_lake::{FileStatus, Lake, LakeError, Location, Manifest, ManifestEntry, OutputFile, staging_path};
+use churnlake_lake::{
+    FileStatus, Lake, LakeError, Location, Manifest, ManifestEntry, OutputFile, PiiRecord, staging_path,
+};
 
 use crate::classify::Classifier;
 use crate::file::{EncodedOutput, ParsedFile, SourceFile, has_data_rows, parse_file};
 use crate::ledger::{Copy, Decision, HandOver, Ledger};
 use crate::listing::{Candidate, Listing, Origin, list_sources, read_local};
 use crate::outcome::{AttentionFile, FileOutcome, IngestReport, Outcome, Progress};
+use crate::pii::Masker;
 use crate::sweep::remove_unlisted_outputs;
 use crate::{CrashPoint, CrashStage, IngestError, IngestOptions};
 
@@ -73,6 +76,8 @@ pub async fn ingest_listed(
     opts: &IngestOptions,
     progress: &dyn Progress,
 ) -> Result<IngestReport, IngestError> {
+    // a `hash` run without a key stops here, before anything is read or written
+    opts.pii.masker()?;
     if opts.dry_run {
         return run(listing, lake, opts, progress).await;
     }
@@ -138,6 +143,9 @@ struct RunCtx<'a> {
     crash: CrashHook,
     /// Acknowledgements of the manifest's entries, by entry id: kept when a file is retried.
     accepted: HashMap<String, DateTime<Utc>>,
+    /// What is written for personal data, and the record of it in each entry.
+    pii: Masker,
+    pii_record: PiiRecord,
 }
 
 async fn run(
@@ -158,6 +166,8 @@ async fn run(
     );
 
     let mut manifest = Manifest::load(lake).await?;
+    let pii_record = opts.pii.record();
+    let rewritten = check_pii_policy(&manifest, &candidates, &pii_record, opts.rewrite_pii)?;
     let accepted_now = if opts.accept_quarantine { accept(lake, &mut manifest, opts.dry_run).await? } else { 0 };
     let accepted =
         manifest.entries.iter().filter_map(|e| Some((e.entry_id.clone(), e.quarantine_accepted_at?))).collect();
@@ -165,12 +175,28 @@ async fn run(
     let attention_ids: Vec<String> = needing_attention.iter().map(|e| e.entry_id.clone()).collect();
     let attention_before: Vec<AttentionFile> = needing_attention.into_iter().map(AttentionFile::of).collect();
     let (mut ledger, repairs) = Ledger::new(&manifest);
+    if !rewritten.is_empty() {
+        // the files written under another policy are ingested again, as if new: their
+        // outputs (same paths) and entries (same ids) are overwritten
+        tracing::info!(files = rewritten.len(), pii = %pii_record, "rewriting the lake's files under the run's policy");
+        let kept = Manifest {
+            entries: manifest.entries.iter().filter(|e| !rewritten.contains(&e.entry_id)).cloned().collect(),
+        };
+        ledger = Ledger::new(&kept).0;
+    }
     if !opts.dry_run {
         put_right(lake, manifest, repairs).await?;
     }
     let parallelism = opts.parallelism.max(1);
     let permits = Arc::new(Semaphore::new(parallelism));
-    let ctx = &RunCtx { lake, dry_run: opts.dry_run, crash: CrashHook::new(opts.crash_at)?, accepted };
+    let ctx = &RunCtx {
+        lake,
+        dry_run: opts.dry_run,
+        crash: CrashHook::new(opts.crash_at)?,
+        accepted,
+        pii: opts.pii.masker()?,
+        pii_record,
+    };
     let mut outcomes: Vec<(usize, FileOutcome)> = futures::stream::iter(candidates.into_iter().enumerate())
         .map(|(index, candidate)| load(index, candidate, Arc::clone(&permits)))
         .buffered(parallelism)
@@ -218,6 +244,49 @@ async fn run(
         "ingest done"
     );
     Ok(report)
+}
+
+/// Refuses a run whose personal-data policy (or key) is not the one the lake's data files
+/// were written under, unless `rewrite`; then returns the entry ids to write again (every
+/// entry with outputs under another policy), and refuses when a source of one of them is
+/// not among the run's (by name and size). Entries without outputs (duplicates, empty
+/// drops) hold no personal data: their policy does not matter.
+fn check_pii_policy(
+    manifest: &Manifest,
+    candidates: &[Candidate],
+    run: &PiiRecord,
+    rewrite: bool,
+) -> Result<Vec<String>, IngestError> {
+    let other: Vec<&ManifestEntry> =
+        manifest.entries.iter().filter(|e| !e.outputs.is_empty() && e.pii != *run).collect();
+    let Some(first) = other.first() else {
+        return Ok(Vec::new());
+    };
+    if !rewrite {
+        let mut policies: Vec<String> = Vec::new();
+        for entry in &other {
+            let policy = entry.pii.to_string();
+            if !policies.contains(&policy) {
+                policies.push(policy);
+            }
+        }
+        return Err(IngestError::PiiPolicyMismatch {
+            lake: policies.join(" and "),
+            run: run.to_string(),
+            files: other.len(),
+        });
+    }
+    let missing: Vec<&&ManifestEntry> =
+        other.iter().filter(|e| !candidates.iter().any(|c| c.name == e.source_name && c.size == e.size)).collect();
+    if let Some(absent) = missing.first() {
+        return Err(IngestError::PiiRewriteMissing {
+            missing: missing.len(),
+            files: other.len(),
+            first: absent.source_name.clone(),
+        });
+    }
+    tracing::debug!(first = %first.source_name, "files to rewrite under the run's personal-data policy");
+    Ok(other.iter().map(|e| e.entry_id.clone()).collect())
 }
 
 /// `--accept-quarantine`: acknowledges every entry that needs attention when the run
@@ -331,6 +400,7 @@ async fn process(planned: Planned, ctx: &RunCtx<'_>) -> Result<(usize, FileOutco
             tracing::info!(file = %name, duplicate_of = %of, "same content as an earlier copy: a duplicate");
             let mut entry = candidate.entry(&hash, FileStatus::Duplicate);
             entry.duplicate_of = Some(of);
+            entry.pii = ctx.pii_record.clone();
             record(ctx.lake, &entry, &ctx.crash).await?;
             Ok(outcome(Outcome::Duplicate, Some(entry), None))
         }
@@ -385,6 +455,7 @@ async fn ingest_file(candidate: &Candidate, content: Content, ctx: &RunCtx<'_>) 
         stamp: candidate.classified.stamp,
         data_date: candidate.classified.data_date,
         content_hash: content.hash.clone(),
+        pii: ctx.pii.clone(),
     };
     let parsed: ParsedFile = tokio::task::spawn_blocking(move || parse_file(&source, &content.bytes))
         .await
@@ -397,6 +468,7 @@ async fn ingest_file(candidate: &Candidate, content: Content, ctx: &RunCtx<'_>) 
 
     let status = if parsed.failure.is_some() { FileStatus::Failed } else { FileStatus::Ingested };
     let mut entry = candidate.entry(&content.hash, status);
+    entry.pii = ctx.pii_record.clone();
     entry.encoding = Some(parsed.encoding.to_owned());
     entry.layout = parsed.layout;
     entry.rows_read = parsed.rows_read;
@@ -521,6 +593,7 @@ impl Candidate {
             churnlake_version: env!("CARGO_PKG_VERSION").to_owned(),
             quarantine_accepted_at: None,
             warnings: Vec::new(),
+            pii: PiiRecord::default(),
         }
     }
 }

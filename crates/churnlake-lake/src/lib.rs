@@ -9,6 +9,7 @@ mod error;
 mod kind;
 mod layout;
 mod manifest;
+mod pii;
 mod schema;
 mod storage;
 
@@ -23,6 +24,7 @@ pub use layout::{
 };
 pub use manifest::{FileStatus, Manifest, ManifestEntry, OutputFile, StampStyle};
 pub use object_store;
+pub use pii::{PiiPolicy, PiiRecord};
 pub use schema::{
     MONEY_PRECISION, MONEY_SCALE, columns, event_label, events_schema, lineage_fields, quarantine_schema, report_schema,
 };

@@ -7,6 +7,7 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::kind::ReportKind;
+use crate::pii::PiiRecord;
 use crate::{LakeError, Result, layout, storage::Lake};
 
 /// How a drop's stamp was written in its name.
@@ -98,6 +99,10 @@ pub struct ManifestEntry {
     /// line and byte offset.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The personal-data policy (and key fingerprint) the file's outputs were written under
+    /// (`keep` in entries written before policies existed).
+    #[serde(default)]
+    pub pii: PiiRecord,
 }
 
 /// Longest file name most file systems take (ext4, APFS, NTFS: 255 bytes).

@@ -179,6 +179,8 @@ Examples:
   churnlake ingest s3://acme-drops/daily --lake s3://acme-data/churnlake --format json
   churnlake ingest drops/ --dry-run
   churnlake ingest drops/ more/drops/ one_file.csv --accept-quarantine
+  CHURNLAKE_PII_KEY_FILE=/etc/churnlake/pii.key churnlake ingest drops/ --pii hash
+  CHURNLAKE_PII_KEY_FILE=new.key churnlake ingest drops/ --pii hash --rewrite-pii   (rotate the key)
 
 Exit codes: 0 every file is in the lake and nothing needs attention; 1 a source holds no drop, an
 entry could not be listed or read, or a file of the lake failed or has quarantined rows not
@@ -535,6 +537,20 @@ pub struct IngestArgs {
     /// Files processed at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// What to write for personal data (email addresses, first and last names, and merchant
+    /// user ids with --pii-user-ids): keep them, hash them (HMAC-SHA-256 under the key in
+    /// $CHURNLAKE_PII_KEY, or the file $CHURNLAKE_PII_KEY_FILE or `[ingest] pii_key_file`
+    /// names), or drop them (null). Default: `[ingest] pii`, else keep.
+    #[arg(long, value_name = "POLICY", value_parser = ["keep", "hash", "drop"])]
+    pub pii: Option<String>,
+    /// Treat merchant user ids as personal data too (`[ingest] pii_user_ids = true`).
+    #[arg(long)]
+    pub pii_user_ids: bool,
+    /// Write every file of the lake again under this run's personal-data policy and key (a
+    /// policy change or a key rotation; without it such a run is refused). The sources must
+    /// hold every file the lake holds.
+    #[arg(long)]
+    pub rewrite_pii: bool,
     /// Test hook: abort the process at a point (`after-staging:N`, `after-publish:N`, `after-manifest:N`).
     #[arg(long, hide = true, value_name = "POINT")]
     pub crash_at: Option<String>,

@@ -53,6 +53,13 @@ pub struct IngestConfig {
     pub earliest_stamp: Option<chrono::NaiveDate>,
     /// Stamps dated after this are rejected (default: a year from today).
     pub latest_stamp: Option<chrono::NaiveDate>,
+    /// What to write for personal data: `keep` (default), `hash` or `drop`.
+    pub pii: Option<String>,
+    /// Treat merchant user ids as personal data too (default false).
+    pub pii_user_ids: Option<bool>,
+    /// The file holding the `hash` key (relative to this file's directory);
+    /// `$CHURNLAKE_PII_KEY` and `$CHURNLAKE_PII_KEY_FILE` win. Never the key itself.
+    pub pii_key_file: Option<PathBuf>,
 }
 
 /// Everything a command needs, resolved once.
@@ -68,6 +75,18 @@ pub struct Settings {
     pub profile: Option<PathBuf>,
     /// Options passed to object stores: the usual credential variables of each cloud.
     pub store_options: Vec<(String, String)>,
+    /// `$CHURNLAKE_PII_KEY` (the `hash` key itself) and `$CHURNLAKE_PII_KEY_FILE`.
+    pii_key_env: Option<Secret>,
+    pii_key_file_env: Option<PathBuf>,
+}
+
+/// A secret from the environment: never shown by `Debug`.
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 impl Settings {
@@ -94,7 +113,9 @@ impl Settings {
         let env: Vec<(String, String)> =
             std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
         let store_options = store_options(&env, home_dir().as_deref())?;
-        Ok(Settings { config, config_dir, rows_per_pass, profile, store_options })
+        let pii_key_env = std::env::var("CHURNLAKE_PII_KEY").ok().filter(|k| !k.is_empty()).map(Secret);
+        let pii_key_file_env = std::env::var_os("CHURNLAKE_PII_KEY_FILE").filter(|p| !p.is_empty()).map(PathBuf::from);
+        Ok(Settings { config, config_dir, rows_per_pass, profile, store_options, pii_key_env, pii_key_file_env })
     }
 
     fn config_file(path: Option<&Path>) -> Result<ConfigFile> {
@@ -268,6 +289,61 @@ fn ini_section(text: &str, name: &str) -> Option<Vec<(String, String)>> {
 
 fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
+impl Settings {
+    /// The personal-data settings: `policy` (the flag) else `[ingest] pii` else keep; merchant
+    /// user ids too when `user_ids` (the flag) or `[ingest] pii_user_ids`. Under `hash` the
+    /// key is read now: `$CHURNLAKE_PII_KEY`, else the file `$CHURNLAKE_PII_KEY_FILE` names,
+    /// else `[ingest] pii_key_file`; none, or a short one, is an error before any work.
+    pub fn pii_options(&self, policy: Option<&str>, user_ids: bool) -> Result<churnlake_ingest::PiiOptions> {
+        let cfg = &self.config.ingest;
+        let policy: churnlake_lake::PiiPolicy = match (policy, &cfg.pii) {
+            (Some(flag), _) => flag.parse().map_err(|e| UserError(format!("--pii {e}")))?,
+            (None, Some(text)) => text.parse().map_err(|e| UserError(format!("configuration: [ingest] pii = {e}")))?,
+            (None, None) => churnlake_lake::PiiPolicy::Keep,
+        };
+        let user_ids = user_ids || cfg.pii_user_ids.unwrap_or(false);
+        let key = match policy {
+            churnlake_lake::PiiPolicy::Hash => Some(self.pii_key()?),
+            _ => None,
+        };
+        Ok(churnlake_ingest::PiiOptions { policy, key, user_ids })
+    }
+
+    fn pii_key(&self) -> Result<churnlake_ingest::PiiKey> {
+        let config_file = match (&self.config.ingest.pii_key_file, &self.config_dir) {
+            (Some(file), Some(dir)) if file.is_relative() => Some(dir.join(file)),
+            (file, _) => file.clone(),
+        };
+        let (bytes, origin) = match (&self.pii_key_env, &self.pii_key_file_env, config_file) {
+            (Some(key), _, _) => (key.0.as_bytes().to_vec(), "$CHURNLAKE_PII_KEY".to_owned()),
+            (None, Some(file), _) => (read_key_file(file)?, format!("$CHURNLAKE_PII_KEY_FILE ({})", file.display())),
+            (None, None, Some(file)) => (read_key_file(&file)?, format!("[ingest] pii_key_file ({})", file.display())),
+            (None, None, None) => {
+                return Err(UserError(
+                    "pii = \"hash\" needs a key: set $CHURNLAKE_PII_KEY, or name a key file with \
+                     $CHURNLAKE_PII_KEY_FILE or `pii_key_file` in the configuration's [ingest] (a key is never \
+                     taken from the command line)"
+                        .to_owned(),
+                )
+                .into());
+            }
+        };
+        Ok(churnlake_ingest::PiiKey::new(bytes, &origin).map_err(|e| UserError(e.to_string()))?)
+    }
+}
+
+/// A key file's bytes, without a final line break.
+fn read_key_file(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = std::fs::read(path)
+        .map_err(|e| UserError(format!("reading the personal data key file {}: {e}", path.display())))?;
+    for end in [b'\n', b'\r'] {
+        if bytes.last() == Some(&end) {
+            bytes.pop();
+        }
+    }
+    Ok(bytes)
 }
 
 /// The first `churnlake.toml` in the current directory or one of its parents.

@@ -20,6 +20,7 @@ use churnlake_lake::columns::*;
 use churnlake_lake::{event_label, events_schema};
 
 use super::{Typed, normalise_header, type_rows};
+use crate::pii::{FileMask, Masker, PiiClass};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::parse_datetime;
@@ -115,20 +116,34 @@ fn majority_layout(records: &[Record]) -> Option<Layout> {
     }
 }
 
-/// Types an events file.
-pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, ArrowError> {
+/// Position of the merchant user id and the email in both layouts.
+const MERCHANT_USER_ID_FIELD: usize = 1;
+const EMAIL_FIELD: usize = 2;
+
+/// Types an events file (its email, and merchant user id when configured, under `pii`).
+pub(crate) fn parse(records: &[Record], lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
     let data = match records.split_first() {
         Some((first, rest)) if is_header(first) => rest,
         _ => records,
     };
     let layout = majority_layout(data);
     let table = TableBuilder::new(events_schema())?;
-    let mut typed = type_rows(data, table, lineage, |record| type_event(record, layout))?;
+    let mut fields = vec![(EMAIL_FIELD, PiiClass::Email)];
+    if pii.class_of(MERCHANT_USER_ID).is_some() {
+        fields.push((MERCHANT_USER_ID_FIELD, PiiClass::UserId));
+    }
+    let mask = FileMask::at(pii, fields, Layout::WIDTHS.to_vec(), &[EMAIL_ADDRESS, MERCHANT_USER_ID]);
+    let mut typed = type_rows(data, table, lineage, &mask, |record| type_event(record, layout, &mask, pii))?;
     typed.layout = layout.map(Layout::describe);
     Ok(typed)
 }
 
-fn type_event(record: &Record, layout: Option<Layout>) -> Result<Vec<Value>, Rejection> {
+fn type_event(
+    record: &Record,
+    layout: Option<Layout>,
+    mask: &FileMask<'_>,
+    pii: &Masker,
+) -> Result<Vec<Value>, Rejection> {
     let found = record.fields.len();
     let layout = match layout {
         Some(layout) if layout.width == found => layout,
@@ -146,9 +161,10 @@ fn type_event(record: &Record, layout: Option<Layout>) -> Result<Vec<Value>, Rej
         }
     };
     let cell = |position: usize| record.fields[position].trim();
-    let text_or_null = |position: usize| match cell(position) {
-        "" => Value::Null,
-        text => Value::text(text),
+    let text_or_null = |position: usize| match (cell(position), mask.class_at(position)) {
+        ("", _) => Value::Null,
+        (text, Some(class)) => pii.value(class, text),
+        (text, None) => Value::text(text),
     };
     let public_id = cell(0);
     if public_id.is_empty() {
@@ -189,7 +205,7 @@ mod tests {
             report_kind: ReportKind::SubscriberEvents,
             drop_stamp: NaiveDateTime::default(),
         };
-        parse(&read_records(text), &lineage).expect("parses")
+        parse(&read_records(text), &lineage, &Masker::keep()).expect("parses")
     }
 
     fn counts(typed: &Typed) -> (u64, u64, u64) {

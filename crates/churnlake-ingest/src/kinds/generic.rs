@@ -19,6 +19,7 @@ use chrono::NaiveTime;
 use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, lineage_fields};
 
 use super::{Typed, fail_unreadable_header, fail_wide_header, type_rows};
+use crate::pii::{FileMask, Masker};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
@@ -156,7 +157,7 @@ fn columns(header_fields: &[String]) -> Vec<Column> {
     columns
 }
 
-fn type_row(columns: &[Column], record: &Record) -> Result<Vec<Value>, Rejection> {
+fn type_row(columns: &[Column], record: &Record, mask: &FileMask<'_>, pii: &Masker) -> Result<Vec<Value>, Rejection> {
     if record.fields.len() != columns.len() {
         return Err(Rejection::row(format!(
             "expected {} fields (as in the header), found {}",
@@ -175,7 +176,10 @@ fn type_row(columns: &[Column], record: &Record) -> Result<Vec<Value>, Rejection
             }
             let reject = |reason| Rejection::cell(&column.header, text, reason);
             Ok(match column.kind {
-                Kind::Text => Value::text(text),
+                Kind::Text => match mask.class_at(position) {
+                    Some(class) => pii.value(class, text),
+                    None => Value::text(text),
+                },
                 Kind::Date => Value::Date(parse_datetime(text).map_err(reject)?.date),
                 Kind::Int => Value::Int(parse_integer::<i64>(text).map_err(reject)?),
                 Kind::Money => Value::Money(parse_money(text).map_err(reject)?),
@@ -203,18 +207,19 @@ fn table_for(columns: &[Column]) -> Result<TableBuilder, ArrowError> {
 }
 
 /// Types a file of one of these kinds: the first record is the header.
-pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, ArrowError> {
+pub(crate) fn parse(records: &[Record], lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
     let Some((header, data)) = records.split_first() else {
         return Typed::empty(table_for(&[])?);
     };
     if let Some(defect) = &header.defect {
-        return fail_unreadable_header(records, header, defect, table_for(&[])?, lineage);
+        return fail_unreadable_header(records, header, defect, table_for(&[])?, lineage, pii);
     }
-    if let Some(failed) = fail_wide_header(records, header, || table_for(&[]), lineage) {
+    if let Some(failed) = fail_wide_header(records, header, || table_for(&[]), lineage, pii) {
         return failed;
     }
     let columns = columns(&header.fields);
-    type_rows(data, table_for(&columns)?, lineage, |record| type_row(&columns, record))
+    let mask = FileMask::by_header(pii, &header.fields);
+    type_rows(data, table_for(&columns)?, lineage, &mask, |record| type_row(&columns, record, &mask, pii))
 }
 
 #[cfg(test)]
@@ -281,7 +286,8 @@ mod tests {
         assert_eq!(columns[1].kind, Kind::Timestamp { date: Some(0) });
         let record =
             Record { line: 2, fields: vec!["05/01/2023".into(), "09:12:40".into()], raw: String::new(), defect: None };
-        let values = type_row(&columns, &record).expect("types");
+        let keep = Masker::keep();
+        let values = type_row(&columns, &record, &FileMask::by_header(&keep, &headers), &keep).expect("types");
         let expected =
             chrono::NaiveDate::from_ymd_opt(2023, 5, 1).and_then(|d| d.and_hms_opt(9, 12, 40)).expect("valid");
         assert_eq!(values[1], Value::Timestamp(expected));

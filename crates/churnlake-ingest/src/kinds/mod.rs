@@ -14,6 +14,7 @@ pub(crate) mod report;
 use arrow::error::ArrowError;
 
 use crate::IngestError;
+use crate::pii::{FileMask, Masker};
 use crate::records::Record;
 use crate::table::{Lineage, Quarantine, Rejection, TableBuilder, Value};
 
@@ -54,10 +55,11 @@ pub(crate) fn fail_file(
     records: &[Record],
     table: TableBuilder,
     lineage: &Lineage,
+    mask: &FileMask<'_>,
     rejection: Rejection,
     failure: IngestError,
 ) -> Result<Typed, ArrowError> {
-    let mut typed = type_rows(records, table, lineage, |_| Err(rejection.clone()))?;
+    let mut typed = type_rows(records, table, lineage, mask, |_| Err(rejection.clone()))?;
     typed.failure = Some(failure);
     Ok(typed)
 }
@@ -70,13 +72,14 @@ pub(crate) fn fail_unreadable_header(
     defect: &str,
     table: TableBuilder,
     lineage: &Lineage,
+    pii: &Masker,
 ) -> Result<Typed, ArrowError> {
     let failure = IngestError::UnreadableHeader {
         file: lineage.source_file.clone(),
         line: header.line,
         reason: defect.to_owned(),
     };
-    fail_file(records, table, lineage, Rejection::row(defect.to_owned()), failure)
+    fail_file(records, table, lineage, &FileMask::unknown(pii), Rejection::row(defect.to_owned()), failure)
 }
 
 /// Columns a header may have: a wider file fails alone (a 100,000-column file would
@@ -90,6 +93,7 @@ pub(crate) fn fail_wide_header(
     header: &Record,
     table: impl FnOnce() -> Result<TableBuilder, ArrowError>,
     lineage: &Lineage,
+    pii: &Masker,
 ) -> Option<Result<Typed, ArrowError>> {
     let columns = header.fields.len();
     if columns <= MAX_COLUMNS {
@@ -103,18 +107,20 @@ pub(crate) fn fail_wide_header(
     };
     let rejection =
         Rejection::row(format!("the file's header has {columns} columns, more than the {MAX_COLUMNS} a file may have"));
-    Some(table().and_then(|table| fail_file(records, table, lineage, rejection, failure)))
+    Some(table().and_then(|table| fail_file(records, table, lineage, &FileMask::unknown(pii), rejection, failure)))
 }
 
 /// Why a record holding a NUL byte is quarantined.
 const NUL_IN_RECORD: &str = "the record holds a NUL byte (U+0000): a corrupt record";
 
 /// Types every record with `type_row`; rows it rejects, defective records and records
-/// holding a NUL byte go to the quarantine with the reason.
+/// holding a NUL byte go to the quarantine with the reason, their personal data masked
+/// by `mask` (in the raw record, the value and the reason).
 pub(crate) fn type_rows(
     records: &[Record],
     mut table: TableBuilder,
     lineage: &Lineage,
+    mask: &FileMask<'_>,
     mut type_row: impl FnMut(&Record) -> Result<Vec<Value>, Rejection>,
 ) -> Result<Typed, ArrowError> {
     let mut quarantine = Quarantine::new()?;
@@ -130,7 +136,9 @@ pub(crate) fn type_rows(
         };
         match typed {
             Ok(values) => table.push(values.into_iter().chain(lineage.values(record.line)))?,
-            Err(rejection) => quarantine.push(rejection, &record.raw, lineage, record.line)?,
+            Err(rejection) => {
+                quarantine.push(mask.rejection(rejection), &mask.raw_record(record), lineage, record.line)?
+            }
         }
     }
     Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None, warnings: Vec::new() })

@@ -21,6 +21,7 @@ use churnlake_lake::{lineage_fields, report_schema};
 
 use super::{Typed, fail_file, fail_unreadable_header, fail_wide_header, normalise_header, type_rows};
 use crate::IngestError;
+use crate::pii::{FileMask, Masker};
 use crate::records::Record;
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
@@ -171,8 +172,9 @@ impl ColumnPlan {
             .collect()
     }
 
-    /// Types one data record, or says why it cannot be.
-    fn type_row(&self, record: &Record) -> Result<Vec<Value>, Rejection> {
+    /// Types one data record, or says why it cannot be (its personal columns, by `mask`,
+    /// under `pii`).
+    fn type_row(&self, record: &Record, mask: &FileMask<'_>, pii: &Masker) -> Result<Vec<Value>, Rejection> {
         if record.fields.len() != self.targets.len() {
             return Err(Rejection::row(format!(
                 "expected {} fields (as in the header), found {}",
@@ -183,14 +185,21 @@ impl ColumnPlan {
         let mut values = vec![Value::Null; self.width];
         let mut extras = serde_json::Map::new();
         let mut times = Vec::new();
-        for ((target, header), cell) in self.targets.iter().zip(&self.headers).zip(&record.fields) {
+        for (position, ((target, header), cell)) in
+            self.targets.iter().zip(&self.headers).zip(&record.fields).enumerate()
+        {
             let cell = cell.trim();
             if cell.is_empty() {
                 continue;
             }
             let reject = |reason| Rejection::cell(header, cell, reason);
             match target {
-                Target::Text(index) => values[*index] = Value::text(cell),
+                Target::Text(index) => {
+                    values[*index] = match mask.class_at(position) {
+                        Some(class) => pii.value(class, cell),
+                        None => Value::text(cell),
+                    }
+                }
                 Target::Int(index) => {
                     values[*index] = Value::Int(parse_integer::<i32>(cell).map_err(reject)?.into());
                 }
@@ -205,7 +214,11 @@ impl ColumnPlan {
                 }
                 Target::Time { index, date } => times.push((*index, *date, header, cell)),
                 Target::Extra(key) => {
-                    extras.insert(key.clone(), cell.into());
+                    let value = match mask.class_at(position) {
+                        Some(class) => pii.mask(class, cell).map_or(serde_json::Value::Null, Into::into),
+                        None => cell.into(),
+                    };
+                    extras.insert(key.clone(), value);
                 }
             }
         }
@@ -281,19 +294,21 @@ fn extra_key(header: &str, position: usize, taken: &mut HashSet<String>) -> Stri
 }
 
 /// Types a report file: the first record is the header; an empty file is an empty drop.
-pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, ArrowError> {
+/// Personal columns are written under `pii`.
+pub(crate) fn parse(records: &[Record], lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
     let schema = report_schema();
     let table = TableBuilder::new(schema.clone())?;
     let Some((header, data)) = records.split_first() else {
         return Typed::empty(table);
     };
     if let Some(defect) = &header.defect {
-        return fail_unreadable_header(records, header, defect, table, lineage);
+        return fail_unreadable_header(records, header, defect, table, lineage, pii);
     }
-    if let Some(failed) = fail_wide_header(records, header, || TableBuilder::new(schema.clone()), lineage) {
+    if let Some(failed) = fail_wide_header(records, header, || TableBuilder::new(schema.clone()), lineage, pii) {
         return failed;
     }
     let plan = ColumnPlan::new(&header.fields, &schema);
+    let mask = FileMask::by_header(pii, &plan.headers);
     if plan.subscription_id.is_none() {
         let rejection = Rejection {
             column: Some(SUBSCRIPTION_ID_HEADER.to_owned()),
@@ -306,9 +321,9 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage) -> Result<Typed, Arro
             column: SUBSCRIPTION_ID_HEADER,
             header: abbreviate(&header.raw),
         };
-        return fail_file(data, table, lineage, rejection, failure);
+        return fail_file(data, table, lineage, &mask, rejection, failure);
     }
-    let mut typed = type_rows(data, table, lineage, |record| plan.type_row(record))?;
+    let mut typed = type_rows(data, table, lineage, &mask, |record| plan.type_row(record, &mask, pii))?;
     typed.warnings = plan.warnings(header.line);
     Ok(typed)
 }
@@ -341,7 +356,8 @@ mod tests {
 
     fn row(plan: &ColumnPlan, line: &str) -> Result<Vec<Value>, Rejection> {
         let record = read_records(line).into_iter().next().expect("one record");
-        plan.type_row(&record)
+        let keep = Masker::keep();
+        plan.type_row(&record, &FileMask::by_header(&keep, &plan.headers), &keep)
     }
 
     fn at(text: &str) -> Value {
@@ -456,7 +472,7 @@ mod tests {
             drop_stamp: NaiveDateTime::default(),
         };
         let records = read_records("Sub,Email\n1,a@x\n2,b@x\n");
-        let typed = parse(&records, &lineage).expect("parses");
+        let typed = parse(&records, &lineage, &Masker::keep()).expect("parses");
         assert_eq!((typed.rows_read, typed.table.rows(), typed.quarantine.rows()), (2, 0, 2));
         let message = typed.failure.expect("fails").to_string();
         assert!(message.contains("acme_subscription_20230502.csv"), "{message}");

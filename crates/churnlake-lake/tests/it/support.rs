@@ -82,5 +82,6 @@ pub fn entry(name: &str, content_hash: &str, data_date: NaiveDate, stamp: NaiveD
         churnlake_version: "0.1.0".to_owned(),
         quarantine_accepted_at: None,
         warnings: Vec::new(),
+        pii: Default::default(),
     }
 }

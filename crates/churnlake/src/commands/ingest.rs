@@ -24,6 +24,8 @@ pub(super) fn ingest(ctx: &Ctx, io: &mut Io, args: &IngestArgs) -> Result<Outcom
     super::supported("ingest", args.format, &[Format::Table, Format::Json])?;
     let mut opts = ctx.settings.ingest_options(args.jobs, args.dry_run, args.crash_at.as_deref())?;
     opts.accept_quarantine = args.accept_quarantine;
+    opts.pii = ctx.settings.pii_options(args.pii.as_deref(), args.pii_user_ids)?;
+    opts.rewrite_pii = args.rewrite_pii;
     let report = run_ingest(ctx, &args.sources, args.lake.lake.as_deref(), &opts)?;
     print_ingest_summary(&report, args.format, ctx.quiet, io)?;
     Ok(if report.has_problems() { Outcome::DataProblem } else { Outcome::Ok })

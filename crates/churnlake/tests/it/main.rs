@@ -12,6 +12,7 @@ mod hive;
 mod in_process;
 mod known_on;
 mod nightly;
+mod pii;
 mod reports;
 mod revenue;
 mod scheduler;
