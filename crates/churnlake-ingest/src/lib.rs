@@ -39,3 +39,7 @@ pub use outcome::{
 };
 pub use pii::{MIN_PII_KEY_BYTES, PiiKey, PiiOptions, WITHHELD};
 pub use run::{classifier, ingest, ingest_listed, list};
+
+/// Whether this build honours crash points (the `crash-points` feature: the crash-recovery
+/// tests' hook); other builds refuse one.
+pub const CRASH_POINTS: bool = cfg!(feature = "crash-points");

@@ -22,6 +22,9 @@ pub enum LakeError {
          wait for it to finish, or remove `{lock}` if no {command} is running"
     )]
     Locked { lake: String, command: &'static str, pid: u32, host: String, since: String, lock: String },
+    /// A test hook stopped a write where a killed process would have stopped.
+    #[error("stopped on purpose: {0}")]
+    Interrupted(String),
 }
 
 /// Result with [`LakeError`].
@@ -34,7 +37,7 @@ impl LakeError {
         match self {
             LakeError::Location { .. } | LakeError::Locked { .. } => true,
             LakeError::Store { source, .. } => is_permanent(source),
-            LakeError::Manifest { .. } => false,
+            LakeError::Manifest { .. } | LakeError::Interrupted(_) => false,
         }
     }
 }

@@ -13,7 +13,7 @@ mod pii;
 mod schema;
 mod storage;
 
-pub use derived::{DerivedFile, DerivedState, DerivedStatus, derived_state_path};
+pub use derived::{DerivedFile, DerivedState, DerivedStatus, derived_state_path, publication_path};
 pub use error::{LakeError, Result, is_permanent};
 pub use kind::ReportKind;
 pub use layout::{

@@ -282,7 +282,28 @@ impl Lake {
         Ok(())
     }
 
-    /// Removes leftovers of interrupted runs under `_staging/` (call while holding the lock).
+    /// Writes `bytes` under `_staging/`; returns the staged file's lake-relative path, for
+    /// [`Lake::move_into_place`].
+    pub async fn stage(&self, bytes: Vec<u8>) -> Result<String> {
+        let rel = layout::staging_path(&format!("{}-{}", std::process::id(), unique_suffix()));
+        let staged = self.path(&rel);
+        self.store.put(&staged, PutPayload::from(bytes)).await.map_err(|source| self.store_error(&staged, source))?;
+        Ok(rel)
+    }
+
+    /// Moves the staged file `staged` to `rel`, replacing it whole. `Ok(false)` when nothing
+    /// is staged there any more (it was moved already).
+    pub async fn move_into_place(&self, staged: &str, rel: &str) -> Result<bool> {
+        match self.store.rename(&self.path(staged), &self.path(rel)).await {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(self.store_error(&self.path(rel), source)),
+        }
+    }
+
+    /// Removes leftovers of interrupted runs under `_staging/` (call while holding the lock),
+    /// after finishing a set of derived tables whose publication was interrupted (see
+    /// [`crate::DerivedState::publish`]).
     ///
     /// On a local lake the directory is read directly: `object_store`'s local listing skips
     /// names ending in `#<digits>` (its own in-progress uploads), which is exactly what a put
@@ -290,6 +311,7 @@ impl Lake {
     /// `_lock#<digits>` a lock attempt killed half-way leaves is removed too. Returns how
     /// many files were removed.
     pub async fn clear_staging(&self) -> Result<usize> {
+        crate::derived::finish_publication(self).await?;
         if let Location::Local(dir) = &self.location {
             return clear_local_staging(dir);
         }

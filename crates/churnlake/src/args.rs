@@ -806,6 +806,9 @@ pub struct SqlArgs {
 pub struct BuildArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    /// Test hook: abort the process once N tables of the set are in place (`after-table:N`).
+    #[arg(long, hide = true, value_name = "POINT")]
+    pub crash_at: Option<String>,
 }
 
 /// The arguments of `churnlake demo`.

@@ -131,3 +131,43 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// A set of derived tables is published whole: stopped with one table of two in place, the
+/// journal is left and the next `clear_staging` (every writer's first step) moves the rest
+/// and records the set; staged files of a set that never reached its journal are swept
+/// and the tables in place stay as they were.
+#[tokio::test]
+async fn a_derived_set_stopped_while_publishing_is_finished_by_the_next_writer() {
+    use churnlake_lake::{DerivedState, Manifest, derived_path, derived_state_path, publication_path};
+    let dir = TempDir::new().expect("a temporary lake");
+    for lake in [local_lake(dir.path()), memory_lake()] {
+        let manifest = Manifest::load(&lake).await.expect("an empty manifest");
+        let stage = |bytes: &'static [u8]| lake.stage(bytes.to_vec());
+        let old = vec![("series".to_owned(), stage(b"old series").await.expect("staged")),
+            ("revenue".to_owned(), stage(b"old revenue").await.expect("staged"))];
+        DerivedState::publish(&lake, &manifest, old, None).await.expect("published");
+
+        let new = vec![("series".to_owned(), stage(b"new series").await.expect("staged")),
+            ("revenue".to_owned(), stage(b"new revenue").await.expect("staged"))];
+        let stopped = DerivedState::publish(&lake, &manifest, new, Some(1)).await;
+        assert!(matches!(stopped, Err(LakeError::Interrupted(_))), "{stopped:?}");
+        assert_eq!(lake.read(&derived_path("series")).await.expect("in place"), b"new series");
+        assert_eq!(lake.read(&derived_path("revenue")).await.expect("in place"), b"old revenue", "not yet moved");
+
+        lake.clear_staging().await.expect("the next writer's sweep");
+        assert_eq!(lake.read(&derived_path("revenue")).await.expect("in place"), b"new revenue", "finished");
+        assert!(lake.read(&publication_path()).await.is_err(), "the journal is gone");
+        let record: serde_json::Value =
+            serde_json::from_slice(&lake.read(&derived_state_path()).await.expect("recorded")).expect("JSON");
+        let sizes: Vec<u64> =
+            record["files"].as_array().expect("files").iter().map(|f| f["size"].as_u64().expect("size")).collect();
+        assert_eq!(sizes, [10, 11], "the record names the new files");
+        assert_eq!(list(&lake, STAGING_DIR).await, Vec::<String>::new(), "nothing staged is left");
+
+        // staged, but stopped before the journal: swept, the set in place unchanged
+        let _orphan = stage(b"never published").await.expect("staged");
+        lake.clear_staging().await.expect("swept");
+        assert_eq!(list(&lake, STAGING_DIR).await, Vec::<String>::new());
+        assert_eq!(lake.read(&derived_path("revenue")).await.expect("in place"), b"new revenue");
+    }
+}

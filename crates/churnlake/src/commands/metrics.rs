@@ -416,10 +416,22 @@ fn metrics_with_derived(ctx: &Ctx, reader: &Reader) -> Result<Metrics> {
 
 /// `churnlake build`: the derived tables, each replaced atomically.
 pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome> {
+    let crash_after = match args.crash_at.as_deref() {
+        None => None,
+        Some(_) if !churnlake_ingest::CRASH_POINTS => {
+            return Err(UserError("--crash-at: this build has no crash points (a test hook)".to_owned()).into());
+        }
+        Some(point) => Some(
+            point
+                .strip_prefix("after-table:")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| UserError(format!("--crash-at `{point}`: expected after-table:N")))?,
+        ),
+    };
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
     let written = ctx.write_locked(&lake, "build", || {
         let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
-        build_tables(ctx, &lake, &manifest, &Metrics::new(ctx.sources(&lake, &manifest)))
+        build_tables(ctx, &lake, &manifest, &Metrics::new(ctx.sources(&lake, &manifest)), crash_after)
     })?;
     if !ctx.quiet {
         for path in written {
@@ -429,34 +441,45 @@ pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome>
     Ok(Outcome::Ok)
 }
 
-/// Computes the derived tables, publishes each, then records the set and the manifest
-/// state it was computed from (`derived/_build.json`): readers tell a stale or mixed set.
-pub(super) fn build_tables(ctx: &Ctx, lake: &Lake, manifest: &Manifest, metrics: &Metrics) -> Result<Vec<String>> {
-    // each table is written in parts as the passes produce them, then published whole
-    let mut files: Vec<(&'static str, ParquetParts)> = Vec::new();
-    metrics.derived_tables(|name, df| -> Result<()> {
-        if files.last().is_none_or(|(last, _)| *last != name) {
-            files.push((name, ParquetParts::new()));
+/// Computes the derived tables and publishes them as one set with the manifest state they
+/// were computed from (`derived/_build.json`): each table is staged as soon as it is
+/// complete, then the set moves into place (see `DerivedState::publish`). `crash_after`
+/// (a test hook) aborts the process once that many tables are in place.
+pub(super) fn build_tables(
+    ctx: &Ctx,
+    lake: &Lake,
+    manifest: &Manifest,
+    metrics: &Metrics,
+    crash_after: Option<usize>,
+) -> Result<Vec<String>> {
+    // each table is written in parts as the passes produce them, then staged whole
+    let mut staged: Vec<(String, String)> = Vec::new();
+    let mut current: Option<(&'static str, ParquetParts)> = None;
+    let mut stage = |table: &'static str, file: ParquetParts| -> Result<()> {
+        if let Some(bytes) = file.finish()? {
+            staged.push((table.to_owned(), ctx.runtime.block_on(lake.stage(bytes))?));
         }
-        if let Some((_, file)) = files.last_mut() {
+        Ok(())
+    };
+    metrics.derived_tables(|name, df| -> Result<()> {
+        if current.as_ref().is_none_or(|(last, _)| *last != name)
+            && let Some((table, file)) = current.replace((name, ParquetParts::new()))
+        {
+            stage(table, file)?;
+        }
+        if let Some((_, file)) = current.as_mut() {
             file.write(&df)?;
         }
         Ok(())
     })?;
-    let mut written = Vec::new();
-    let mut tables = Vec::new();
-    for (name, file) in files {
-        let Some(bytes) = file.finish()? else { continue };
-        let rel = derived_path(name);
-        ctx.runtime.block_on(lake.put_atomic(&rel, bytes))?;
-        written.push(lake.uri(&rel));
-        tables.push(name);
+    if let Some((table, file)) = current.take() {
+        stage(table, file)?;
     }
-    ctx.runtime.block_on(async {
-        let state = DerivedState::of(lake, manifest, &tables).await?;
-        state.record(lake).await
-    })?;
-    Ok(written)
+    let state = match ctx.runtime.block_on(DerivedState::publish(lake, manifest, staged, crash_after)) {
+        Err(churnlake_lake::LakeError::Interrupted(_)) => std::process::abort(),
+        other => other?,
+    };
+    Ok(state.files.iter().map(|file| lake.uri(&file.path)).collect())
 }
 
 /// One column of the rate output: its name, and its cell in CSV (every digit; `None`: a

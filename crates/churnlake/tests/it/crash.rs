@@ -180,3 +180,42 @@ fn sigkill_at_random_moments_then_a_rerun_equals_a_clean_run() {
     let series = |lake: &Path| run_ok(&["series", "--lake", path(lake), "--format", "csv"], &[0]);
     assert_eq!(series(&lake), series(&clean));
 }
+
+/// `build` publishes its tables as one set: killed when the first table of a new set is in
+/// place (the others still the previous build's), it leaves the journal of the set; the
+/// next writer (here a no-op ingest) finishes it, so that every derived table equals a
+/// clean build's and readers get no warning of a mixed set.
+#[test]
+fn a_build_killed_while_publishing_is_finished_by_the_next_writer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let early = {
+        let mut opts = Preset::Demo.options(dir.path().join("gen-early"));
+        (opts.days, opts.subs_per_day, opts.seed) = (25, 6, 7);
+        generate(&opts).expect("generation succeeds").drops_dir
+    };
+    let drops = scenario(dir.path());
+    let (clean, lake) = (dir.path().join("clean"), dir.path().join("killed"));
+    for lake in [&clean, &lake] {
+        ingest(&early, lake);
+        run_ok(&["build", "--lake", path(lake), "-q"], &[0]);
+        ingest(&drops, lake);
+    }
+    run_ok(&["build", "--lake", path(&clean), "-q"], &[0]);
+
+    let killed = run(&["build", "--lake", path(&lake), "--crash-at", "after-table:1"]);
+    assert_eq!(killed.status.code(), None, "the build aborted: {}", String::from_utf8_lossy(&killed.stderr));
+    assert!(lake.join("derived/_publishing.json").is_file(), "the set's journal is left");
+    let derived = |lake: &Path| -> BTreeMap<String, Vec<u8>> {
+        lake_contents(lake).into_iter().filter(|(k, _)| k.starts_with("derived/") && k.ends_with(".parquet")).collect()
+    };
+    assert_ne!(derived(&lake), derived(&clean), "one table of the new set in place, the others not");
+    let warned = run(&["sql", "SELECT COUNT(*) AS n FROM derived_series", "--lake", path(&lake)]);
+    assert!(String::from_utf8_lossy(&warned.stderr).contains("warning"), "readers are told the set is mixed");
+
+    ingest(&drops, &lake);
+    assert!(!lake.join("derived/_publishing.json").exists(), "the journal is done with");
+    assert_eq!(derived(&lake), derived(&clean), "the set is the new build's, whole");
+    let read = run(&["sql", "SELECT COUNT(*) AS n FROM derived_series", "--lake", path(&lake)]);
+    assert_eq!(read.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&read.stderr).contains("warning"), "{}", String::from_utf8_lossy(&read.stderr));
+}
