@@ -352,7 +352,6 @@ impl Page {
         Ok(())
     }
 
-    /// A section whose figures are not computed yet.
     /// The cohort triangle as an HTML table, each cell shaded by its share (a heat map),
     /// with the cohort's size and the exact counts in each cell's title.
     fn cohort_heat_map(&mut self, rows: &[CohortRow]) {
