@@ -41,6 +41,7 @@ mod series;
 mod sources;
 mod sql;
 mod tables;
+mod values;
 
 pub use anomalies::ANOMALY_COLUMNS;
 pub use cancellations::CANCELLATION_COLUMNS;
