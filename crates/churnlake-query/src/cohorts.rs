@@ -83,7 +83,7 @@ fn day_number(day: NaiveDate) -> i32 {
     (day - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
 }
 
-struct CohortBuilder {
+pub(crate) struct CohortBuilder {
     by: Option<String>,
     level: CohortLevel,
     ends: Vec<i32>,
@@ -91,6 +91,28 @@ struct CohortBuilder {
     /// (group, cohort month) → size and actives per month end.
     cells: HashMap<(String, i32), (i64, Vec<i64>)>,
     spill: Spill,
+}
+
+impl CohortBuilder {
+    /// A builder for the month ends of `first..=last` (the lake's data dates); its passes
+    /// need the user id and `by` ([`Attributes::UserAnd`] or more).
+    pub(crate) fn new(
+        passes: &Passes,
+        level: CohortLevel,
+        by: Option<&str>,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<CohortBuilder> {
+        let ends = month_ends(first, last);
+        Ok(CohortBuilder {
+            by: by.map(str::to_owned),
+            level,
+            end_months: ends.iter().map(|d| month_of(*d)).collect(),
+            ends: ends.iter().map(|d| day_number(*d)).collect(),
+            cells: HashMap::new(),
+            spill: Spill::new(passes.count())?,
+        })
+    }
 }
 
 impl Consumer for CohortBuilder {
@@ -201,7 +223,7 @@ impl Consumer for CohortBuilder {
 }
 
 impl CohortBuilder {
-    fn finish(mut self) -> Result<Vec<CohortRow>> {
+    pub(crate) fn finish(mut self) -> Result<Vec<CohortRow>> {
         if self.level == CohortLevel::Subscribers {
             for bucket in 0..self.spill.count() {
                 let Some(rows) = self.spill.read(bucket)? else { continue };
@@ -271,16 +293,8 @@ pub(crate) fn cohort_rows(sources: &LakeSources, level: CohortLevel, by: Option<
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    let ends = month_ends(first, last);
     let passes = Passes::plan(sources, Attributes::UserAnd(by), Lineage::Drop)?;
-    let mut builder = CohortBuilder {
-        by: by.map(str::to_owned),
-        level,
-        end_months: ends.iter().map(|d| month_of(*d)).collect(),
-        ends: ends.iter().map(|d| day_number(*d)).collect(),
-        cells: HashMap::new(),
-        spill: Spill::new(passes.count())?,
-    };
+    let mut builder = CohortBuilder::new(&passes, level, by, first, last)?;
     passes.run_one(None, &mut builder)?;
     builder.finish()
 }
