@@ -558,17 +558,29 @@ fn draw_pie<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart, na
 fn draw_table<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<()> {
     let columns = chart.series.len() + 1;
     let (width, _) = area.dim_in_pixel();
-    let column_px = (width.saturating_sub(20) / columns as u32).max(40) as i32;
+    let plain_px = (width.saturating_sub(20) / columns as u32).max(40) as i32;
+    // the row labels' column is as wide as its longest label (up to 2/5 of the width), the
+    // value columns share the rest: many narrow columns keep their rows' names whole
+    let longest = (0..chart.x.len()).map(|i| chart.x.label(i).chars().count()).max().unwrap_or(0);
+    let label_px = ((longest.max(chart.x_label.chars().count()) * 8 + 12) as i32)
+        .min((width as i32 - 20) * 2 / 5)
+        .max(plain_px);
+    let column_px = if label_px > plain_px && columns > 1 {
+        ((width as i32 - 20 - label_px) / (columns as i32 - 1)).max(40)
+    } else {
+        plain_px
+    };
+    let label_chars = (label_px as usize / 8).max(4);
     let chars = (column_px as usize / 8).max(4);
     let right = Pos::new(HPos::Right, VPos::Top);
     let mut header = vec![chart.x_label.clone()];
     header.extend(chart.series.iter().map(|s| s.name.clone()));
     for (c, text) in header.iter().enumerate() {
-        let x = 10 + column_px * c as i32;
         let style = bold(LABEL_SIZE);
         if c == 0 {
-            area.draw(&Text::new(shorten(text, chars), (x, 10), style)).map_err(draw_error)?;
+            area.draw(&Text::new(shorten(text, label_chars), (10, 10), style)).map_err(draw_error)?;
         } else {
+            let x = 10 + label_px + column_px * (c as i32 - 1);
             area.draw(&Text::new(shorten(text, chars), (x + column_px - 8, 10), style.pos(right)))
                 .map_err(draw_error)?;
         }
@@ -577,10 +589,11 @@ fn draw_table<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) 
     area.draw(&PathElement::new(vec![(10, line_y), (width as i32 - 10, line_y)], BLACK)).map_err(draw_error)?;
     for i in 0..chart.x.len() {
         let y = 10 + ROW_HEIGHT as i32 * (i as i32 + 1);
-        area.draw(&Text::new(shorten(&chart.x.label(i), chars), (10, y), font(LABEL_SIZE))).map_err(draw_error)?;
+        area.draw(&Text::new(shorten(&chart.x.label(i), label_chars), (10, y), font(LABEL_SIZE)))
+            .map_err(draw_error)?;
         for (c, s) in chart.series.iter().enumerate() {
             let text = s.values[i].map(format_number).unwrap_or_else(|| "-".into());
-            let x = 10 + column_px * (c as i32 + 2) - 8;
+            let x = 10 + label_px + column_px * (c as i32 + 1) - 8;
             area.draw(&Text::new(text, (x, y), font(LABEL_SIZE).pos(right))).map_err(draw_error)?;
         }
     }

@@ -38,7 +38,7 @@ pub const STAGING_DIR: &str = "_staging";
 pub const LOCK_FILE: &str = "_lock";
 
 /// The tables `churnlake build` derives from the raw ones, each at [`derived_path`].
-pub const DERIVED_TABLES: [&str; 3] = ["subscriptions", "subscribers", "series"];
+pub const DERIVED_TABLES: [&str; 5] = ["subscriptions", "subscribers", "series", "revenue", "cohorts"];
 
 /// Hex digits of the content hash an output stem keeps.
 const STEM_HASH_LEN: usize = 16;
@@ -211,7 +211,10 @@ pub fn derived_path(table: &str) -> String {
 /// use churnlake_lake::{DERIVED_TABLES, derived_sql_name};
 ///
 /// let names: Vec<String> = DERIVED_TABLES.iter().map(|table| derived_sql_name(table)).collect();
-/// assert_eq!(names, ["derived_subscriptions", "derived_subscribers", "derived_series"]);
+/// assert_eq!(
+///     names,
+///     ["derived_subscriptions", "derived_subscribers", "derived_series", "derived_revenue", "derived_cohorts"]
+/// );
 /// ```
 pub fn derived_sql_name(table: &str) -> String {
     format!("derived_{table}")

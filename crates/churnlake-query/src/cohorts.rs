@@ -16,6 +16,7 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::driver::{Consumer, Passes};
+use crate::values::{i32s, strings};
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{self, Attributes, Lifecycle, Lineage};
 use crate::passes::Spill;
@@ -82,7 +83,7 @@ fn day_number(day: NaiveDate) -> i32 {
     (day - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
 }
 
-struct CohortBuilder {
+pub(crate) struct CohortBuilder {
     by: Option<String>,
     level: CohortLevel,
     ends: Vec<i32>,
@@ -92,14 +93,26 @@ struct CohortBuilder {
     spill: Spill,
 }
 
-fn column_i32(df: &DataFrame, name: &str) -> Result<Vec<Option<i32>>> {
-    let column = df.column(name).ctx("reading a column")?.cast(&DataType::Int32).ctx("reading a column")?;
-    Ok(column.i32().ctx("reading a column")?.iter().collect())
-}
-
-fn column_str(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    let column = df.column(name).ctx("reading a column")?.cast(&DataType::String).ctx("reading a column")?;
-    Ok(column.str().ctx("reading a column")?.iter().map(|v| v.map(str::to_owned)).collect())
+impl CohortBuilder {
+    /// A builder for the month ends of `first..=last` (the lake's data dates); its passes
+    /// need the user id and `by` ([`Attributes::UserAnd`] or more).
+    pub(crate) fn new(
+        passes: &Passes,
+        level: CohortLevel,
+        by: Option<&str>,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<CohortBuilder> {
+        let ends = month_ends(first, last);
+        Ok(CohortBuilder {
+            by: by.map(str::to_owned),
+            level,
+            end_months: ends.iter().map(|d| month_of(*d)).collect(),
+            ends: ends.iter().map(|d| day_number(*d)).collect(),
+            cells: HashMap::new(),
+            spill: Spill::new(passes.count())?,
+        })
+    }
 }
 
 impl Consumer for CohortBuilder {
@@ -113,8 +126,8 @@ impl Consumer for CohortBuilder {
             .select([col("sub_idx"), col("day"), col("active")])
             .collect()
             .ctx("computing a pass's states")?;
-        let idx = column_i32(&owners, "sub_idx")?;
-        let created = column_i32(&owners, "created_date")?;
+        let idx = i32s(&owners, "sub_idx")?;
+        let created = i32s(&owners, "created_date")?;
         let created_month: Vec<Option<i32>> = owners
             .column("created_date")
             .ctx("reading creations")?
@@ -123,8 +136,8 @@ impl Consumer for CohortBuilder {
             .as_date_iter()
             .map(|d| d.map(month_of))
             .collect();
-        let groups = column_str(&owners, GROUP)?;
-        let users = column_str(&owners, c::USER_ID)?;
+        let groups = strings(&owners, GROUP)?;
+        let users = strings(&owners, c::USER_ID)?;
         let mut position = vec![usize::MAX; idx.len()];
         for (i, sub) in idx.iter().enumerate() {
             if let Some(sub) = sub
@@ -133,8 +146,8 @@ impl Consumer for CohortBuilder {
                 position[*sub as usize] = i;
             }
         }
-        let s_idx = column_i32(&states, "sub_idx")?;
-        let s_day = column_i32(&states, "day")?;
+        let s_idx = i32s(&states, "sub_idx")?;
+        let s_day = i32s(&states, "day")?;
         let s_active: Vec<Option<bool>> =
             states.column("active").ctx("reading states")?.bool().ctx("reading states")?.iter().collect();
         // the states of each subscription, in order
@@ -210,7 +223,7 @@ impl Consumer for CohortBuilder {
 }
 
 impl CohortBuilder {
-    fn finish(mut self) -> Result<Vec<CohortRow>> {
+    pub(crate) fn finish(mut self) -> Result<Vec<CohortRow>> {
         if self.level == CohortLevel::Subscribers {
             for bucket in 0..self.spill.count() {
                 let Some(rows) = self.spill.read(bucket)? else { continue };
@@ -232,7 +245,7 @@ impl CohortBuilder {
                     .collect()
                     .ctx("counting active subscribers")?;
                 let n = self.ends.len();
-                let (g, m) = (column_str(&sizes, GROUP)?, column_i32(&sizes, "cohort")?);
+                let (g, m) = (strings(&sizes, GROUP)?, i32s(&sizes, "cohort")?);
                 let size = sizes.column("size").ctx("sizes")?.i64().ctx("sizes")?.iter().collect::<Vec<_>>();
                 for ((g, m), size) in g.into_iter().zip(m).zip(size) {
                     let cell =
@@ -240,7 +253,7 @@ impl CohortBuilder {
                     cell.0 += size.unwrap_or(0);
                 }
                 let (g, m, e) =
-                    (column_str(&actives, GROUP)?, column_i32(&actives, "cohort")?, column_i32(&actives, "end")?);
+                    (strings(&actives, GROUP)?, i32s(&actives, "cohort")?, i32s(&actives, "end")?);
                 let a = actives.column("active").ctx("actives")?.i64().ctx("actives")?.iter().collect::<Vec<_>>();
                 for (((g, m), e), a) in g.into_iter().zip(m).zip(e).zip(a) {
                     let cell =
@@ -280,16 +293,8 @@ pub(crate) fn cohort_rows(sources: &LakeSources, level: CohortLevel, by: Option<
         check_by(by)?;
     }
     let (first, last) = sources.range()?;
-    let ends = month_ends(first, last);
     let passes = Passes::plan(sources, Attributes::UserAnd(by), Lineage::Drop)?;
-    let mut builder = CohortBuilder {
-        by: by.map(str::to_owned),
-        level,
-        end_months: ends.iter().map(|d| month_of(*d)).collect(),
-        ends: ends.iter().map(|d| day_number(*d)).collect(),
-        cells: HashMap::new(),
-        spill: Spill::new(passes.count())?,
-    };
+    let mut builder = CohortBuilder::new(&passes, level, by, first, last)?;
     passes.run_one(None, &mut builder)?;
     builder.finish()
 }

@@ -41,6 +41,7 @@ mod series;
 mod sources;
 mod sql;
 mod tables;
+mod values;
 
 pub use anomalies::ANOMALY_COLUMNS;
 pub use cancellations::CANCELLATION_COLUMNS;
@@ -238,9 +239,12 @@ impl Metrics {
         series::active(&self.sources, as_of, by)
     }
 
-    /// The tables `churnlake build` writes (`subscriptions`, `subscribers`, `series`), from
-    /// one read of the lake, handed to `emit` in parts (one per pass for the first two,
-    /// in that order, then the series) so that no table need be held whole.
+    /// The tables `churnlake build` writes ([`DERIVED_TABLES`]: `subscriptions`,
+    /// `subscribers`, `series`, `revenue`, `cohorts`), from one read of the lake, handed to
+    /// `emit` in parts (one per pass for the first two, in that order, then the others) so
+    /// that no table need be held whole. `revenue` is the daily revenue of the whole lake
+    /// ([`Metrics::revenue`]); `cohorts` both levels' cells ([`Metrics::cohorts`]) after a
+    /// first column `level` (`subscriptions`, then `subscribers`).
     pub fn derived_tables<E: From<QueryError>>(
         &self,
         mut emit: impl FnMut(&'static str, DataFrame) -> std::result::Result<(), E>,
@@ -265,11 +269,25 @@ impl Metrics {
         }
 
         let (first, last) = self.sources.range()?;
-        let passes = Passes::plan(&self.sources, Attributes::All, Lineage::Drop)?;
+        let passes = Passes::plan(&self.sources, Attributes::AllWithHistory, Lineage::Drop)?;
         let mut subscriptions = Emit { emit: &mut emit, failed: None };
         let mut subscribers = tables::SubscriberPasses::new(passes.count())?;
         let mut series = series::SeriesBuilder::new(&passes, None, first, last)?;
-        let ran = passes.run(None, &mut [&mut subscriptions, &mut subscribers, &mut series]);
+        let mut revenue = revenue::RevenueBuilder::new(&passes, None)?;
+        let mut cohorts_subscriptions =
+            cohorts::CohortBuilder::new(&passes, CohortLevel::Subscriptions, None, first, last)?;
+        let mut cohorts_subscribers = cohorts::CohortBuilder::new(&passes, CohortLevel::Subscribers, None, first, last)?;
+        let ran = passes.run(
+            None,
+            &mut [
+                &mut subscriptions,
+                &mut subscribers,
+                &mut series,
+                &mut revenue,
+                &mut cohorts_subscriptions,
+                &mut cohorts_subscribers,
+            ],
+        );
         if let Some(error) = subscriptions.failed.take() {
             return Err(error);
         }
@@ -281,7 +299,22 @@ impl Metrics {
             .finish()?
             .drop("group")
             .map_err(|source| QueryError::Polars { context: "shaping the series", source })?;
-        emit(DERIVED_TABLES[2], series)
+        emit(DERIVED_TABLES[2], series)?;
+        emit(DERIVED_TABLES[3], revenue::frame(&revenue.finish(first, last)?, None)?)?;
+        for (level, builder) in
+            [(CohortLevel::Subscriptions, cohorts_subscriptions), (CohortLevel::Subscribers, cohorts_subscribers)]
+        {
+            let mut cells = cohorts::frame(&builder.finish()?, None)?;
+            let name = match level {
+                CohortLevel::Subscriptions => "subscriptions",
+                CohortLevel::Subscribers => "subscribers",
+            };
+            cells
+                .insert_column(0, polars::prelude::Column::new("level".into(), vec![name; cells.height()]))
+                .map_err(|source| QueryError::Polars { context: "shaping the cohorts", source })?;
+            emit(DERIVED_TABLES[4], cells)?;
+        }
+        Ok(())
     }
 
     /// Runs a SQL script over every lake table (see `queries/`); returns the last

@@ -58,6 +58,9 @@ pub(crate) enum Attributes<'a> {
     /// The user, the money attributes (price, quantity, frequency) and the group, with
     /// every report row's values kept ([`Lifecycle::history`]): attributes in effect on a day.
     Revenue(Option<&'a str>),
+    /// Every attribute, and the money attributes' history as with `Revenue(None)`: what
+    /// `build` derives every table from.
+    AllWithHistory,
 }
 
 /// The attributes MRR is computed from (METRICS.md "Revenue").
@@ -68,7 +71,7 @@ impl Attributes<'_> {
         ATTRIBUTES
             .iter()
             .filter(|(name, _)| match self {
-                Attributes::All => true,
+                Attributes::All | Attributes::AllWithHistory => true,
                 Attributes::UserAnd(by) => *name == c::USER_ID || Some(*name) == by,
                 Attributes::Revenue(by) => *name == c::USER_ID || MONEY_ATTRIBUTES.contains(name) || Some(*name) == by,
             })
@@ -372,10 +375,15 @@ impl Lifecycle {
             .ctx("computing the subscriptions")?;
         tracing::debug!(subscriptions = base.height(), "lifecycle: subscriptions");
         let ids = base.clone().lazy().select([col(c::SUBSCRIPTION_ID), col("sub_idx")]);
+        // every report row's money attributes (and the revenue's group), for the attributes
+        // in effect on each day: revenue, and `build` (which derives every table)
         let history = match attributes {
-            Attributes::Revenue(_) => {
+            Attributes::Revenue(_) | Attributes::AllWithHistory => {
                 let mut keep = vec![col("sub_idx"), col(c::DATA_DATE), col("row_order")];
-                keep.extend(attributes.wanted().iter().filter(|(n, _)| *n != c::USER_ID).map(|(n, _)| col(*n)));
+                keep.extend(match attributes {
+                    Attributes::AllWithHistory => MONEY_ATTRIBUTES.iter().map(|n| col(*n)).collect::<Vec<_>>(),
+                    _ => attributes.wanted().iter().filter(|(n, _)| *n != c::USER_ID).map(|(n, _)| col(*n)).collect(),
+                });
                 Some(
                     rows.clone()
                         .lazy()

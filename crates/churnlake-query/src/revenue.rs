@@ -20,6 +20,7 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::driver::{Consumer, Passes};
+use crate::values::{i32s, strings, u32s};
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{self, Attributes, Lifecycle, Lineage};
 use crate::money::{Exact, FrequencySums};
@@ -201,22 +202,6 @@ impl RevenueBuilder {
         }
         Ok(())
     }
-}
-
-/// Reads a column as `i32` values (dates as day numbers).
-fn i32s(df: &DataFrame, name: &str) -> Result<Vec<Option<i32>>> {
-    let column = df.column(name).ctx("reading a column")?.cast(&DataType::Int32).ctx("reading a column")?;
-    Ok(column.i32().ctx("reading a column")?.iter().collect())
-}
-
-fn u32s(df: &DataFrame, name: &str) -> Result<Vec<Option<u32>>> {
-    let column = df.column(name).ctx("reading a column")?.cast(&DataType::UInt32).ctx("reading a column")?;
-    Ok(column.u32().ctx("reading a column")?.iter().collect())
-}
-
-fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    let column = df.column(name).ctx("reading a column")?.cast(&DataType::String).ctx("reading a column")?;
-    Ok(column.str().ctx("reading a column")?.iter().map(|v| v.map(str::to_owned)).collect())
 }
 
 impl Consumer for RevenueBuilder {

@@ -218,12 +218,15 @@ const COHORTS_HELP: &str = "\
 Examples:
   churnlake cohorts
   churnlake cohorts --level subscribers --format csv --out cohorts.csv
+  churnlake cohorts --chart table --out triangle.svg
 
 A subscription's cohort is the month of its created date (a subscriber's, of their first \
 subscription's). Each cell is the share of the cohort active at the end of the month `age` months \
 later, for every month end within the lake's first..last data date; `size` counts the whole \
 cohort. The table is the triangle (one row per cohort, one column per age, shares in %); CSV, \
-JSON and Parquet have one row per cell: cohort, age, size, active, share (six decimals).";
+JSON and Parquet have one row per cell: cohort, age, size, active, share (six decimals). \
+--chart table draws the triangle (shares in %), bar the share of each cohort after 1, 3, 6 and 12 \
+months, line each cohort's share at every month end.";
 
 const CANCELLATIONS_HELP: &str = "\
 Examples:
@@ -479,6 +482,7 @@ impl Command {
             Command::Rate(a) => ("rate", a.chart.chart, &mut a.output),
             Command::Insight(a) => ("insight", a.chart.chart, &mut a.output),
             Command::Revenue(a) => ("revenue", a.chart.chart, &mut a.output),
+            Command::Cohorts(a) => ("cohorts", a.chart.chart, &mut a.output),
             _ => return None,
         };
         chart.map(|chart| (name, chart, output))
@@ -656,6 +660,8 @@ pub struct CohortsArgs {
     /// One triangle per value of a subscription attribute (its latest value), e.g. product.
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -29,11 +29,17 @@ fn the_names_existing_lakes_hold_are_unchanged() {
     assert_eq!(raw_table_dir("subscriber_events"), "raw/subscriber_events/");
     assert_eq!(
         DERIVED_TABLES.map(derived_path),
-        ["derived/subscriptions.parquet", "derived/subscribers.parquet", "derived/series.parquet"]
+        [
+            "derived/subscriptions.parquet",
+            "derived/subscribers.parquet",
+            "derived/series.parquet",
+            "derived/revenue.parquet",
+            "derived/cohorts.parquet"
+        ]
     );
     assert_eq!(
         DERIVED_TABLES.map(derived_sql_name),
-        ["derived_subscriptions", "derived_subscribers", "derived_series"]
+        ["derived_subscriptions", "derived_subscribers", "derived_series", "derived_revenue", "derived_cohorts"]
     );
     assert_eq!(manifest_entry_path("a.csv.0123456789abcdef"), "_manifest/a.csv.0123456789abcdef.json");
     assert_eq!(staging_path("crash-x"), "_staging/crash-x");

@@ -48,16 +48,7 @@ pub(super) fn settle_chart_output(command: &str, chart: ChartArg, output: &mut O
         .into());
     };
     image_format(path)?;
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !folder.is_dir() {
-        return Err(UserError(format!(
-            "--out {}: the folder {} does not exist (create it first)",
-            path.display(),
-            folder.display()
-        ))
-        .into());
-    }
-    Ok(())
+    super::check_out_path(path)
 }
 
 /// The image format `--out`'s extension names: true for SVG, false for PNG.

@@ -309,18 +309,25 @@ fn settle_output(command: &str, output: &mut OutputArgs, formats: &[Format]) -> 
         }
     };
     if let Some(path) = &output.out {
-        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !folder.is_dir() {
-            return Err(UserError(format!(
-                "--out {}: the folder {} does not exist (create it first)",
-                path.display(),
-                folder.display()
-            ))
-            .into());
-        }
-        if path.is_dir() {
-            return Err(UserError(format!("--out {}: is a folder; give a file name", path.display())).into());
-        }
+        check_out_path(path)?;
+    }
+    Ok(())
+}
+
+/// An `--out` file can be written: its folder exists and it is not itself a folder
+/// (the user's error otherwise, exit 1).
+fn check_out_path(path: &Path) -> Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(UserError(format!(
+            "--out {}: the folder {} does not exist (create it first)",
+            path.display(),
+            folder.display()
+        ))
+        .into());
+    }
+    if path.is_dir() {
+        return Err(UserError(format!("--out {}: is a folder; give a file name", path.display())).into());
     }
     Ok(())
 }

@@ -25,15 +25,7 @@ use crate::{Outcome, UserError};
 /// `churnlake report html`.
 pub(super) fn report_html(ctx: &Ctx, io: &mut Io, args: &ReportHtmlArgs) -> Result<Outcome> {
     let path = &args.out;
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    if !folder.is_dir() {
-        return Err(UserError(format!(
-            "--out {}: the folder {} does not exist (create it first)",
-            path.display(),
-            folder.display()
-        ))
-        .into());
-    }
+    super::check_out_path(path)?;
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
     {
@@ -352,7 +344,6 @@ impl Page {
         Ok(())
     }
 
-    /// A section whose figures are not computed yet.
     /// The cohort triangle as an HTML table, each cell shaded by its share (a heat map),
     /// with the cohort's size and the exact counts in each cell's title.
     fn cohort_heat_map(&mut self, rows: &[CohortRow]) {

@@ -3,6 +3,8 @@
 //! formatted here; every figure comes from the query crate.
 
 use anyhow::Result;
+use chrono::NaiveDate;
+use churnlake_charts::{Axis, Chart, Kind, Series};
 use churnlake_query::{CohortLevel, CohortRow, DataFrame, Grain, MRR_FACTOR};
 use polars::prelude::Column;
 
@@ -76,12 +78,111 @@ pub(super) fn cohorts(ctx: &Ctx, io: &mut Io, args: &CohortsArgs) -> Result<Outc
     };
     let by = args.by.as_deref();
     let rows = reader.metrics.cohort_rows(level, by)?;
+    if let (Some(chart), Some(path)) = (args.chart.chart, &args.output.out) {
+        let kind = chart_kind(chart);
+        write_chart(&cohort_chart(&rows, kind, level)?, kind, path)?;
+        footer(ctx, &reader, io)?;
+        return Ok(Outcome::Ok);
+    }
     let mut df = match args.output.format {
         Format::Table => triangle(&rows, by)?,
         _ => reader.metrics.cohort_frame(&rows, by)?,
     };
     emit(ctx, &reader, &mut df, &args.output, io)?;
     Ok(Outcome::Ok)
+}
+
+/// The ages `cohorts --chart bar` compares the cohorts at.
+const BAR_AGES: [i64; 4] = [1, 3, 6, 12];
+
+/// The cohort cells as a chart, shares in %: `table` the triangle (a row per cohort, a
+/// column per age), `bar` each cohort's share after [`BAR_AGES`] months (the ages the lake
+/// reaches), `line` each cohort's share at every month end of the lake. A stacked bar or a
+/// pie would add up shares of different cohorts: refused.
+fn cohort_chart(rows: &[CohortRow], kind: Kind, level: CohortLevel) -> Result<Chart> {
+    use std::collections::BTreeMap;
+    let label = |row: &CohortRow| match &row.group {
+        Some(group) if !group.is_empty() => format!("{} {group}", row.cohort),
+        Some(_) => format!("{} (none)", row.cohort),
+        None => row.cohort.clone(),
+    };
+    let share = |row: &CohortRow| row.share_millionths().map(|m| m as f64 / 10_000.0);
+    let mut cohorts: Vec<String> = rows.iter().map(label).collect();
+    cohorts.sort();
+    cohorts.dedup();
+    let position: BTreeMap<&str, usize> = cohorts.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let entity = match level {
+        CohortLevel::Subscriptions => "subscriptions",
+        CohortLevel::Subscribers => "subscribers",
+    };
+    let fitting = "a cohort chart can be drawn as table, bar or line";
+    match kind {
+        Kind::Table | Kind::Bar => {
+            let ages: Vec<i64> = match kind {
+                Kind::Table => (0..=rows.iter().map(|r| r.age).max().unwrap_or(0)).collect(),
+                _ => BAR_AGES.into_iter().filter(|a| rows.iter().any(|r| r.age == *a)).collect(),
+            };
+            if ages.is_empty() {
+                return Err(UserError(format!(
+                    "cohorts --chart bar: no cohort is {} months old within the lake's data dates (try --chart table)",
+                    BAR_AGES[0]
+                ))
+                .into());
+            }
+            let mut series: Vec<Series> = ages
+                .iter()
+                .map(|age| Series { name: format!("month {age}"), values: vec![None; cohorts.len()] })
+                .collect();
+            for row in rows {
+                if let Some(at) = ages.iter().position(|a| *a == row.age) {
+                    series[at].values[position[label(row).as_str()]] = share(row);
+                }
+            }
+            Ok(Chart {
+                title: format!("Share of each month's new {entity} still active, by months since (%)"),
+                x_label: "cohort".into(),
+                x: Axis::Categories(cohorts),
+                y_label: "%".into(),
+                series,
+                group_by: None,
+            })
+        }
+        Kind::Line => {
+            // the month end `age` months after the cohort's month
+            let end_of = |row: &CohortRow| -> Option<NaiveDate> {
+                let first = NaiveDate::parse_from_str(&format!("{}-01", row.cohort), "%Y-%m-%d").ok()?;
+                let next = first.checked_add_months(chrono::Months::new(u32::try_from(row.age).ok()? + 1))?;
+                next.pred_opt()
+            };
+            let mut ends: Vec<NaiveDate> = rows.iter().filter_map(end_of).collect();
+            ends.sort();
+            ends.dedup();
+            let at: BTreeMap<NaiveDate, usize> = ends.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+            let mut series: Vec<Series> =
+                cohorts.iter().map(|c| Series { name: c.clone(), values: vec![None; ends.len()] }).collect();
+            for row in rows {
+                if let Some(end) = end_of(row) {
+                    series[position[label(row).as_str()]].values[at[&end]] = share(row);
+                }
+            }
+            Ok(Chart {
+                title: format!("Share of each month's new {entity} active at each month end (%)"),
+                x_label: "month end".into(),
+                x: Axis::Dates(ends),
+                y_label: "%".into(),
+                series,
+                group_by: Some("cohort".into()),
+            })
+        }
+        Kind::Stacked => Err(UserError(format!(
+            "--chart stacked: stacking would add up shares of different cohorts; {fitting}"
+        ))
+        .into()),
+        Kind::Pie => Err(UserError(format!(
+            "--chart pie: the cohorts' shares are not parts of one whole; {fitting}"
+        ))
+        .into()),
+    }
 }
 
 /// The cells as the familiar triangle: `cohort, [by], size`, then one column per age with

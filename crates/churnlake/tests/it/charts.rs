@@ -345,3 +345,42 @@ fn revenue_is_charted() {
     let groups: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[1].as_str()).collect();
     assert_eq!(wide(&by_product), groups.len(), "a line per product");
 }
+
+/// `cohorts --chart`: the table is the triangle with every cohort named in full and every
+/// cell's share (in %) as `cohorts --format csv` gives it; bar compares the cohorts at the
+/// ages the lake reaches; line draws a series per cohort; stacked and pie are refused.
+#[test]
+fn cohorts_are_charted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (lake, _) = scenario(dir.path());
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let cells = rows(&run_ok(&["cohorts", "--lake", &lake, "--format", "csv"], &[0]));
+    assert!(cells.len() >= 3, "a few cohort cells: {cells:?}");
+
+    let table = out("triangle.svg");
+    run_ok(&["cohorts", "--lake", &lake, "--chart", "table", "--out", &table], &[0]);
+    let text = read(Path::new(&table));
+    for cell in &cells {
+        assert!(text.contains(&format!(">{}<", cell["cohort"])), "cohort {} named in full", cell["cohort"]);
+        let share: f64 = cell["share"].parse().expect("a share");
+        let shown = churnlake_charts::format_number(share * 100.0);
+        assert!(text.contains(&format!(">{shown}<")), "cell {cell:?} shown as {shown}");
+    }
+
+    let bar = out("cohorts-bar.svg");
+    run_ok(&["cohorts", "--lake", &lake, "--chart", "bar", "--out", &bar], &[0]);
+    assert!(read(Path::new(&bar)).contains("month 1"), "the month-1 shares in the legend");
+
+    let line = out("cohorts-line.svg");
+    run_ok(&["cohorts", "--lake", &lake, "--level", "subscribers", "--chart", "line", "--out", &line], &[0]);
+    let text = read(Path::new(&line));
+    let cohorts: std::collections::BTreeSet<&str> = cells.iter().map(|c| c["cohort"].as_str()).collect();
+    for cohort in cohorts {
+        assert!(text.contains(&format!(">{cohort}<")), "cohort {cohort} in the legend");
+    }
+
+    for kind in ["stacked", "pie"] {
+        let message = failure(&["cohorts", "--lake", &lake, "--chart", kind, "--out", &out("x.svg")]);
+        assert!(message.contains("table, bar or line"), "{kind}: {message}");
+    }
+}

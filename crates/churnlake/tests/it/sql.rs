@@ -84,3 +84,33 @@ fn stale_or_mixed_derived_tables_warn() {
     let mixed = stderr(&query);
     assert!(mixed.contains("series") && mixed.contains("not from the last complete build"), "{mixed}");
 }
+
+#[test]
+fn count_star_over_files_whose_columns_differ() {
+    // orders files with different columns are one table (the union of their columns):
+    // COUNT(*) counts every row of every file, filters included
+    let dir = tempfile::tempdir().expect("temp dir");
+    let drops = dir.path().join("drops");
+    std::fs::create_dir_all(&drops).expect("drops dir");
+    std::fs::write(
+        drops.join("acme_orders_01022023051233.csv"),
+        "Order ID,Subscription ID,Order Date,Order Total\n1,10,2023-01-01,5.00\n2,11,2023-01-01,7.50\n",
+    )
+    .expect("write");
+    std::fs::write(
+        drops.join("acme_orders_01032023051233.csv"),
+        "Order ID,Subscription ID,Order Date,Order Total,Coupon\n3,12,2023-01-02,9.00,SPRING\n",
+    )
+    .expect("write");
+    let lake = dir.path().join("lake");
+    ingest(&drops, &lake);
+    let lake = path(&lake);
+    for (query, expected) in [
+        ("SELECT COUNT(*) AS n FROM orders", "n\n3\n"),
+        ("SELECT COUNT(1) AS n FROM orders WHERE data_date = DATE '2023-01-01'", "n\n2\n"),
+        ("SELECT COUNT(coupon) AS n FROM orders", "n\n1\n"),
+    ] {
+        let got = run_ok(&["sql", query, "--lake", lake, "--format", "csv"], &[0]);
+        assert_eq!(got, expected, "{query}");
+    }
+}

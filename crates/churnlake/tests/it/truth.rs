@@ -80,6 +80,26 @@ fn check_lake(seed: u64, lake: &Path, truth: &Path, env: &[(&str, &str)]) {
     assert_eq!(derived("series", "date"), series, "derived series differs from `series` (seed {seed})");
     assert_eq!(derived("subscriptions", "subscription_id"), subs, "derived subscriptions differ (seed {seed})");
     assert_eq!(derived("subscribers", "user_id"), users, "derived subscribers differ (seed {seed})");
+    let revenue = run_ok(&["revenue", "--lake", lake, "--format", "csv"], &[0]);
+    assert_eq!(derived("revenue", "date"), revenue, "derived revenue differs from `revenue` (seed {seed})");
+    for level in ["subscriptions", "subscribers"] {
+        let cohorts = run_ok(&["cohorts", "--lake", lake, "--level", level, "--format", "csv"], &[0]);
+        let derived = run_ok(
+            &[
+                "sql",
+                &format!(
+                    "SELECT cohort, age, size, active, share FROM derived_cohorts WHERE level = '{level}' \
+                     ORDER BY cohort, age"
+                ),
+                "--lake",
+                lake,
+                "--format",
+                "csv",
+            ],
+            &[0],
+        );
+        assert_eq!(derived, cohorts, "derived {level} cohorts differ from `cohorts` (seed {seed})");
+    }
 }
 
 /// The subscription columns the generator's truth carries (a subset of the table's).
@@ -158,7 +178,7 @@ fn the_demo_runs_and_its_summary_is_the_truth() {
         .unwrap_or_else(|| panic!("no line for {date} in the demo summary:\n{first}"));
     let cells: Vec<&str> = headline.split_whitespace().collect();
     assert_eq!(cells, [date, subscriptions, subscribers], "demo headline differs from the truth");
-    for table in ["subscriptions", "subscribers", "series"] {
+    for table in ["subscriptions", "subscribers", "series", "revenue", "cohorts"] {
         assert!(demo.join(format!("lake/derived/{table}.parquet")).is_file(), "derived {table} missing");
     }
     assert!(first.contains("last 30 days"), "no rates in the demo summary:\n{first}");
