@@ -62,7 +62,9 @@ def main() -> None:
             for key, value in response.getheaders():
                 if key.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length"):
                     self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
+            # a HEAD's length is the object's (it has no body to count)
+            length = response.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
+            self.send_header("Content-Length", length)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)

@@ -562,9 +562,8 @@ fn draw_table<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) 
     // the row labels' column is as wide as its longest label (up to 2/5 of the width), the
     // value columns share the rest: many narrow columns keep their rows' names whole
     let longest = (0..chart.x.len()).map(|i| chart.x.label(i).chars().count()).max().unwrap_or(0);
-    let label_px = ((longest.max(chart.x_label.chars().count()) * 8 + 12) as i32)
-        .min((width as i32 - 20) * 2 / 5)
-        .max(plain_px);
+    let label_px =
+        ((longest.max(chart.x_label.chars().count()) * 8 + 12) as i32).min((width as i32 - 20) * 2 / 5).max(plain_px);
     let column_px = if label_px > plain_px && columns > 1 {
         ((width as i32 - 20 - label_px) / (columns as i32 - 1)).max(40)
     } else {

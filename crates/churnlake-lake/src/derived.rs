@@ -69,10 +69,14 @@ impl Publication {
                 .head(&location)
                 .await
                 .map_err(|source| LakeError::Store { path: location.to_string(), source })?;
-            files.push(DerivedFile { table: step.table.clone(), path: step.path.clone(), size: meta.size, e_tag: meta.e_tag });
+            files.push(DerivedFile {
+                table: step.table.clone(),
+                path: step.path.clone(),
+                size: meta.size,
+                e_tag: meta.e_tag,
+            });
         }
-        let state =
-            DerivedState { built_at: self.built_at, drops: self.drops, newest_stamp: self.newest_stamp, files };
+        let state = DerivedState { built_at: self.built_at, drops: self.drops, newest_stamp: self.newest_stamp, files };
         state.record(lake).await?;
         let journal = lake.path(&publication_path());
         match lake.store().delete(&journal).await {

@@ -16,12 +16,12 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::driver::{Consumer, Passes};
-use crate::values::{i32s, strings};
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{self, Attributes, Lifecycle, Lineage};
 use crate::passes::Spill;
 use crate::series::{GROUP, check_by, group_of};
 use crate::sources::LakeSources;
+use crate::values::{i32s, strings};
 
 /// The cohort output's columns, in order (with `--by X`, X comes right after `cohort`).
 pub const COHORT_COLUMNS: [&str; 5] = ["cohort", "age", "size", "active", "share"];
@@ -252,8 +252,7 @@ impl CohortBuilder {
                         self.cells.entry((g.unwrap_or_default(), m.unwrap_or(0))).or_insert_with(|| (0, vec![0; n]));
                     cell.0 += size.unwrap_or(0);
                 }
-                let (g, m, e) =
-                    (strings(&actives, GROUP)?, i32s(&actives, "cohort")?, i32s(&actives, "end")?);
+                let (g, m, e) = (strings(&actives, GROUP)?, i32s(&actives, "cohort")?, i32s(&actives, "end")?);
                 let a = actives.column("active").ctx("actives")?.i64().ctx("actives")?.iter().collect::<Vec<_>>();
                 for (((g, m), e), a) in g.into_iter().zip(m).zip(e).zip(a) {
                     let cell =

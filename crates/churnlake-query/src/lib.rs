@@ -276,7 +276,8 @@ impl Metrics {
         let mut revenue = revenue::RevenueBuilder::new(&passes, None)?;
         let mut cohorts_subscriptions =
             cohorts::CohortBuilder::new(&passes, CohortLevel::Subscriptions, None, first, last)?;
-        let mut cohorts_subscribers = cohorts::CohortBuilder::new(&passes, CohortLevel::Subscribers, None, first, last)?;
+        let mut cohorts_subscribers =
+            cohorts::CohortBuilder::new(&passes, CohortLevel::Subscribers, None, first, last)?;
         let ran = passes.run(
             None,
             &mut [

@@ -20,13 +20,13 @@ use churnlake_lake::columns as c;
 use polars::prelude::*;
 
 use crate::driver::{Consumer, Passes};
-use crate::values::{i32s, strings, u32s};
 use crate::error::{Context, QueryError, Result};
 use crate::lifecycle::{self, Attributes, Lifecycle, Lineage};
 use crate::money::{Exact, FrequencySums};
 use crate::passes::Spill;
 use crate::series::{GROUP, Grain, check_by, check_period};
 use crate::sources::LakeSources;
+use crate::values::{i32s, strings, u32s};
 
 /// The revenue output's columns, in order (with `--by X`, X comes right after `date`).
 pub const REVENUE_COLUMNS: [&str; 9] = [

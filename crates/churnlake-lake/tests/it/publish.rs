@@ -143,12 +143,16 @@ async fn a_derived_set_stopped_while_publishing_is_finished_by_the_next_writer()
     for lake in [local_lake(dir.path()), memory_lake()] {
         let manifest = Manifest::load(&lake).await.expect("an empty manifest");
         let stage = |bytes: &'static [u8]| lake.stage(bytes.to_vec());
-        let old = vec![("series".to_owned(), stage(b"old series").await.expect("staged")),
-            ("revenue".to_owned(), stage(b"old revenue").await.expect("staged"))];
+        let old = vec![
+            ("series".to_owned(), stage(b"old series").await.expect("staged")),
+            ("revenue".to_owned(), stage(b"old revenue").await.expect("staged")),
+        ];
         DerivedState::publish(&lake, &manifest, old, None).await.expect("published");
 
-        let new = vec![("series".to_owned(), stage(b"new series").await.expect("staged")),
-            ("revenue".to_owned(), stage(b"new revenue").await.expect("staged"))];
+        let new = vec![
+            ("series".to_owned(), stage(b"new series").await.expect("staged")),
+            ("revenue".to_owned(), stage(b"new revenue").await.expect("staged")),
+        ];
         let stopped = DerivedState::publish(&lake, &manifest, new, Some(1)).await;
         assert!(matches!(stopped, Err(LakeError::Interrupted(_))), "{stopped:?}");
         assert_eq!(lake.read(&derived_path("series")).await.expect("in place"), b"new series");

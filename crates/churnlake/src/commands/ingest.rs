@@ -285,7 +285,8 @@ pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
     }
     let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
     let metrics = Metrics::new(ctx.sources(&lake, &manifest));
-    let written = ctx.write_locked(&lake, "build", || super::metrics::build_tables(ctx, &lake, &manifest, &metrics, None))?;
+    let written =
+        ctx.write_locked(&lake, "build", || super::metrics::build_tables(ctx, &lake, &manifest, &metrics, None))?;
     if !ctx.quiet {
         writeln!(io.err, "4/4 summary")?;
     }

@@ -131,7 +131,11 @@ fn cohort_chart(rows: &[CohortRow], kind: Kind, level: CohortLevel) -> Result<Ch
             }
             let mut series: Vec<Series> = ages
                 .iter()
-                .map(|age| Series { name: format!("month {age}"), values: vec![None; cohorts.len()] })
+                .map(|age| Series {
+                    // the triangle's columns are the ages, as in the text table
+                    name: if kind == Kind::Table { age.to_string() } else { format!("month {age}") },
+                    values: vec![None; cohorts.len()],
+                })
                 .collect();
             for row in rows {
                 if let Some(at) = ages.iter().position(|a| *a == row.age) {
@@ -174,14 +178,13 @@ fn cohort_chart(rows: &[CohortRow], kind: Kind, level: CohortLevel) -> Result<Ch
                 group_by: Some("cohort".into()),
             })
         }
-        Kind::Stacked => Err(UserError(format!(
-            "--chart stacked: stacking would add up shares of different cohorts; {fitting}"
-        ))
-        .into()),
-        Kind::Pie => Err(UserError(format!(
-            "--chart pie: the cohorts' shares are not parts of one whole; {fitting}"
-        ))
-        .into()),
+        Kind::Stacked => {
+            Err(UserError(format!("--chart stacked: stacking would add up shares of different cohorts; {fitting}"))
+                .into())
+        }
+        Kind::Pie => {
+            Err(UserError(format!("--chart pie: the cohorts' shares are not parts of one whole; {fitting}")).into())
+        }
     }
 }
 

@@ -361,10 +361,10 @@ fn cohorts_are_charted() {
     run_ok(&["cohorts", "--lake", &lake, "--chart", "table", "--out", &table], &[0]);
     let text = read(Path::new(&table));
     for cell in &cells {
-        assert!(text.contains(&format!(">{}<", cell["cohort"])), "cohort {} named in full", cell["cohort"]);
+        assert!(text.contains(&format!("\n{}\n", cell["cohort"])), "cohort {} named in full", cell["cohort"]);
         let share: f64 = cell["share"].parse().expect("a share");
         let shown = churnlake_charts::format_number(share * 100.0);
-        assert!(text.contains(&format!(">{shown}<")), "cell {cell:?} shown as {shown}");
+        assert!(text.contains(&format!("\n{shown}\n")), "cell {cell:?} shown as {shown}");
     }
 
     let bar = out("cohorts-bar.svg");
@@ -376,7 +376,7 @@ fn cohorts_are_charted() {
     let text = read(Path::new(&line));
     let cohorts: std::collections::BTreeSet<&str> = cells.iter().map(|c| c["cohort"].as_str()).collect();
     for cohort in cohorts {
-        assert!(text.contains(&format!(">{cohort}<")), "cohort {cohort} in the legend");
+        assert!(text.contains(&format!("\n{cohort}\n")), "cohort {cohort} in the legend");
     }
 
     for kind in ["stacked", "pie"] {
