@@ -116,7 +116,7 @@ async fn only_json_files_are_entries_and_a_bad_one_is_named() {
     put(&lake, &manifest_entry_path("broken"), b"{\"entry_id\": ").await;
     let error = Manifest::load(&lake).await.expect_err("a broken entry");
     let LakeError::Manifest { path, .. } = &error else { panic!("not a manifest error: {error}") };
-    assert_eq!(path, "_manifest/broken.json");
+    assert_eq!(path, "memory:///_manifest/broken.json", "the error names the entry by its full address");
 }
 
 #[test]

@@ -75,7 +75,7 @@ async fn the_bytes_are_staged_first_and_the_target_is_only_ever_renamed_over() {
 
     let error = lake.put_atomic(&rel, b"new rows".to_vec()).await.expect_err("cannot rename over a directory");
     let LakeError::Store { path, .. } = &error else { panic!("not a storage error: {error}") };
-    assert_eq!(path, &lake.path(&rel).to_string(), "the error names the target");
+    assert_eq!(path, &dir.path().join(&rel).display().to_string(), "the error names the target's full path");
     assert_eq!(std::fs::read(dir.path().join(&rel).join("keep")).expect("untouched"), b"kept");
     let staged = list(&lake, STAGING_DIR).await;
     assert_eq!(staged.len(), 1, "{staged:?}");
