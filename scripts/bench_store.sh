@@ -55,7 +55,7 @@ phase() {
   sleep 1
   after=$(wc -l <"$LOG")
   local requests
-  requests=$(sed -n "$((before + 1)),${after}p" "$LOG" | grep -o '"[A-Z]* /' | tr -d '"/ ' | sort | uniq -c |
+  requests=$(sed -n "$((before + 1)),${after}p" "$LOG" | { grep -o '"[A-Z]* /' || true; } | tr -d '"/ ' | sort | uniq -c |
     awk '{printf "%s %s, ", $2, $1; n += $1} END {printf "total %d", n}')
   printf '%-10s %8.1f s   %s\n' "$name" "$(echo "$end - $start" | bc)" "$requests"
 }
