@@ -8,15 +8,16 @@
 --             subscribers active at the end of the day), calendar(date)
 -- Run after:  lifecycle.sql, daily_series.sql
 -- Defines (views, in order):
---   revenue_attribute_rows  every non-empty price (in cents), quantity and frequency of a
---                           report row, with the day it takes effect and the next one's
+--   revenue_attribute_rows  every report row's price (in cents), quantity and frequency,
+--                           the day it takes effect and its rank in the "newest row" order
 --   revenue_snapshots       per subscription and day on which its state or an attribute
 --                           changes: its MRR as (frequency_days, cents × quantity), unknown
 --                           or not, and the previous such day's
---   revenue_terms           the day's bookings per measure and frequency, exact integers
---   revenue_lcm             the least common multiple of the frequencies booked (one row)
---   revenue_daily           per day and measure, the exact amount rounded half to even to
---                           cents (see "Exact money" below)
+--   revenue_terms           the bookings per day, measure and frequency, exact integers
+--   revenue_lcm             the least common multiple of the lake's frequencies (one row)
+--   revenue_daily           per day and measure, the exact amount as whole cents plus a
+--                           fraction over one denominator (see "Exact money" below), and
+--                           for the movements the amount rounded
 -- Returns:    date, mrr, arpu, new_mrr, reactivation_mrr, expansion_mrr, contraction_mrr,
 --             churned_mrr, mrr_unknown_subscriptions ordered by date, money as
 --             DECIMAL(18, 2) (the columns of `churnlake revenue --format csv`, which it must
@@ -38,12 +39,14 @@
 -- integers: the day's units are summed per frequency (an exact integer A_f = 487 × Σ units
 -- over that frequency's subscriptions), each A_f is split exactly into a whole part and a
 -- remainder, A_f = q_f × 16f + r_f with 0 ≤ r_f < 16f, and the remainders are brought onto
--- one denominator 16 × LCM, LCM being the least common multiple of the frequencies booked
--- anywhere in the lake (found among the multiples of the largest one):
+-- one denominator 16 × LCM, LCM being the least common multiple of the frequencies in the
+-- lake's report rows (found among the multiples of the largest one):
 --     amount in cents = Σ q_f + (Σ r_f × LCM / f) ÷ (16 × LCM)
--- which is the day's exact value; it is rounded half to even to cents once, by integer
--- arithmetic only (the same rounding of the same exact sum as churnlake). ARPU is that
--- exact amount ÷ the subscribers, rounded the same way. Integer division is written as
+-- exactly. Both parts are integers and add up linearly, so the MRR at the end of a day is
+-- the running sum of the changes' whole parts plus that of their fractions over the same
+-- denominator. Each figure is rounded half to even to cents once, from its exact value, by
+-- integer arithmetic only (the same rounding of the same exact sum as churnlake); ARPU is
+-- the exact MRR ÷ the subscribers, rounded the same way. Integer division is written as
 -- (a − a mod b) / b and mod as ((a % b) + b) % b, which every engine evaluates alike
 -- (whatever its `/` returns and whatever sign its `%` gives). Limits of the method, far
 -- beyond a subscription catalogue: the LCM must be at most 100000 × the largest frequency
@@ -61,89 +64,81 @@ WITH money_rows AS (
     UNION ALL
     SELECT subscription_id, price, quantity, frequency_days, data_date, drop_stamp, source_file, source_line
     FROM cancellations
-),
-dated AS (
-    SELECT m.subscription_id, m.price, m.quantity, m.frequency_days, m.data_date, m.drop_stamp,
-           m.source_file, m.source_line,
-           CASE WHEN m.data_date < b.created_date THEN b.created_date ELSE m.data_date END AS effective_day
-    FROM money_rows m
-    JOIN subscription_base b ON b.subscription_id = m.subscription_id
-),
-attribute_values AS (
-    -- attribute 1: price in cents, 2: quantity, 3: frequency_days
-    SELECT subscription_id, 1 AS attribute, CAST(price * 100 AS BIGINT) AS value, effective_day,
-           data_date, drop_stamp, source_file, source_line
-    FROM dated
-    WHERE price IS NOT NULL
-    UNION ALL
-    SELECT subscription_id, 2 AS attribute, CAST(quantity AS BIGINT) AS value, effective_day,
-           data_date, drop_stamp, source_file, source_line
-    FROM dated
-    WHERE quantity IS NOT NULL
-    UNION ALL
-    SELECT subscription_id, 3 AS attribute, CAST(frequency_days AS BIGINT) AS value, effective_day,
-           data_date, drop_stamp, source_file, source_line
-    FROM dated
-    WHERE frequency_days IS NOT NULL
 )
-SELECT subscription_id, attribute, value, effective_day,
-       ROW_NUMBER() OVER (PARTITION BY subscription_id, attribute
-                          ORDER BY data_date, drop_stamp, source_file, source_line) AS row_rank,
-       LEAD(effective_day) OVER (PARTITION BY subscription_id, attribute
-                                 ORDER BY data_date, drop_stamp, source_file, source_line) AS next_day
-FROM attribute_values;
+SELECT m.subscription_id,
+       CASE WHEN m.data_date < b.created_date THEN b.created_date ELSE m.data_date END AS effective_day,
+       CAST(ROW_NUMBER() OVER (PARTITION BY m.subscription_id
+                               ORDER BY m.data_date, m.drop_stamp, m.source_file, m.source_line) AS BIGINT) AS row_rank,
+       CAST(m.price * 100 AS BIGINT) AS price_cents,
+       CAST(m.quantity AS BIGINT) AS quantity,
+       CAST(m.frequency_days AS BIGINT) AS frequency_days
+FROM money_rows m
+JOIN subscription_base b ON b.subscription_id = m.subscription_id;
 
+-- One stream per subscription: its state rows (rank 0) and its report rows (rank 1, 2, …
+-- in the newest-row order), by day then rank. Each attribute is carried forward from its
+-- last non-empty value (a running count of non-empty values numbers the runs; the run's
+-- one non-empty value is its maximum); before its first non-empty value, that first value
+-- (the oldest non-empty row) is in effect. The last row of a day gives the day's snapshot.
 CREATE OR REPLACE TEMPORARY VIEW revenue_snapshots AS
-WITH bounds AS (
+WITH stream AS (
+    SELECT subscription_id, day, CAST(0 AS BIGINT) AS row_rank, CAST(active AS BIGINT) AS active,
+           CAST(NULL AS BIGINT) AS price_cents, CAST(NULL AS BIGINT) AS quantity,
+           CAST(NULL AS BIGINT) AS frequency_days
+    FROM subscription_states
+    UNION ALL
+    SELECT subscription_id, effective_day AS day, row_rank, CAST(NULL AS BIGINT) AS active,
+           price_cents, quantity, frequency_days
+    FROM revenue_attribute_rows
+),
+runs AS (
+    SELECT subscription_id, day, row_rank, active, price_cents, quantity, frequency_days,
+           SUM(CASE WHEN active IS NULL THEN 0 ELSE 1 END)
+               OVER (PARTITION BY subscription_id ORDER BY day, row_rank
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS active_run,
+           SUM(CASE WHEN price_cents IS NULL THEN 0 ELSE 1 END)
+               OVER (PARTITION BY subscription_id ORDER BY day, row_rank
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS price_run,
+           SUM(CASE WHEN quantity IS NULL THEN 0 ELSE 1 END)
+               OVER (PARTITION BY subscription_id ORDER BY day, row_rank
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS quantity_run,
+           SUM(CASE WHEN frequency_days IS NULL THEN 0 ELSE 1 END)
+               OVER (PARTITION BY subscription_id ORDER BY day, row_rank
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS frequency_run
+    FROM stream
+),
+filled AS (
+    SELECT subscription_id, day, row_rank,
+           MAX(active) OVER (PARTITION BY subscription_id, active_run) AS active,
+           COALESCE(MAX(price_cents) OVER (PARTITION BY subscription_id, price_run),
+                    MAX(CASE WHEN price_run = 1 THEN price_cents END) OVER (PARTITION BY subscription_id))
+               AS price_cents,
+           COALESCE(MAX(quantity) OVER (PARTITION BY subscription_id, quantity_run),
+                    MAX(CASE WHEN quantity_run = 1 THEN quantity END) OVER (PARTITION BY subscription_id))
+               AS quantity,
+           COALESCE(MAX(frequency_days) OVER (PARTITION BY subscription_id, frequency_run),
+                    MAX(CASE WHEN frequency_run = 1 THEN frequency_days END) OVER (PARTITION BY subscription_id))
+               AS frequency_days,
+           ROW_NUMBER() OVER (PARTITION BY subscription_id, day ORDER BY row_rank DESC) AS last_of_day
+    FROM runs
+),
+bounds AS (
     SELECT MAX(date) AS last_date, 1 AS one FROM calendar
 ),
-state_spans AS (
-    SELECT subscription_id, day, active,
-           LEAD(day) OVER (PARTITION BY subscription_id ORDER BY day) AS next_day
-    FROM subscription_states
-),
-change_days AS (
-    SELECT subscription_id, day FROM subscription_states
-    UNION
-    SELECT a.subscription_id, a.effective_day AS day
-    FROM (SELECT *, 1 AS one FROM revenue_attribute_rows) a
-    JOIN bounds b ON b.one = a.one
-    WHERE a.effective_day <= b.last_date
-),
-stated AS (
-    -- the state at the end of the day: the latest state row on or before it
-    SELECT cd.subscription_id, cd.day, s.active
-    FROM change_days cd
-    JOIN state_spans s ON s.subscription_id = cd.subscription_id
-    WHERE s.day <= cd.day AND (s.next_day IS NULL OR cd.day < s.next_day)
-),
-in_effect AS (
-    -- per attribute, the row in effect: the last one taking effect by the day, else the first
-    SELECT cd.subscription_id, cd.day,
-           MAX(CASE WHEN a.attribute = 1 THEN a.value END) AS price_cents,
-           MAX(CASE WHEN a.attribute = 2 THEN a.value END) AS quantity,
-           MAX(CASE WHEN a.attribute = 3 THEN a.value END) AS frequency_days
-    FROM change_days cd
-    JOIN revenue_attribute_rows a ON a.subscription_id = cd.subscription_id
-    WHERE (a.effective_day <= cd.day OR a.row_rank = 1) AND (a.next_day IS NULL OR cd.day < a.next_day)
-    GROUP BY cd.subscription_id, cd.day
-),
-snapshots AS (
-    SELECT s.subscription_id, s.day, s.active,
-           CASE WHEN s.active = 1 AND e.price_cents IS NOT NULL AND e.quantity IS NOT NULL
-                     AND e.frequency_days > 0
-                THEN 1 ELSE 0 END AS has_mrr,
-           e.price_cents, e.quantity, e.frequency_days
-    FROM stated s
-    LEFT JOIN in_effect e ON e.subscription_id = s.subscription_id AND e.day = s.day
-),
 valued AS (
-    -- MRR as (frequency, units); no MRR is (1, 0)
-    SELECT subscription_id, day, active,
-           CASE WHEN has_mrr = 1 THEN frequency_days ELSE 1 END AS frequency_days,
-           CASE WHEN has_mrr = 1 THEN price_cents * quantity ELSE 0 END AS units,
-           CASE WHEN active = 1 AND has_mrr = 0 THEN 1 ELSE 0 END AS unknown
-    FROM snapshots
+    -- MRR as (frequency, units); no MRR is (1, 0). Days before the creation have no state
+    -- (they do not occur: a report row takes effect on the creation at the earliest).
+    SELECT f.subscription_id, f.day, f.active,
+           CASE WHEN f.active = 1 AND f.price_cents IS NOT NULL AND f.quantity IS NOT NULL AND f.frequency_days > 0
+                THEN f.frequency_days ELSE 1 END AS frequency_days,
+           CASE WHEN f.active = 1 AND f.price_cents IS NOT NULL AND f.quantity IS NOT NULL AND f.frequency_days > 0
+                THEN f.price_cents * f.quantity ELSE 0 END AS units,
+           CASE WHEN f.active = 1 AND (f.price_cents IS NULL OR f.quantity IS NULL OR f.frequency_days IS NULL
+                                       OR f.frequency_days <= 0)
+                THEN 1 ELSE 0 END AS unknown
+    FROM (SELECT *, 1 AS one FROM filled) f
+    JOIN bounds b ON b.one = f.one
+    WHERE f.last_of_day = 1 AND f.day <= b.last_date AND f.active IS NOT NULL
 )
 SELECT subscription_id, day, active, frequency_days, units, unknown,
        LAG(active) OVER (PARTITION BY subscription_id ORDER BY day) AS previous_active,
@@ -202,9 +197,11 @@ WHERE (k.kind = 1 AND s.units <> 0)
 CREATE OR REPLACE TEMPORARY VIEW revenue_lcm AS
 WITH frequencies AS (
     -- every positive frequency of a report row (a superset of those booked)
-    SELECT DISTINCT value AS frequency_days, 1 AS one
-    FROM revenue_attribute_rows
-    WHERE attribute = 3 AND value > 0
+    SELECT frequency_days, 1 AS one
+    FROM (SELECT frequency_days FROM subscriptions
+          UNION
+          SELECT frequency_days FROM cancellations) listed
+    WHERE frequency_days > 0
 ),
 digits AS (
     SELECT 0 AS digit UNION ALL SELECT 1 AS digit UNION ALL SELECT 2 AS digit UNION ALL SELECT 3 AS digit
@@ -218,7 +215,7 @@ multipliers AS (
     FROM digits d1 CROSS JOIN digits d2 CROSS JOIN digits d3 CROSS JOIN digits d4 CROSS JOIN digits d5
 ),
 largest AS (
-    SELECT MAX(frequency_days) AS largest, COUNT(*) AS frequencies, 1 AS one FROM frequencies
+    SELECT CAST(MAX(frequency_days) AS BIGINT) AS largest, COUNT(*) AS frequencies, 1 AS one FROM frequencies
 ),
 candidates AS (
     SELECT mu.multiplier * la.largest AS candidate, la.frequencies, 1 AS one
@@ -240,49 +237,31 @@ SELECT CASE WHEN la.frequencies = 0 THEN 1 ELSE le.lcm END AS lcm, 1 AS one
 FROM largest la
 JOIN least le ON le.one = la.one;
 
+-- Per day and measure: the exact amount as whole cents plus fraction ÷ denominator. Changes
+-- of the balances (measures 0 and 6) dated before the lake's first day are booked on it
+-- (the opening balance); movements before it are outside the series.
 CREATE OR REPLACE TEMPORARY VIEW revenue_daily AS
-WITH per_frequency AS (
-    SELECT day, measure, frequency_days, SUM(units) AS units
-    FROM revenue_terms
-    GROUP BY day, measure, frequency_days
+WITH bounds AS (
+    SELECT MIN(date) AS first_date, 1 AS one FROM calendar
 ),
-days AS (
-    -- the calendar plus any earlier day with bookings (the opening balance)
-    SELECT date AS day FROM calendar
-    UNION
-    SELECT day FROM per_frequency
-),
-balance_changes AS (
-    SELECT day, measure, frequency_days, units FROM per_frequency WHERE measure = 0 OR measure = 6
-),
-balance_grid AS (
-    SELECT d.day, k.measure, k.frequency_days
-    FROM days d
-    CROSS JOIN (SELECT DISTINCT measure, frequency_days FROM balance_changes) k
-),
-balances AS (
-    -- the MRR (measure 0) and the unknown count (6) at the end of each day: running sums
-    SELECT g.day, g.measure, g.frequency_days,
-           SUM(COALESCE(b.units, 0)) OVER (PARTITION BY g.measure, g.frequency_days ORDER BY g.day
-                                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS units
-    FROM balance_grid g
-    LEFT JOIN balance_changes b
-           ON b.day = g.day AND b.measure = g.measure AND b.frequency_days = g.frequency_days
-),
-amounts AS (
-    SELECT day, measure, frequency_days, units FROM balances
-    UNION ALL
-    SELECT day, measure, frequency_days, units FROM per_frequency WHERE measure > 0 AND measure < 6
+per_frequency AS (
+    SELECT CASE WHEN t.day < b.first_date THEN b.first_date ELSE t.day END AS day,
+           t.measure, t.frequency_days, SUM(t.units) AS units
+    FROM (SELECT *, 1 AS one FROM revenue_terms) t
+    JOIN bounds b ON b.one = t.one
+    WHERE t.day >= b.first_date OR t.measure = 0 OR t.measure = 6
+    GROUP BY CASE WHEN t.day < b.first_date THEN b.first_date ELSE t.day END, t.measure, t.frequency_days
 ),
 split AS (
-    -- A = 487 × units = q × 16f + r exactly, 0 ≤ r < 16f; r carried as r × LCM / f over 16 × LCM
+    -- money: A = 487 × units = q × 16f + r exactly, 0 ≤ r < 16f, r carried as r × LCM / f
+    -- over 16 × LCM; counts (measure 6): the units themselves
     SELECT x.day, x.measure, x.frequency_days, x.numerator, x.denominator, l.lcm,
            ((x.numerator % x.denominator) + x.denominator) % x.denominator AS remainder
-    FROM (SELECT a.day, a.measure, a.frequency_days, 487 * a.units AS numerator,
-                 16 * a.frequency_days AS denominator, 1 AS one
-          FROM amounts a
-          JOIN calendar cal ON cal.date = a.day
-          WHERE a.measure < 6) x
+    FROM (SELECT day, measure, frequency_days,
+                 CASE WHEN measure = 6 THEN units ELSE 487 * units END AS numerator,
+                 CASE WHEN measure = 6 THEN 1 ELSE 16 * frequency_days END AS denominator,
+                 1 AS one
+          FROM per_frequency) x
     JOIN revenue_lcm l ON l.one = x.one
 ),
 sums AS (
@@ -292,7 +271,7 @@ sums AS (
     FROM split
     GROUP BY day, measure
 ),
-rounded AS (
+floored AS (
     SELECT day, measure, whole, fraction, denominator,
            whole + CAST((fraction - fraction % denominator) / denominator AS BIGINT) AS floor_cents,
            fraction % denominator AS rest
@@ -302,83 +281,86 @@ SELECT day, measure, whole, fraction, denominator,
        floor_cents + CASE WHEN 2 * rest > denominator
                                OR (2 * rest = denominator AND ((floor_cents % 2) + 2) % 2 = 1)
                           THEN 1 ELSE 0 END AS cents
-FROM rounded
-UNION ALL
-SELECT b.day, 6 AS measure, b.units AS whole, 0 AS fraction, 1 AS denominator, b.units AS cents
-FROM balances b
-JOIN calendar cal ON cal.date = b.day
-WHERE b.measure = 6;
+FROM floored;
 
 WITH pivoted AS (
     SELECT day,
-           MAX(CASE WHEN measure = 0 THEN whole END) AS mrr_whole,
-           MAX(CASE WHEN measure = 0 THEN fraction END) AS mrr_fraction,
-           MAX(CASE WHEN measure = 0 THEN denominator END) AS mrr_denominator,
-           MAX(CASE WHEN measure = 0 THEN cents END) AS mrr,
-           MAX(CASE WHEN measure = 1 THEN cents END) AS new_mrr,
-           MAX(CASE WHEN measure = 2 THEN cents END) AS reactivation_mrr,
-           MAX(CASE WHEN measure = 3 THEN cents END) AS expansion_mrr,
-           MAX(CASE WHEN measure = 4 THEN cents END) AS contraction_mrr,
-           MAX(CASE WHEN measure = 5 THEN cents END) AS churned_mrr,
-           SUM(CASE WHEN measure = 6 THEN cents ELSE 0 END) AS mrr_unknown_subscriptions
+           SUM(CASE WHEN measure = 0 THEN whole ELSE 0 END) AS mrr_whole,
+           SUM(CASE WHEN measure = 0 THEN fraction ELSE 0 END) AS mrr_fraction,
+           SUM(CASE WHEN measure = 1 THEN cents ELSE 0 END) AS new_mrr,
+           SUM(CASE WHEN measure = 2 THEN cents ELSE 0 END) AS reactivation_mrr,
+           SUM(CASE WHEN measure = 3 THEN cents ELSE 0 END) AS expansion_mrr,
+           SUM(CASE WHEN measure = 4 THEN cents ELSE 0 END) AS contraction_mrr,
+           SUM(CASE WHEN measure = 5 THEN cents ELSE 0 END) AS churned_mrr,
+           SUM(CASE WHEN measure = 6 THEN whole ELSE 0 END) AS unknown_change
     FROM revenue_daily
     GROUP BY day
 ),
 days AS (
-    -- every calendar day; money in cents (0 without bookings), NULL throughout when no LCM
-    -- was found (see "Exact money")
-    SELECT cal.date, s.active_subscribers AS n,
-           CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.mrr, 0) END AS mrr,
+    -- every calendar day; no LCM found (see "Exact money"): every amount NULL
+    SELECT cal.date, s.active_subscribers AS n, 16 * l.lcm AS denominator,
            CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.mrr_whole, 0) END AS mrr_whole,
            CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.mrr_fraction, 0) END AS mrr_fraction,
-           CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.mrr_denominator, 1) END AS mrr_denominator,
            CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.new_mrr, 0) END AS new_mrr,
            CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.reactivation_mrr, 0) END AS reactivation_mrr,
            CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.expansion_mrr, 0) END AS expansion_mrr,
            CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.contraction_mrr, 0) END AS contraction_mrr,
            CASE WHEN l.lcm IS NOT NULL THEN COALESCE(p.churned_mrr, 0) END AS churned_mrr,
-           COALESCE(p.mrr_unknown_subscriptions, 0) AS mrr_unknown_subscriptions
+           COALESCE(p.unknown_change, 0) AS unknown_change
     FROM (SELECT date, 1 AS one FROM calendar) cal
     JOIN revenue_lcm l ON l.one = cal.one
     JOIN daily_series s ON s.date = cal.date
     LEFT JOIN pivoted p ON p.day = cal.date
 ),
-per_subscriber AS (
-    -- ARPU = (whole + fraction ÷ denominator) ÷ n exactly: with whole = a × n + b, that is
-    -- a + (b × denominator + fraction) ÷ (denominator × n), rounded half to even
-    SELECT date, n,
-           CAST((mrr_whole - (((mrr_whole % n) + n) % n)) / n AS BIGINT) AS whole_share,
-           (((mrr_whole % n) + n) % n) * mrr_denominator + mrr_fraction AS rest_numerator,
-           mrr_denominator * n AS rest_denominator
+balances AS (
+    -- the MRR at the end of the day: running sums of the changes' whole parts and fractions
+    SELECT date, n, denominator, new_mrr, reactivation_mrr, expansion_mrr, contraction_mrr, churned_mrr,
+           SUM(mrr_whole) OVER (ORDER BY date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr_whole,
+           SUM(mrr_fraction) OVER (ORDER BY date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr_fraction,
+           SUM(unknown_change) OVER (ORDER BY date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+               AS mrr_unknown_subscriptions
     FROM days
-    WHERE n > 0
 ),
-arpu_floor AS (
-    SELECT date, rest_denominator,
-           whole_share + CAST((rest_numerator - rest_numerator % rest_denominator) / rest_denominator AS BIGINT)
-               AS floor_cents,
-           rest_numerator % rest_denominator AS rest
-    FROM per_subscriber
+parts AS (
+    -- the MRR's floor in cents and rest; ARPU = (whole + fraction ÷ denominator) ÷ n: with
+    -- whole = a × n + b (0 ≤ b < n), a + (b × denominator + fraction) ÷ (denominator × n)
+    SELECT date, n, denominator, new_mrr, reactivation_mrr, expansion_mrr, contraction_mrr, churned_mrr,
+           mrr_unknown_subscriptions,
+           mrr_whole + CAST((mrr_fraction - mrr_fraction % denominator) / denominator AS BIGINT) AS mrr_floor,
+           mrr_fraction % denominator AS mrr_rest,
+           CASE WHEN n > 0 THEN CAST((mrr_whole - (((mrr_whole % n) + n) % n)) / n AS BIGINT) END AS arpu_whole,
+           CASE WHEN n > 0 THEN (((mrr_whole % n) + n) % n) * denominator + mrr_fraction END AS arpu_numerator,
+           CASE WHEN n > 0 THEN denominator * n END AS arpu_denominator
+    FROM balances
 ),
-arpu AS (
-    SELECT date,
-           floor_cents + CASE WHEN 2 * rest > rest_denominator
-                                   OR (2 * rest = rest_denominator AND ((floor_cents % 2) + 2) % 2 = 1)
-                              THEN 1 ELSE 0 END AS cents
-    FROM arpu_floor
+arpu_parts AS (
+    SELECT date, denominator, new_mrr, reactivation_mrr, expansion_mrr, contraction_mrr, churned_mrr,
+           mrr_unknown_subscriptions, mrr_floor, mrr_rest, arpu_denominator,
+           arpu_whole + CAST((arpu_numerator - arpu_numerator % arpu_denominator) / arpu_denominator AS BIGINT)
+               AS arpu_floor,
+           arpu_numerator % arpu_denominator AS arpu_rest
+    FROM parts
+),
+rounded AS (
+    SELECT date, new_mrr, reactivation_mrr, expansion_mrr, contraction_mrr, churned_mrr, mrr_unknown_subscriptions,
+           mrr_floor + CASE WHEN 2 * mrr_rest > denominator
+                                 OR (2 * mrr_rest = denominator AND ((mrr_floor % 2) + 2) % 2 = 1)
+                            THEN 1 ELSE 0 END AS mrr,
+           arpu_floor + CASE WHEN 2 * arpu_rest > arpu_denominator
+                                  OR (2 * arpu_rest = arpu_denominator AND ((arpu_floor % 2) + 2) % 2 = 1)
+                             THEN 1 ELSE 0 END AS arpu
+    FROM arpu_parts
 )
-SELECT d.date,
-       CAST(CAST(d.mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS mrr,
-       CAST(CAST(a.cents AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS arpu,
-       CAST(CAST(d.new_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS new_mrr,
-       CAST(CAST(d.reactivation_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2))
+SELECT date,
+       CAST(CAST(mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS mrr,
+       CAST(CAST(arpu AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS arpu,
+       CAST(CAST(new_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS new_mrr,
+       CAST(CAST(reactivation_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2))
            AS reactivation_mrr,
-       CAST(CAST(d.expansion_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2))
-           AS expansion_mrr,
-       CAST(CAST(d.contraction_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2))
+       CAST(CAST(expansion_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS expansion_mrr,
+       CAST(CAST(contraction_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2))
            AS contraction_mrr,
-       CAST(CAST(d.churned_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS churned_mrr,
-       d.mrr_unknown_subscriptions
-FROM days d
-LEFT JOIN arpu a ON a.date = d.date
-ORDER BY d.date
+       CAST(CAST(churned_mrr AS DECIMAL(18, 0)) * CAST('0.01' AS DECIMAL(18, 2)) AS DECIMAL(18, 2)) AS churned_mrr,
+       mrr_unknown_subscriptions
+FROM rounded
+ORDER BY date
