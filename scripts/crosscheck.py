@@ -50,6 +50,8 @@ CHECKS = {
     "active_subscribers.sql": ("active", "active_subscribers"),
     "cancellation_rate.sql": ("rate", None),
     "revenue.sql": ("table", "revenue"),
+    "cohorts.sql": ("table", "cohorts"),
+    "cohorts_subscribers.sql": ("table", "cohorts --level subscribers"),
 }
 # native outputs whose every column, in order, the query must return
 WHOLE_OUTPUTS = ("series", "revenue", "cohorts")
