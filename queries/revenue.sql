@@ -48,10 +48,13 @@
 -- integer arithmetic only (the same rounding of the same exact sum as churnlake); ARPU is
 -- the exact MRR ÷ the subscribers, rounded the same way. Integer division is written as
 -- (a − a mod b) / b and mod as ((a % b) + b) % b, which every engine evaluates alike
--- (whatever its `/` returns and whatever sign its `%` gives). Limits of the method, far
--- beyond a subscription catalogue: the LCM must be at most 100000 × the largest frequency
--- (otherwise every amount is NULL, never a wrong figure), and 487 × the units of one
--- frequency on one day below 2^53 (the MRR of one frequency below 180 billion).
+-- (whatever its `/` returns and whatever sign its `%` gives); a quotient that goes through
+-- a floating-point `/` is exact below 2^53. Limits of the method, far beyond a subscription
+-- catalogue: the LCM must be at most 100000 × the largest frequency (otherwise every amount
+-- is NULL, never a wrong figure); 487 × one day's change in units at one frequency below
+-- 2^53 (a change of MRR below about 180 billion); and the running fraction, at most
+-- days × frequencies × 16 × LCM, below 2^53 (for the generator's nine frequencies, LCM
+-- 2520, any lake shorter than 10^8 years).
 --
 -- Dialect: DuckDB and Spark SQL run this file unchanged. Polars SQL has no views, so its
 -- runners (`churnlake sql`, and scripts/portable_sql.py for Python polars) rewrite the

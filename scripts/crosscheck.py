@@ -37,8 +37,9 @@ def manifest_range(lake):
 
 # What each queries/*.sql is checked against: (kind, churnlake command or field).
 #   "setup"  defines views only: it must run; its views are checked through every other query
-#   "table"  rows equal the same columns of `churnlake COMMAND --format csv` (and their order
-#            too when the query ends with ORDER BY)
+#   "table"  rows equal the same columns of `churnlake COMMAND [OPTION …] --format csv` as text
+#            (and their order too when the query ends with ORDER BY); for the commands in
+#            WHOLE_OUTPUTS, every column in order
 #   "active" its one value equals FIELD of `churnlake active --format json`
 #   "rate"   equals `churnlake rate --format json` on three periods, values exactly
 CHECKS = {
