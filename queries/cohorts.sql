@@ -117,7 +117,8 @@ labelled AS (
     FROM shares
 )
 SELECT level, cohort_number,
-       CAST(year AS VARCHAR) || '-' || CASE WHEN month < 10 THEN '0' ELSE '' END || CAST(month AS VARCHAR) AS cohort,
+       CAST(year AS STRING) || '-' || CASE WHEN month < 10 THEN '0' ELSE '' END || CAST(month AS STRING)
+           AS cohort,
        age, size, active,
        CAST(CAST(millionths AS DECIMAL(18, 0)) * CAST('0.000001' AS DECIMAL(18, 6)) AS DECIMAL(18, 6)) AS share
 FROM labelled;
