@@ -52,9 +52,9 @@
 -- a floating-point `/` is exact below 2^53. Limits of the method, far beyond a subscription
 -- catalogue: the LCM must be at most 100000 × the largest frequency (otherwise every amount
 -- is NULL, never a wrong figure); 487 × one day's change in units at one frequency below
--- 2^53 (a change of MRR below about 180 billion); and the running fraction, at most
--- days × frequencies × 16 × LCM, below 2^53 (for the generator's nine frequencies, LCM
--- 2520, any lake shorter than 10^8 years).
+-- 2^53 (Σ price × quantity of one day's changes at one frequency below about 185 billion);
+-- and the running fraction, at most days × frequencies × 16 × LCM, below 2^53 (for the
+-- generator's nine frequencies, LCM 2520: any lake shorter than ten million years).
 --
 -- Dialect: DuckDB and Spark SQL run this file unchanged. Polars SQL has no views, so its
 -- runners (`churnlake sql`, and scripts/portable_sql.py for Python polars) rewrite the
