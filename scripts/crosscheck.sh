@@ -44,6 +44,7 @@ if ((spark)); then
   python3 scripts/crosscheck_spark.py --bin "$bin" "$@" --summary "${cases[@]}" || status=1
   exit $status
 fi
+python3 scripts/revenue_exact.py || status=1   # revenue.sql's arithmetic against exact fractions
 python3 scripts/crosscheck.py "$work/scenario/lake" --bin "$bin" || status=1
 for lake in "${cases[@]}"; do
   name=$(basename "$lake")

@@ -47,7 +47,8 @@ MANIFEST_SCHEMA = StructType([
         StructField("rows", LongType()),
     ]))),
 ])
-SPARK_TYPES = {"VARCHAR": "STRING", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP", "BIGINT": "BIGINT", "INTEGER": "INT"}
+SPARK_TYPES = {"VARCHAR": "STRING", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP", "BIGINT": "BIGINT", "INTEGER": "INT",
+               "DECIMAL(18, 2)": "DECIMAL(18, 2)"}
 
 
 class LakeError(Exception):

@@ -85,6 +85,7 @@ REPORT_COLUMNS = {
     "subscription_id": "VARCHAR", "public_subscription_id": "VARCHAR", "user_id": "VARCHAR",
     "product": "VARCHAR", "create_date": "DATE", "cancel_date": "DATE", "cancelled_at": "TIMESTAMP",
     "data_date": "DATE", "drop_stamp": "TIMESTAMP", "source_file": "VARCHAR", "source_line": "BIGINT",
+    "price": "DECIMAL(18, 2)", "quantity": "INTEGER", "frequency_days": "INTEGER",
 }
 EVENT_COLUMNS = {
     "public_subscription_id": "VARCHAR", "event_code": "INTEGER", "event_date": "DATE",
