@@ -227,7 +227,8 @@ async fn run(
         );
         attention
     } else {
-        Manifest::load(lake).await?.needing_attention().into_iter().map(AttentionFile::of).collect()
+        // the run's last read of the manifest also refreshes its snapshot
+        Manifest::load_and_snapshot(lake).await?.needing_attention().into_iter().map(AttentionFile::of).collect()
     };
     let mut report = IngestReport::new(files, skipped, problems, opts.dry_run, bytes);
     report.attention = attention;

@@ -36,6 +36,9 @@ pub const MANIFEST_DIR: &str = "_manifest";
 pub const STAGING_DIR: &str = "_staging";
 /// The ingest lock.
 pub const LOCK_FILE: &str = "_lock";
+/// Every manifest entry in one object (a cache of `_manifest/`, rewritten by each ingest):
+/// loading the manifest costs a listing and one GET instead of one GET per entry.
+pub const MANIFEST_SNAPSHOT: &str = "_manifest_snapshot.json";
 
 /// The tables `churnlake build` derives from the raw ones, each at [`derived_path`].
 pub const DERIVED_TABLES: [&str; 5] = ["subscriptions", "subscribers", "series", "revenue", "cohorts"];

@@ -17,10 +17,10 @@ pub use derived::{DerivedFile, DerivedState, DerivedStatus, derived_state_path, 
 pub use error::{LakeError, Result, is_permanent};
 pub use kind::ReportKind;
 pub use layout::{
-    DERIVED_DIR, DERIVED_TABLES, DataDate, LOCK_FILE, MANIFEST_DIR, OutputArea, OutputPath, OutputStem, QUARANTINE_DIR,
-    RAW_DIR, STAGING_DIR, derived_path, derived_sql_name, format_partition, manifest_entry_path, output_stem,
-    parse_output_path, parse_output_stem, parse_partition, quarantine_file_path, raw_file_path, raw_table_dir,
-    staging_path,
+    DERIVED_DIR, DERIVED_TABLES, DataDate, LOCK_FILE, MANIFEST_DIR, MANIFEST_SNAPSHOT, OutputArea, OutputPath,
+    OutputStem, QUARANTINE_DIR, RAW_DIR, STAGING_DIR, derived_path, derived_sql_name, format_partition,
+    manifest_entry_path, output_stem, parse_output_path, parse_output_stem, parse_partition, quarantine_file_path,
+    raw_file_path, raw_table_dir, staging_path,
 };
 pub use manifest::{FileStatus, Manifest, ManifestEntry, OutputFile, StampStyle};
 pub use object_store;

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::kind::ReportKind;
@@ -171,29 +170,90 @@ pub struct Manifest {
     pub entries: Vec<ManifestEntry>,
 }
 
+/// The manifest in one object ([`layout::MANIFEST_SNAPSHOT`]): every entry with the size
+/// and e-tag its object had when it was read. A cache, never the truth: the listing of
+/// `_manifest/` is, and an entry whose listed size or e-tag differs from the snapshot's (or
+/// a store that gives no e-tags) is read from its own object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Snapshot {
+    entries: Vec<Snapped>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Snapped {
+    /// The entry object's store path.
+    location: String,
+    size: u64,
+    e_tag: String,
+    entry: ManifestEntry,
+}
+
 impl Manifest {
-    /// Reads every entry (concurrently: thousands of small objects).
+    /// Reads every entry: the listing of `_manifest/`, then the snapshot, then
+    /// (concurrently) each entry the snapshot does not hold as listed.
     pub async fn load(lake: &Lake) -> Result<Manifest> {
+        Ok(Manifest::load_listed(lake).await?.0)
+    }
+
+    /// [`Manifest::load`], then the snapshot rewritten when it does not hold the manifest
+    /// as listed. For writers, under the lock (`ingest` calls it last).
+    pub async fn load_and_snapshot(lake: &Lake) -> Result<Manifest> {
+        let (manifest, snapped, current) = Manifest::load_listed(lake).await?;
+        if !current {
+            let snapshot = Snapshot { entries: snapped };
+            let bytes = serde_json::to_vec(&snapshot)
+                .map_err(|source| LakeError::Manifest { path: layout::MANIFEST_SNAPSHOT.to_owned(), source })?;
+            lake.put_atomic(layout::MANIFEST_SNAPSHOT, bytes).await?;
+        }
+        Ok(manifest)
+    }
+
+    /// The manifest, every entry as it may go into a snapshot (those with an e-tag), and
+    /// whether the snapshot in the lake holds exactly these.
+    async fn load_listed(lake: &Lake) -> Result<(Manifest, Vec<Snapped>, bool)> {
         let prefix = lake.path(layout::MANIFEST_DIR);
-        let paths: Vec<Path> = lake
-            .store()
-            .list(Some(&prefix))
-            .map_ok(|meta| meta.location)
+        let listed: Vec<object_store::ObjectMeta> =
+            lake.store().list(Some(&prefix)).try_collect().await.map_err(|source| lake.store_error(&prefix, source))?;
+        let listed: Vec<object_store::ObjectMeta> =
+            listed.into_iter().filter(|meta| meta.location.extension() == Some("json")).collect();
+        let mut cached: std::collections::HashMap<String, Snapped> = match read_snapshot(lake).await {
+            Some(snapshot) => snapshot.entries.into_iter().map(|s| (s.location.clone(), s)).collect(),
+            None => std::collections::HashMap::new(),
+        };
+        let cached_count = cached.len();
+        let mut snapped = Vec::with_capacity(listed.len());
+        let mut to_read = Vec::new();
+        for meta in listed {
+            let hit = cached
+                .remove(meta.location.as_ref())
+                .filter(|s| s.size == meta.size && meta.e_tag.as_deref() == Some(s.e_tag.as_str()));
+            match hit {
+                Some(hit) => snapped.push(hit),
+                None => to_read.push(meta),
+            }
+        }
+        let all_cached = to_read.is_empty() && snapped.len() == cached_count;
+        let read: Vec<(object_store::ObjectMeta, ManifestEntry)> = futures::stream::iter(to_read)
+            .map(|meta| async move {
+                let bytes = lake.get_bytes(&meta.location).await?;
+                let entry = serde_json::from_slice::<ManifestEntry>(&bytes)
+                    .map_err(|source| LakeError::Manifest { path: lake.describe(&meta.location), source })?;
+                Ok::<_, LakeError>((meta, entry))
+            })
+            .buffer_unordered(32)
             .try_collect()
-            .await
-            .map_err(|source| lake.store_error(&prefix, source))?;
-        let mut entries: Vec<ManifestEntry> =
-            futures::stream::iter(paths.into_iter().filter(|p| p.extension() == Some("json")))
-                .map(|path| async move {
-                    let bytes = lake.get_bytes(&path).await?;
-                    serde_json::from_slice::<ManifestEntry>(&bytes)
-                        .map_err(|source| LakeError::Manifest { path: lake.describe(&path), source })
-                })
-                .buffer_unordered(32)
-                .try_collect()
-                .await?;
+            .await?;
+        let mut entries: Vec<ManifestEntry> = snapped.iter().map(|s| s.entry.clone()).collect();
+        for (meta, entry) in read {
+            entries.push(entry.clone());
+            if let Some(e_tag) = meta.e_tag {
+                snapped.push(Snapped { location: meta.location.to_string(), size: meta.size, e_tag, entry });
+            }
+        }
         entries.sort_by(|a, b| (a.data_date, a.stamp, &a.source_name).cmp(&(b.data_date, b.stamp, &b.source_name)));
-        Ok(Manifest { entries })
+        snapped.sort_by(|a, b| a.location.cmp(&b.location));
+        let current = all_cached && snapped.len() == entries.len();
+        Ok((Manifest { entries }, snapped, current))
     }
 
     /// Writes (or replaces) one entry. Called after the entry's outputs are published.
@@ -264,4 +324,11 @@ impl Manifest {
         let first = dates.next()?;
         Some(dates.fold((first, first), |(lo, hi), d| (lo.min(d), hi.max(d))))
     }
+}
+
+/// The snapshot in the lake, if there is one that can be read (a cache: a missing or
+/// unreadable snapshot means every entry is read from its own object).
+async fn read_snapshot(lake: &Lake) -> Option<Snapshot> {
+    let bytes = lake.get_bytes(&lake.path(layout::MANIFEST_SNAPSHOT)).await.ok()?;
+    serde_json::from_slice(&bytes).ok()
 }

@@ -171,3 +171,46 @@ async fn entries_of_long_names_fit_a_file_name_and_short_names_keep_their_ids() 
     let loaded = Manifest::load(&lake).await.expect("the manifest loads");
     assert_eq!(loaded.entries.len(), 4);
 }
+
+/// The snapshot is a cache: a load takes from it only the entries whose object is listed
+/// with the size and e-tag it recorded; a replaced, added or removed entry is read (or left
+/// out) as the listing says, and `load_and_snapshot` brings the snapshot up to date.
+#[tokio::test]
+async fn the_snapshot_never_hides_a_change_of_the_entries() {
+    use churnlake_lake::MANIFEST_SNAPSHOT;
+    let dir = TempDir::new().expect("a temporary lake");
+    for lake in [local_lake(dir.path()), memory_lake()] {
+        let mut first = full_entry();
+        first.entry_id = "a.csv.1111111111111111".into();
+        let mut second = full_entry();
+        second.entry_id = "b.csv.2222222222222222".into();
+        Manifest::record(&lake, &first).await.expect("recorded");
+        Manifest::record(&lake, &second).await.expect("recorded");
+        let loaded = Manifest::load_and_snapshot(&lake).await.expect("loads");
+        assert_eq!(loaded.entries.len(), 2);
+        assert!(lake.read(MANIFEST_SNAPSHOT).await.is_ok(), "the snapshot is written");
+
+        // replaced behind the snapshot's back: the new content is read
+        let mut changed = second.clone();
+        changed.rows_read = 4242;
+        Manifest::record(&lake, &changed).await.expect("replaced");
+        let loaded = Manifest::load(&lake).await.expect("loads");
+        let rows: Vec<u64> = loaded.entries.iter().map(|e| e.rows_read).collect();
+        assert!(rows.contains(&4242), "the replaced entry is read from its object: {rows:?}");
+
+        // removed: gone, though the snapshot still names it
+        let removed = lake.path(&manifest_entry_path(&first.entry_id));
+        churnlake_lake::object_store::ObjectStoreExt::delete(lake.store().as_ref(), &removed).await.expect("removed");
+        let loaded = Manifest::load(&lake).await.expect("loads");
+        assert_eq!(loaded.entries.iter().map(|e| e.entry_id.as_str()).collect::<Vec<_>>(), [changed.entry_id.as_str()]);
+
+        // a snapshot that cannot be read is no snapshot
+        put(&lake, MANIFEST_SNAPSHOT, b"{not json").await;
+        assert_eq!(Manifest::load(&lake).await.expect("loads").entries, loaded.entries);
+        let again = Manifest::load_and_snapshot(&lake).await.expect("loads and rewrites");
+        assert_eq!(again.entries, loaded.entries);
+        let snapshot: serde_json::Value =
+            serde_json::from_slice(&lake.read(MANIFEST_SNAPSHOT).await.expect("rewritten")).expect("JSON");
+        assert_eq!(snapshot["entries"].as_array().map(Vec::len), Some(1), "the snapshot holds the one entry left");
+    }
+}

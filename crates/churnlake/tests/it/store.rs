@@ -175,7 +175,7 @@ fn create_bucket(endpoint: &str, bucket: &str) {
 
 /// A manifest entry without the fields that differ between runs and sources.
 fn normalise(rel: &str, bytes: &[u8]) -> Vec<u8> {
-    if !rel.starts_with("_manifest") {
+    if !rel.starts_with("_manifest/") {
         return bytes.to_vec();
     }
     let mut entry: serde_json::Value = serde_json::from_slice(bytes).expect("manifest JSON");
@@ -207,7 +207,9 @@ fn local_contents(lake: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The data and manifest of a lake: no staging leftovers, no build record (it names when
 /// the build ran and the files' e-tags).
 fn lake_files(mut files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
-    files.retain(|k, _| !k.starts_with("_staging") && k != "derived/_build.json");
+    files.retain(|k, _| {
+        !k.starts_with("_staging") && k != "derived/_build.json" && k != churnlake_lake::MANIFEST_SNAPSHOT
+    });
     files
 }
 
