@@ -6,6 +6,8 @@ Python polars, one job per process so that each process's peak memory is its own
     bench_peers.py duckdb-ingest  PLAN OUT         every planned drop CSV -> one Parquet file (zstd)
     bench_peers.py duckdb-series  LAKE OUT         queries/daily_series.sql -> CSV
     bench_peers.py duckdb-rate    LAKE FROM TO OUT queries/cancellation_rate.sql -> CSV
+    bench_peers.py duckdb-revenue LAKE OUT         queries/revenue.sql -> CSV
+    bench_peers.py duckdb-cohorts LAKE OUT         queries/cohorts.sql -> CSV
     bench_peers.py polars-series  LAKE OUT         the same SQL on Python polars (pl.SQLContext)
     bench_peers.py polars-rate    LAKE FROM TO OUT
 
@@ -190,6 +192,8 @@ def main(argv):
     elif job in ("duckdb-series", "polars-series") and len(args) == 2:
         run = duckdb_job if job.startswith("duckdb") else polars_job
         run(args[0], args[1], "daily_series.sql")
+    elif job in ("duckdb-revenue", "duckdb-cohorts") and len(args) == 2:
+        duckdb_job(args[0], args[1], job.removeprefix("duckdb-") + ".sql")
     elif job in ("duckdb-rate", "polars-rate") and len(args) == 4:
         run = duckdb_job if job.startswith("duckdb") else polars_job
         run(args[0], args[3], "cancellation_rate.sql", {"from": args[1], "to": args[2]})
