@@ -8,34 +8,26 @@ use std::path::Path;
 
 use churnlake_generate::{Preset, generate};
 
-use crate::support::{ingest, path, run, run_ok};
+use crate::support::{files_under, ingest, path, run, run_ok};
 
 /// Every data file's bytes, and every manifest entry without its volatile fields.
 fn lake_contents(lake: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![lake.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read lake dir") {
-            let p = entry.expect("dir entry").path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
+    for p in files_under(lake) {
+        let rel = p.strip_prefix(lake).expect("inside the lake").to_string_lossy().into_owned();
+        if rel == churnlake_lake::MANIFEST_SNAPSHOT {
+            continue; // a cache of the entries (with their e-tags): compared through them
+        }
+        let bytes = std::fs::read(&p).expect("read lake file");
+        if rel.starts_with("_manifest/") {
+            let mut entry: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest JSON");
+            if let Some(obj) = entry.as_object_mut() {
+                obj.remove("ingested_at");
+                obj.remove("source_path");
             }
-            let rel = p.strip_prefix(lake).expect("inside the lake").to_string_lossy().into_owned();
-            if rel == churnlake_lake::MANIFEST_SNAPSHOT {
-                continue; // a cache of the entries (with their e-tags): compared through them
-            }
-            let bytes = std::fs::read(&p).expect("read lake file");
-            if rel.starts_with("_manifest/") {
-                let mut entry: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest JSON");
-                if let Some(obj) = entry.as_object_mut() {
-                    obj.remove("ingested_at");
-                    obj.remove("source_path");
-                }
-                out.insert(rel, entry.to_string().into_bytes());
-            } else {
-                out.insert(rel, bytes);
-            }
+            out.insert(rel, entry.to_string().into_bytes());
+        } else {
+            out.insert(rel, bytes);
         }
     }
     out

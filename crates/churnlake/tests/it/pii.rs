@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use churnlake_generate::{Preset, generate};
 use polars::prelude::*;
 
-use crate::support::{parse_csv, path, run_env};
+use crate::support::{files_under, parse_csv, path, run_env};
 
 const KEY: &str = "test key: 0123456789abcdef0123456789abcdef";
 const OTHER_KEY: &str = "another test key, 32 bytes or so!!";
@@ -161,24 +161,6 @@ fn occurs(text: &str, needle: &str) -> bool {
 /// Every personal value found in `text` (`what` says where, for the failure message).
 fn leaks(what: &str, text: &str, values: &BTreeSet<String>) -> Vec<String> {
     values.iter().filter(|v| occurs(text, v)).map(|v| format!("{what}: `{v}`")).collect()
-}
-
-/// Every file under `dir`.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("lists a lake directory") {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// Every cell of a Parquet file, as text.

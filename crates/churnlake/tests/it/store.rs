@@ -20,7 +20,7 @@ use churnlake_lake::object_store::path::Path as StorePath;
 use churnlake_lake::object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use futures::TryStreamExt;
 
-use crate::support::{bin, path, repo, run_env, run_ok, run_ok_env};
+use crate::support::{bin, files_under, path, repo, run_env, run_ok, run_ok_env};
 
 /// The variable naming the S3 server's URL (`http://127.0.0.1:PORT`).
 const ENDPOINT_VAR: &str = "CHURNLAKE_TEST_S3_ENDPOINT";
@@ -115,18 +115,7 @@ impl Server {
 
     /// Uploads every file under `dir` to `prefix/<relative path>`.
     fn upload(&self, dir: &Path, prefix: &str) -> usize {
-        let mut files = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(current) = stack.pop() {
-            for entry in std::fs::read_dir(&current).expect("read drops dir") {
-                let p = entry.expect("dir entry").path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push(p);
-                }
-            }
-        }
+        let files = files_under(dir);
         self.runtime.block_on(async {
             for file in &files {
                 let rel = file.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
@@ -189,17 +178,9 @@ fn normalise(rel: &str, bytes: &[u8]) -> Vec<u8> {
 /// Every file of a local lake (as [`Server::contents`]).
 fn local_contents(lake: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![lake.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read lake dir") {
-            let p = entry.expect("dir entry").path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(lake).expect("inside the lake").to_string_lossy().into_owned();
-            out.insert(rel.clone(), normalise(&rel, &std::fs::read(&p).expect("read lake file")));
-        }
+    for p in files_under(lake) {
+        let rel = p.strip_prefix(lake).expect("inside the lake").to_string_lossy().into_owned();
+        out.insert(rel.clone(), normalise(&rel, &std::fs::read(&p).expect("read lake file")));
     }
     out
 }
