@@ -85,34 +85,12 @@ fn key_of(entry: &ManifestEntry) -> ContentKey {
     (entry.content_hash.clone(), entry.kind)
 }
 
-/// An entry that holds its content's rows (or tried to: failed files are retried).
-fn holds_content(entry: &ManifestEntry) -> bool {
-    matches!(entry.status, FileStatus::Ingested | FileStatus::Failed) && entry.rows_read > 0
-}
-
-/// `entry` as a duplicate of `of`: what recording it as one in the first place would have
-/// written (the times and source paths aside).
-pub(crate) fn demoted(entry: &ManifestEntry, of: &str) -> ManifestEntry {
-    ManifestEntry {
-        status: FileStatus::Duplicate,
-        duplicate_of: Some(of.to_owned()),
-        encoding: None,
-        layout: None,
-        rows_read: 0,
-        rows_written: 0,
-        rows_quarantined: 0,
-        error: None,
-        outputs: Vec::new(),
-        ..entry.clone()
-    }
-}
-
 impl Ledger {
     /// The ledger of `manifest`, and the entries to record first to make it consistent
     /// (one canonical copy per content, every other copy a duplicate of it).
     pub fn new(manifest: &Manifest) -> (Ledger, Vec<ManifestEntry>) {
         let mut canonical: HashMap<ContentKey, Canonical> = HashMap::new();
-        for entry in manifest.entries.iter().filter(|e| holds_content(e)) {
+        for entry in manifest.entries.iter().filter(|e| e.holds_content()) {
             let candidate = Canonical {
                 id: entry.entry_id.clone(),
                 order: (entry.stamp, entry.source_name.clone()),
@@ -136,7 +114,7 @@ impl Ledger {
         for entry in &manifest.entries {
             let copy_of = match entry.status {
                 FileStatus::Duplicate => canonical.get_mut(&key_of(entry)),
-                _ if holds_content(entry) => canonical.get_mut(&key_of(entry)),
+                _ if entry.holds_content() => canonical.get_mut(&key_of(entry)),
                 _ => None,
             };
             let kept = match (entry.status, copy_of) {
@@ -151,7 +129,7 @@ impl Ledger {
                     let duplicate = if up_to_date {
                         entry.clone()
                     } else {
-                        let repaired = demoted(entry, &canonical.id);
+                        let repaired = entry.demoted_to(&canonical.id);
                         repairs.push(repaired.clone());
                         repaired
                     };
@@ -199,7 +177,7 @@ impl Ledger {
                     let demoted: Vec<ManifestEntry> = std::iter::once(&*replaced)
                         .chain(&old.duplicates)
                         .filter(|entry| entry.entry_id != id)
-                        .map(|entry| demoted(entry, &id))
+                        .map(|entry| entry.demoted_to(&id))
                         .collect();
                     for entry in &demoted {
                         self.present.insert(entry.entry_id.clone(), Some(Box::new(entry.clone())));

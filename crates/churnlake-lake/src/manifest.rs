@@ -155,6 +155,28 @@ impl ManifestEntry {
             self.status == FileStatus::Failed || (self.status == FileStatus::Ingested && self.rows_quarantined > 0);
         red && self.quarantine_accepted_at.is_none()
     }
+
+    /// This entry as a duplicate of the entry `of`: what recording it as one in the first
+    /// place would have written (the times and source paths aside).
+    pub fn demoted_to(&self, of: &str) -> ManifestEntry {
+        ManifestEntry {
+            status: FileStatus::Duplicate,
+            duplicate_of: Some(of.to_owned()),
+            encoding: None,
+            layout: None,
+            rows_read: 0,
+            rows_written: 0,
+            rows_quarantined: 0,
+            error: None,
+            outputs: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// True when the entry holds its content's rows (or tried to: failed files are retried).
+    pub fn holds_content(&self) -> bool {
+        matches!(self.status, FileStatus::Ingested | FileStatus::Failed) && self.rows_read > 0
+    }
 }
 
 /// 8 hex digits of a stable 32-bit FNV-1a hash of `text` (names only: not a content hash).
@@ -162,6 +184,9 @@ fn name_hash(text: &str) -> String {
     let hash = text.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
     format!("{hash:08x}")
 }
+
+/// How many times a reader lists the manifest again when it raced a hand-over.
+const READ_ATTEMPTS: u32 = 8;
 
 /// All entries of a lake's manifest.
 #[derive(Debug, Clone, Default)]
@@ -193,6 +218,62 @@ impl Manifest {
     /// (concurrently) each entry the snapshot does not hold as listed.
     pub async fn load(lake: &Lake) -> Result<Manifest> {
         Ok(Manifest::load_listed(lake).await?.0)
+    }
+
+    /// The manifest as readers see it: [`Manifest::load`], with a hand-over that an ingest
+    /// has in flight (an earlier copy of recorded content taking over, see the ingest
+    /// crate's ledger) seen as finished. Entries are listed, then read: a listing taken
+    /// before the new copy's entry was recorded, whose older copy is then read already
+    /// demoted, holds a duplicate of an entry it does not list — listed again, until
+    /// consistent (a few tries). When both copies are read as holding the content, the
+    /// canonical one (earliest by stamp, name) holds it and the other is its duplicate, as
+    /// the ingest will record it. Writers that repair the manifest use [`Manifest::load`].
+    pub async fn load_for_reading(lake: &Lake) -> Result<Manifest> {
+        let mut manifest = Manifest::load(lake).await?;
+        for attempt in 1..=READ_ATTEMPTS {
+            if !manifest.has_dangling_duplicate() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+            manifest = Manifest::load(lake).await?;
+        }
+        manifest.settle_copies();
+        Ok(manifest)
+    }
+
+    /// True when a duplicate names an entry the manifest does not hold.
+    fn has_dangling_duplicate(&self) -> bool {
+        let ids: std::collections::HashSet<&str> = self.entries.iter().map(|e| e.entry_id.as_str()).collect();
+        self.entries
+            .iter()
+            .any(|e| e.status == FileStatus::Duplicate && e.duplicate_of.as_deref().is_some_and(|of| !ids.contains(of)))
+    }
+
+    /// One ingested entry per content and kind: later copies become duplicates of the
+    /// canonical (earliest by stamp, name, id) one.
+    fn settle_copies(&mut self) {
+        let mut canonical: std::collections::HashMap<(&str, ReportKind), (NaiveDateTime, &str, &str)> =
+            std::collections::HashMap::new();
+        for entry in self.entries.iter().filter(|e| e.status == FileStatus::Ingested && e.holds_content()) {
+            let order = (entry.stamp, entry.source_name.as_str(), entry.entry_id.as_str());
+            canonical
+                .entry((entry.content_hash.as_str(), entry.kind))
+                .and_modify(|held| *held = (*held).min(order))
+                .or_insert(order);
+        }
+        let demote: Vec<(usize, String)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.status == FileStatus::Ingested && e.holds_content())
+            .filter_map(|(i, e)| {
+                let held = canonical.get(&(e.content_hash.as_str(), e.kind))?;
+                (held.2 != e.entry_id).then(|| (i, held.2.to_owned()))
+            })
+            .collect();
+        for (i, of) in demote {
+            self.entries[i] = self.entries[i].demoted_to(&of);
+        }
     }
 
     /// [`Manifest::load`], then the snapshot rewritten when it does not hold the manifest

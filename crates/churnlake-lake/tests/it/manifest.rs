@@ -214,3 +214,58 @@ async fn the_snapshot_never_hides_a_change_of_the_entries() {
         assert_eq!(snapshot["entries"].as_array().map(Vec::len), Some(1), "the snapshot holds the one entry left");
     }
 }
+
+/// Two copies of one content: `late.csv` recorded first, `early.csv` (stamped earlier)
+/// taking over from it. Both hold rows and outputs.
+fn copies() -> (ManifestEntry, ManifestEntry) {
+    let day = date(2024, 3, 8);
+    let with_rows = |name: &str, stamp| {
+        let mut entry = entry(name, HASH, day, stamp);
+        (entry.rows_read, entry.rows_written) = (3, 3);
+        entry.outputs = vec![OutputFile {
+            table: "subscriptions".into(),
+            path: raw_file_path("subscriptions", day, &format!("subscriptions-{name}")),
+            rows: 3,
+        }];
+        entry
+    };
+    (with_rows("early.csv", at(2024, 3, 9, 8, 0, 0)), with_rows("late.csv", at(2024, 3, 11, 9, 0, 0)))
+}
+
+#[tokio::test]
+async fn readers_see_a_hand_over_in_flight_as_finished() {
+    let (early, late) = copies();
+    // the new copy recorded, the old one not yet demoted: writers see both (and repair),
+    // readers see the canonical copy holding the content and the other as its duplicate
+    let lake = memory_lake();
+    Manifest::record(&lake, &late).await.expect("recorded");
+    Manifest::record(&lake, &early).await.expect("recorded");
+    let raw = Manifest::load(&lake).await.expect("loads");
+    assert_eq!(raw.files_of("subscriptions").len(), 2);
+    let read = Manifest::load_for_reading(&lake).await.expect("loads");
+    assert_eq!(read.files_of("subscriptions"), early.outputs.iter().map(|o| o.path.clone()).collect::<Vec<_>>());
+    let demoted = read.entries.iter().find(|e| e.source_name == "late.csv").expect("the later copy");
+    assert_eq!((demoted.status, demoted.duplicate_of.as_deref()), (FileStatus::Duplicate, Some(&*early.entry_id)));
+
+    // the old copy read already demoted while the new copy's entry was not yet listed: the
+    // reader lists again until it sees the entry the duplicate names
+    let lake = memory_lake();
+    Manifest::record(&lake, &late.demoted_to(&early.entry_id)).await.expect("recorded");
+    let writer = {
+        let (lake, early) = (lake.clone(), early.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Manifest::record(&lake, &early).await.expect("recorded");
+        })
+    };
+    let read = Manifest::load_for_reading(&lake).await.expect("loads");
+    writer.await.expect("the writer ran");
+    assert_eq!(read.files_of("subscriptions"), early.outputs.iter().map(|o| o.path.clone()).collect::<Vec<_>>());
+
+    // a duplicate of an entry that never comes: the reader gives up listing and goes on
+    let lake = memory_lake();
+    Manifest::record(&lake, &late.demoted_to("gone.csv.0123456789abcdef")).await.expect("recorded");
+    let read = Manifest::load_for_reading(&lake).await.expect("loads");
+    assert_eq!(read.entries.len(), 1);
+    assert!(read.files_of("subscriptions").is_empty());
+}

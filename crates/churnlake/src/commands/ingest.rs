@@ -34,7 +34,7 @@ pub(super) fn ingest(ctx: &Ctx, io: &mut Io, args: &IngestArgs) -> Result<Outcom
 /// `churnlake drops`: the manifest, one row per source file.
 pub(super) fn drops(ctx: &Ctx, io: &mut Io, args: &DropsArgs) -> Result<Outcome> {
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
-    let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
+    let manifest = ctx.runtime.block_on(Manifest::load_for_reading(&lake))?;
     print_drops(&manifest.entries, &args.output, io)?;
     Ok(Outcome::Ok)
 }
@@ -283,7 +283,7 @@ pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
     if !ctx.quiet {
         writeln!(io.err, "3/4 building the derived tables")?;
     }
-    let manifest = ctx.runtime.block_on(Manifest::load(&lake))?;
+    let manifest = ctx.runtime.block_on(Manifest::load_for_reading(&lake))?;
     let metrics = Metrics::new(ctx.sources(&lake, &manifest));
     let written =
         ctx.write_locked(&lake, "build", || super::metrics::build_tables(ctx, &lake, &manifest, &metrics, None))?;

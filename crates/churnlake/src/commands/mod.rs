@@ -174,7 +174,7 @@ impl Ctx {
     /// then: METRICS.md "As known on a date"). A day before every stamp is the user's error.
     fn reader(&self, flag: Option<&str>, known_on: Option<NaiveDate>) -> Result<Reader> {
         let lake = self.read_lake(flag)?;
-        let full = self.runtime.block_on(Manifest::load(&lake))?;
+        let full = self.runtime.block_on(Manifest::load_for_reading(&lake))?;
         let manifest = match known_on {
             None => full,
             Some(day) => {
