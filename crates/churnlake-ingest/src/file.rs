@@ -73,6 +73,7 @@ pub(crate) struct ParsedFile {
 pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, IngestError> {
     let decoded = decode(bytes);
     let mut warnings = replaced_bytes(bytes, &decoded.replaced);
+    warnings.extend(windows_1252_lines(bytes, &decoded.windows_1252_lines));
     let records = read_records(&decoded.text);
     let lineage = Lineage { source_file: file.name.clone(), report_kind: file.kind, drop_stamp: file.stamp };
     let arrow_error = |table: &str| {
@@ -169,6 +170,24 @@ fn replaced_bytes(bytes: &[u8], offsets: &[usize]) -> Vec<String> {
     }
     if offsets.len() > REPLACED_SHOWN {
         warnings.push(format!("… and {} more invalid UTF-8 sequences replaced", offsets.len() - REPLACED_SHOWN));
+    }
+    warnings
+}
+
+/// One warning per line read as Windows-1252 in a file otherwise UTF-8 (the first ten,
+/// then how many more): its line (1-based) and byte offset.
+fn windows_1252_lines(bytes: &[u8], offsets: &[usize]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let (mut line, mut counted_to) = (1, 0);
+    for &offset in offsets.iter().take(REPLACED_SHOWN) {
+        line += bytes.get(counted_to..offset).map_or(0, |seen| seen.iter().filter(|b| **b == b'\n').count());
+        counted_to = offset;
+        warnings.push(format!(
+            "line {line}, byte offset {offset}: not UTF-8, read as Windows-1252 (the file's other lines are UTF-8)"
+        ));
+    }
+    if offsets.len() > REPLACED_SHOWN {
+        warnings.push(format!("… and {} more lines read as Windows-1252", offsets.len() - REPLACED_SHOWN));
     }
     warnings
 }

@@ -42,6 +42,9 @@ pub struct IngestOptions {
     pub rewrite_pii: bool,
     /// Test hook: abort the process at this point (crash-recovery tests).
     pub crash_at: Option<CrashPoint>,
+    /// How long to wait for another writer's lock on the lake before failing (zero: fail
+    /// at once).
+    pub lock_wait: std::time::Duration,
     /// Options for object-store sources (`s3://`, `gs://`, `az://`): credentials, endpoint,
     /// region, as `churnlake_lake::Location::open` takes them (the lake's are the same).
     pub store_options: Vec<(String, String)>,
@@ -60,6 +63,7 @@ impl Default for IngestOptions {
             pii: PiiOptions::default(),
             rewrite_pii: false,
             crash_at: None,
+            lock_wait: std::time::Duration::ZERO,
             store_options: Vec::new(),
         }
     }

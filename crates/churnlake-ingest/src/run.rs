@@ -81,7 +81,7 @@ pub async fn ingest_listed(
     if opts.dry_run {
         return run(listing, lake, opts, progress).await;
     }
-    let lock = lake.lock("ingest").await?;
+    let lock = lake.lock_waiting("ingest", opts.lock_wait).await?;
     let result = async {
         let cleared = lake.clear_staging().await?;
         if cleared > 0 {

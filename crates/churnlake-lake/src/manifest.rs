@@ -74,7 +74,8 @@ pub struct ManifestEntry {
     /// `delta` / `full` when the name says so.
     pub delivery: Option<String>,
     pub data_date: NaiveDate,
-    /// `utf-8`, `utf-8-bom` or `windows-1252`.
+    /// `utf-8`, `utf-8-bom`, `windows-1252`, or `utf-8+windows-1252` (a UTF-8 file with
+    /// lines in Windows-1252, each named in `warnings`).
     pub encoding: Option<String>,
     /// The detected layout, for subscriber events (`5 columns` / `6 columns`).
     pub layout: Option<String>,

@@ -333,6 +333,23 @@ impl Lake {
         Ok(leftovers.len())
     }
 
+    /// [`Lake::lock`], waiting up to `wait` for the writer that holds it to finish (a
+    /// nightly `build` scheduled while the `ingest` before it still runs). The lock is
+    /// tried again every half second; once `wait` has passed, the held lock is the error
+    /// as without waiting. A zero `wait` tries once.
+    pub async fn lock_waiting(&self, command: &str, wait: std::time::Duration) -> Result<LakeLock> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match self.lock(command).await {
+                Err(LakeError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    tokio::time::sleep(left.min(std::time::Duration::from_millis(500))).await;
+                }
+                done => return done,
+            }
+        }
+    }
+
     /// Takes the ingest lock: one writer at a time. A lock left by a process that no longer
     /// runs on this host is taken over; any other held lock is an error naming its holder.
     pub async fn lock(&self, command: &str) -> Result<LakeLock> {

@@ -4,10 +4,11 @@
 //! A subscription's cohort is the month of its created date; a subscriber's, the month of
 //! their first subscription's. Each pass walks its subscriptions' states over the month
 //! ends within the lake's range and counts the active ones per (group, cohort, month end);
-//! for the subscriber level it spills `group, user_id, cohort, end` (one row per month end
-//! at which a subscription is active, and one with `end = -1` for its existence) by user,
-//! folded one user bucket at a time — a subscriber's subscriptions may lie in several
-//! passes.
+//! for the subscriber level it spills `group, user_id, cohort, start, stop` by user — one
+//! row per run of consecutive month ends (indices `start..stop`) at which a subscription
+//! is active, and an empty run for one never active at a month end — folded one user
+//! bucket at a time (a subscriber's subscriptions may lie in several passes): a subscriber
+//! is counted at the union of their subscriptions' runs, in the cohort of the earliest.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -164,7 +165,7 @@ impl Consumer for CohortBuilder {
             s = end;
         }
         let ends = self.ends.clone();
-        let mut spilled: (Vec<String>, Vec<String>, Vec<i32>, Vec<i32>) = Default::default();
+        let mut spilled: (Vec<String>, Vec<String>, Vec<i32>, Vec<i32>, Vec<i32>) = Default::default();
         for (sub, span) in spans.iter().enumerate() {
             let at = position[sub];
             let (Some(Some(month)), Some(Some(_created))) = (created_month.get(at), created.get(at)) else { continue };
@@ -183,17 +184,26 @@ impl Consumer for CohortBuilder {
                 }
             }
             if self.level == CohortLevel::Subscribers {
-                spilled.0.push(group.clone());
-                spilled.1.push(user.clone());
-                spilled.2.push(*month);
-                spilled.3.push(-1);
+                // one row per run of month ends at which it is active (an empty run for a
+                // subscription never active at one): its existence and its activity
+                let mut runs: Vec<(i32, i32)> = Vec::new();
                 for (j, a) in at_ends.iter().enumerate() {
-                    if *a == 1 {
-                        spilled.0.push(group.clone());
-                        spilled.1.push(user.clone());
-                        spilled.2.push(*month);
-                        spilled.3.push(j as i32);
+                    let j = j as i32;
+                    match runs.last_mut() {
+                        Some(run) if *a == 1 && run.1 == j => run.1 = j + 1,
+                        _ if *a == 1 => runs.push((j, j + 1)),
+                        _ => {}
                     }
+                }
+                if runs.is_empty() {
+                    runs.push((0, 0));
+                }
+                for (start, stop) in runs {
+                    spilled.0.push(group.clone());
+                    spilled.1.push(user.clone());
+                    spilled.2.push(*month);
+                    spilled.3.push(start);
+                    spilled.4.push(stop);
                 }
                 continue;
             }
@@ -204,7 +214,7 @@ impl Consumer for CohortBuilder {
             }
         }
         if self.level == CohortLevel::Subscribers {
-            let (groups, users, months, ends) = spilled;
+            let (groups, users, months, starts, stops) = spilled;
             let height = groups.len();
             let df = DataFrame::new(
                 height,
@@ -212,7 +222,8 @@ impl Consumer for CohortBuilder {
                     Column::new(GROUP.into(), groups),
                     Column::new(c::USER_ID.into(), users),
                     Column::new("cohort".into(), months),
-                    Column::new("end".into(), ends),
+                    Column::new("start".into(), starts),
+                    Column::new("stop".into(), stops),
                 ],
             )
             .ctx("spilling cohort members")?;
@@ -225,40 +236,47 @@ impl Consumer for CohortBuilder {
 impl CohortBuilder {
     pub(crate) fn finish(mut self) -> Result<Vec<CohortRow>> {
         if self.level == CohortLevel::Subscribers {
+            let n = self.ends.len();
             for bucket in 0..self.spill.count() {
                 let Some(rows) = self.spill.read(bucket)? else { continue };
-                let keys = [col(GROUP), col(c::USER_ID)];
-                let users = rows.clone().group_by(keys.clone()).agg([col("cohort").min()]);
-                let sizes = users
-                    .clone()
-                    .group_by([col(GROUP), col("cohort")])
-                    .agg([len().cast(DataType::Int64).alias("size")])
+                // each subscriber's rows together, their runs in order of start
+                let rows = rows
+                    .sort([GROUP, c::USER_ID, "start"], SortMultipleOptions::default())
                     .collect()
-                    .ctx("sizing subscriber cohorts")?;
-                let actives = rows
-                    .filter(col("end").gt_eq(lit(0)))
-                    .select([col(GROUP), col(c::USER_ID), col("end")])
-                    .unique(None, UniqueKeepStrategy::Any)
-                    .join(users, keys.clone(), keys, JoinArgs::new(JoinType::Inner))
-                    .group_by([col(GROUP), col("cohort"), col("end")])
-                    .agg([len().cast(DataType::Int64).alias("active")])
-                    .collect()
-                    .ctx("counting active subscribers")?;
-                let n = self.ends.len();
-                let (g, m) = (strings(&sizes, GROUP)?, i32s(&sizes, "cohort")?);
-                let size = sizes.column("size").ctx("sizes")?.i64().ctx("sizes")?.iter().collect::<Vec<_>>();
-                for ((g, m), size) in g.into_iter().zip(m).zip(size) {
-                    let cell =
-                        self.cells.entry((g.unwrap_or_default(), m.unwrap_or(0))).or_insert_with(|| (0, vec![0; n]));
-                    cell.0 += size.unwrap_or(0);
-                }
-                let (g, m, e) = (strings(&actives, GROUP)?, i32s(&actives, "cohort")?, i32s(&actives, "end")?);
-                let a = actives.column("active").ctx("actives")?.i64().ctx("actives")?.iter().collect::<Vec<_>>();
-                for (((g, m), e), a) in g.into_iter().zip(m).zip(e).zip(a) {
-                    let cell =
-                        self.cells.entry((g.unwrap_or_default(), m.unwrap_or(0))).or_insert_with(|| (0, vec![0; n]));
-                    if let Some(slot) = e.and_then(|e| cell.1.get_mut(e as usize)) {
-                        *slot += a.unwrap_or(0);
+                    .ctx("ordering subscriber cohort runs")?;
+                let text = |name: &str| -> Result<StringChunked> {
+                    Ok(rows.column(name).ctx("reading cohort runs")?.str().ctx("reading cohort runs")?.clone())
+                };
+                let (groups, users) = (text(GROUP)?, text(c::USER_ID)?);
+                let (months, starts, stops) = (i32s(&rows, "cohort")?, i32s(&rows, "start")?, i32s(&rows, "stop")?);
+                let mut rows = groups.iter().zip(users.iter()).zip(months).zip(starts).zip(stops).peekable();
+                while let Some(((((group, user), month), start), stop)) = rows.next() {
+                    // one subscriber (within a group): the earliest cohort, the union of runs
+                    let mut cohort = month;
+                    let mut runs = vec![(start.unwrap_or(0), stop.unwrap_or(0))];
+                    while let Some(((((g, u), m), a), b)) = rows.peek()
+                        && (*g, *u) == (group, user)
+                    {
+                        cohort = match (cohort, *m) {
+                            (Some(x), Some(y)) => Some(x.min(y)),
+                            (x, y) => x.or(y),
+                        };
+                        runs.push((a.unwrap_or(0), b.unwrap_or(0)));
+                        rows.next();
+                    }
+                    let Some(cohort) = cohort else { continue };
+                    let cell = self
+                        .cells
+                        .entry((group.unwrap_or_default().to_owned(), cohort))
+                        .or_insert_with(|| (0, vec![0; n]));
+                    cell.0 += 1;
+                    let mut covered = 0usize; // month ends before this are counted
+                    for (a, b) in runs {
+                        let (a, b) = ((a.max(0) as usize).max(covered).min(n), (b.max(0) as usize).min(n));
+                        for slot in cell.1.iter_mut().take(b).skip(a) {
+                            *slot += 1;
+                        }
+                        covered = covered.max(b);
                     }
                 }
             }

@@ -44,7 +44,7 @@ impl<'a> Passes<'a> {
     /// (report rows with their order key and `attributes`, plus the code-9 events), and
     /// each pass reads its own bucket.
     pub(crate) fn plan(sources: &'a LakeSources, attributes: Attributes<'a>, lineage: Lineage) -> Result<Passes<'a>> {
-        let count = sources.passes();
+        let count = sources.passes(attributes.pass_weight());
         if count <= 1 {
             return Ok(Passes { sources, parts: vec![Part::All], attributes, lineage });
         }

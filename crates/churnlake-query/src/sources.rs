@@ -113,10 +113,11 @@ impl LakeSources {
         self.profile.as_deref()
     }
 
-    /// How many passes the lifecycle takes over this lake.
-    pub(crate) fn passes(&self) -> u32 {
+    /// How many passes a lifecycle takes over this lake when each report row holds `weight`
+    /// times the series' memory ([`crate::lifecycle::Attributes::pass_weight`]).
+    pub(crate) fn passes(&self, weight: u64) -> u32 {
         let per_pass = if self.rows_per_pass == 0 { DEFAULT_ROWS_PER_PASS } else { self.rows_per_pass };
-        pass_count(self.report_rows, per_pass)
+        pass_count(self.report_rows, (per_pass / weight.max(1)).max(1))
     }
 
     /// Rows read at once when a pass reads the lake a group of files at a time.

@@ -555,6 +555,8 @@ pub struct IngestArgs {
     /// hold every file the lake holds.
     #[arg(long)]
     pub rewrite_pii: bool,
+    #[command(flatten)]
+    pub wait: WaitArg,
     /// Test hook: abort the process at a point (`after-staging:N`, `after-publish:N`, `after-manifest:N`).
     #[arg(long, hide = true, value_name = "POINT")]
     pub crash_at: Option<String>,
@@ -812,9 +814,26 @@ pub struct SqlArgs {
 pub struct BuildArgs {
     #[command(flatten)]
     pub lake: LakeArg,
+    #[command(flatten)]
+    pub wait: WaitArg,
     /// Test hook: abort the process once N tables of the set are in place (`after-table:N`).
     #[arg(long, hide = true, value_name = "POINT")]
     pub crash_at: Option<String>,
+}
+
+/// How long a writer waits for the lake's lock.
+#[derive(Debug, Args, Clone)]
+pub struct WaitArg {
+    /// Wait up to this many seconds for another writer (an `ingest` or `build` still
+    /// running) to release the lake's lock, instead of exiting 1 at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, env = "CHURNLAKE_WAIT_LOCK")]
+    pub wait_lock: u64,
+}
+
+impl WaitArg {
+    pub fn duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.wait_lock)
+    }
 }
 
 /// The arguments of `churnlake demo`.

@@ -270,6 +270,32 @@ async fn one_invalid_byte_in_a_utf8_file_is_replaced_and_reported_never_garbling
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_1252_rows_appended_to_utf8_rows_garble_neither() {
+    // no BOM; three UTF-8 names, then a row in Windows-1252 with more invalid bytes than
+    // the file has valid multi-byte sequences
+    let (drops, lake) = (TempDir::new().expect("drops"), TempDir::new().expect("lake"));
+    let name = "acme_subscription_20230510.csv";
+    let mut bytes = b"Subscription ID,User ID,First Name,Create Date,Price\n".to_vec();
+    bytes.extend_from_slice("500001,10001,Zoë,05/09/2023,1.00\n500002,10002,José,05/09/2023,1.00\n".as_bytes());
+    bytes.extend_from_slice("500003,10003,André,05/09/2023,1.00\n".as_bytes());
+    let appended_at = bytes.len();
+    bytes.extend_from_slice(b"500004,10004,\x93Ren\xE9e\x94 \xE9,05/09/2023,1.00\n");
+    write(drops.path(), name, &bytes);
+    let report = run(drops.path(), lake.path(), &options()).await;
+    let recorded = entry(&report, name);
+    assert_eq!(recorded.encoding.as_deref(), Some("utf-8+windows-1252"));
+    assert_eq!(recorded.rows_written, 4);
+    let batch = read_output(lake.path(), recorded, "subscriptions");
+    assert_eq!(column(&batch, "first_name"), ["Zoë", "José", "André", "\u{201c}Renée\u{201d} é"]);
+    assert_eq!(
+        recorded.warnings,
+        [format!(
+            "line 5, byte offset {appended_at}: not UTF-8, read as Windows-1252 (the file's other lines are UTF-8)"
+        )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generic_tables_never_shadow_the_partition_and_refuse_a_huge_header() {
     let (drops, lake) = (TempDir::new().expect("drops"), TempDir::new().expect("lake"));
     write(drops.path(), "acme_orders_20230510.csv", "Order ID,Data Date,Order Total\nA-1,05/09/2023,1.00\n");

@@ -26,6 +26,7 @@ pub(super) fn ingest(ctx: &Ctx, io: &mut Io, args: &IngestArgs) -> Result<Outcom
     opts.accept_quarantine = args.accept_quarantine;
     opts.pii = ctx.settings.pii_options(args.pii.as_deref(), args.pii_user_ids)?;
     opts.rewrite_pii = args.rewrite_pii;
+    opts.lock_wait = args.wait.duration();
     let report = run_ingest(ctx, &args.sources, args.lake.lake.as_deref(), &opts)?;
     print_ingest_summary(&report, args.format, ctx.quiet, io)?;
     Ok(if report.has_problems() { Outcome::DataProblem } else { Outcome::Ok })
@@ -285,8 +286,9 @@ pub(super) fn demo(ctx: &Ctx, io: &mut Io, dir: &Path) -> Result<Outcome> {
     }
     let manifest = ctx.runtime.block_on(Manifest::load_for_reading(&lake))?;
     let metrics = Metrics::new(ctx.sources(&lake, &manifest));
-    let written =
-        ctx.write_locked(&lake, "build", || super::metrics::build_tables(ctx, &lake, &manifest, &metrics, None))?;
+    let written = ctx.write_locked(&lake, "build", std::time::Duration::ZERO, || {
+        super::metrics::build_tables(ctx, &lake, &manifest, &metrics, None)
+    })?;
     if !ctx.quiet {
         writeln!(io.err, "4/4 summary")?;
     }

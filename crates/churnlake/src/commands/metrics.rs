@@ -429,7 +429,7 @@ pub(super) fn build(ctx: &Ctx, io: &mut Io, args: &BuildArgs) -> Result<Outcome>
         ),
     };
     let lake = ctx.read_lake(args.lake.lake.as_deref())?;
-    let written = ctx.write_locked(&lake, "build", || {
+    let written = ctx.write_locked(&lake, "build", args.wait.duration(), || {
         let manifest = ctx.runtime.block_on(Manifest::load_for_reading(&lake))?;
         build_tables(ctx, &lake, &manifest, &Metrics::new(ctx.sources(&lake, &manifest)), crash_after)
     })?;

@@ -150,8 +150,14 @@ impl Ctx {
 
     /// The lake for writing derived files: it must exist; the ingest lock is taken and
     /// what a killed writer left in `_staging/` is removed before `write` runs.
-    fn write_locked<T>(&self, lake: &Lake, command: &str, write: impl FnOnce() -> Result<T>) -> Result<T> {
-        let lock = self.runtime.block_on(lake.lock(command))?;
+    fn write_locked<T>(
+        &self,
+        lake: &Lake,
+        command: &str,
+        wait: std::time::Duration,
+        write: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let lock = self.runtime.block_on(lake.lock_waiting(command, wait))?;
         let result = self.runtime.block_on(lake.clear_staging()).map_err(anyhow::Error::from).and_then(|cleared| {
             if cleared > 0 {
                 tracing::info!(cleared, "removed the staged files of an interrupted run");

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{bin, path, repo, run, run_ok};
+use crate::support::{bin, copy_tree, path, repo, run, run_ok};
 
 const SUBSCRIPTIONS: &str = "Subscription ID,User ID,Create Date,Price\n500101,10101,05/09/2023,12.50\n";
 const HALF_BAD: &str =
@@ -193,20 +193,6 @@ fn warnings_logged_while_listing_never_block_the_run() {
     }
 }
 
-/// Copies a directory tree (a small lake).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a directory");
-    for entry in std::fs::read_dir(from).expect("a directory") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copying");
-        }
-    }
-}
-
 /// Queries running while an earlier copy of recorded content takes over (its outputs
 /// published, the later copy's deleted) never fail and always give the one answer.
 #[test]
@@ -255,4 +241,56 @@ fn readers_never_fail_while_an_ingest_takes_over_their_files() {
             "{drops}"
         );
     }
+}
+
+/// A `build` scheduled while the night's `ingest` still runs: without `--wait-lock` it
+/// exits 1 naming the holder; with it, it waits for the ingest to finish and builds from
+/// everything the ingest wrote (no stale-table warning, the derived series is the series).
+#[test]
+fn a_build_during_an_ingest_waits_for_it_with_wait_lock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = churnlake_generate::Preset::Demo.options(dir.path().join("gen"));
+    (opts.days, opts.subs_per_day, opts.seed) = (90, 8, 5);
+    let drops = churnlake_generate::generate(&opts).expect("generation succeeds").drops_dir;
+    let lake = dir.path().join("lake");
+    let mut ingest = std::process::Command::new(bin())
+        .args(["ingest", path(&drops), "--lake", path(&lake), "--jobs", "1", "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ingest starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !lake.join("_lock").exists() && ingest.try_wait().expect("waitable").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the ingest never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let refused = run(&["build", "--lake", path(&lake), "-q"]);
+    if ingest.try_wait().expect("waitable").is_none() {
+        // the ingest still held the lock when the build gave up
+        assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("locked by another ingest"));
+    }
+    let waited = run(&["build", "--lake", path(&lake), "-q", "--wait-lock", "300"]);
+    assert_eq!(waited.status.code(), Some(0), "{}", String::from_utf8_lossy(&waited.stderr));
+    let status = ingest.wait().expect("the ingest ends");
+    assert!(matches!(status.code(), Some(0 | 1)), "ingest: {status:?}");
+    let derived = run(&[
+        "sql",
+        "SELECT date, active_subscriptions FROM derived_series ORDER BY date",
+        "--lake",
+        path(&lake),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(derived.status.code(), Some(0));
+    assert!(
+        !String::from_utf8_lossy(&derived.stderr).contains("stale"),
+        "{}",
+        String::from_utf8_lossy(&derived.stderr)
+    );
+    let series = run_ok(&["series", "--lake", path(&lake), "--format", "csv"], &[0]);
+    let active: Vec<String> =
+        series.lines().map(|line| line.split(',').take(2).collect::<Vec<_>>().join(",")).collect();
+    let derived: Vec<String> = String::from_utf8_lossy(&derived.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(derived[1..], active[1..], "the build saw the whole ingest");
 }
