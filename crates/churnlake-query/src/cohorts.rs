@@ -84,6 +84,9 @@ fn day_number(day: NaiveDate) -> i32 {
     (day - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
 }
 
+/// Spilled subscriber-level rows, by column: group, user id, cohort month, start, stop.
+type Runs = (Vec<String>, Vec<String>, Vec<i32>, Vec<i32>, Vec<i32>);
+
 pub(crate) struct CohortBuilder {
     by: Option<String>,
     level: CohortLevel,
@@ -165,7 +168,7 @@ impl Consumer for CohortBuilder {
             s = end;
         }
         let ends = self.ends.clone();
-        let mut spilled: (Vec<String>, Vec<String>, Vec<i32>, Vec<i32>, Vec<i32>) = Default::default();
+        let mut spilled: Runs = Default::default();
         for (sub, span) in spans.iter().enumerate() {
             let at = position[sub];
             let (Some(Some(month)), Some(Some(_created))) = (created_month.get(at), created.get(at)) else { continue };
