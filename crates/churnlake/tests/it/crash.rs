@@ -8,7 +8,7 @@ use std::path::Path;
 
 use churnlake_generate::{Preset, generate};
 
-use crate::support::{copy_tree, files_under, ingest, path, repo, run, run_ok};
+use crate::support::{copy_tree, files_under, ingest, path, run, run_ok};
 
 /// Every data file's bytes, and every manifest entry without its volatile fields.
 fn lake_contents(lake: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -176,31 +176,33 @@ fn sigkill_at_random_moments_then_a_rerun_equals_a_clean_run() {
     assert_eq!(series(&lake), series(&clean));
 }
 
-/// The sample's drops with the stamps `MMDDYYYYHHMMSS` re-delivered two days later: the
-/// late copies in `late` (with every other drop), the originals in `early`.
-fn re_deliveries(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<String>) {
-    let sample = repo().join("data/sample/drops/outgoing/2024");
+/// The drops of `source` whose stamps are `MMDDYYYYHHMMSS` re-delivered two days later:
+/// the late copies in `late` (with every other drop), the originals in `early` (each in
+/// its folder); the late copies' names.
+fn re_deliveries(source: &Path, dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<String>) {
     let (late, early) = (dir.join("late"), dir.join("early"));
-    std::fs::create_dir_all(&late).expect("a directory");
-    std::fs::create_dir_all(&early).expect("a directory");
     let mut copies = Vec::new();
-    for file in files_under(&sample) {
+    for file in files_under(source) {
         let name = file.file_name().and_then(|n| n.to_str()).expect("a name").to_owned();
-        let stamp = name.rsplit('_').next().unwrap_or_default();
+        let folder = file.parent().and_then(|p| p.strip_prefix(source).ok()).expect("inside the source").to_owned();
+        let (stem, extension) = name.strip_suffix(".csv").map_or((name.as_str(), ""), |stem| (stem, ".csv"));
+        let stamp = stem.rsplit('_').next().unwrap_or_default();
         let later = (stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()))
             .then(|| stamp[2..4].parse::<u32>().ok())
             .flatten()
             .filter(|day| *day <= 26)
-            .map(|day| format!("{}{}{:02}{}", &name[..name.len() - 14], &stamp[..2], day + 2, &stamp[4..]));
+            .map(|day| format!("{}{}{:02}{}{extension}", &stem[..stem.len() - 14], &stamp[..2], day + 2, &stamp[4..]));
+        let copy = |to: &Path, name: &str| {
+            std::fs::create_dir_all(to.join(&folder)).expect("a directory");
+            std::fs::copy(&file, to.join(&folder).join(name)).expect("copying");
+        };
         match later {
             Some(later) => {
-                std::fs::copy(&file, late.join(&later)).expect("copying");
-                std::fs::copy(&file, early.join(&name)).expect("copying");
+                copy(&late, &later);
+                copy(&early, &name);
                 copies.push(later);
             }
-            None => {
-                std::fs::copy(&file, late.join(&name)).expect("copying");
-            }
+            None => copy(&late, &name),
         }
     }
     (late, early, copies)
@@ -213,8 +215,8 @@ fn re_deliveries(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<Str
 #[test]
 fn sigkill_during_takeovers_then_a_rerun_equals_a_clean_takeover() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (late, early, copies) = re_deliveries(dir.path());
-    assert!(copies.len() >= 6, "only {copies:?} re-delivered");
+    let (late, early, copies) = re_deliveries(&scenario(dir.path()), dir.path());
+    assert!(copies.len() >= 20, "only {copies:?} re-delivered");
     let template = dir.path().join("template");
     run_ok(&["ingest", path(&late), "--lake", path(&template), "-q"], &[0, 1]);
     let clean = dir.path().join("clean");
@@ -230,16 +232,16 @@ fn sigkill_during_takeovers_then_a_rerun_equals_a_clean_takeover() {
     let expected = contents(&clean);
     let drops = run_ok(&["drops", "--lake", path(&clean), "--format", "csv"], &[0]);
     // the late copies of drops with rows are now duplicates of the originals
-    let taken_over = copies.iter().filter(|name| {
-        drops.lines().any(|line| line.starts_with(&format!("{name},")) && line.contains(",duplicate,"))
-    });
-    assert!(taken_over.count() >= 4, "too few takeovers: {drops}");
+    let taken_over = copies
+        .iter()
+        .filter(|name| drops.lines().any(|line| line.starts_with(&format!("{name},")) && line.contains(",duplicate,")));
+    assert!(taken_over.count() >= 10, "too few takeovers: {drops}");
 
     let lake = dir.path().join("killed");
     copy_tree(&template, &lake);
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut interrupted = 0;
-    for _ in 0..10 {
+    for _ in 0..12 {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         let fraction = (seed >> 33) as f64 / (1u64 << 31) as f64;
         kill_after(&["ingest", path(&early), "--lake", path(&lake), "--jobs", "1"], takeover_time.mul_f64(fraction));

@@ -201,7 +201,7 @@ fn readers_never_fail_while_an_ingest_takes_over_their_files() {
     let sample = repo().join("data/sample/drops/outgoing/2024");
     // the subscription report of 03-08 is first delivered again two days later; the
     // original arrives after that and takes over
-    let original = "SubscriptionCSV_03092024084114";
+    let original = "SubscriptionCSV_03092024071024";
     let (late, early) = (dir.path().join("late"), dir.path().join("early"));
     std::fs::create_dir_all(&late).expect("a directory");
     std::fs::create_dir_all(&early).expect("a directory");

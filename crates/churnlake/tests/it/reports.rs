@@ -513,3 +513,19 @@ fn every_report_offers_pdf_and_the_other_commands_do_not() {
     let help = run_ok(&["subscriptions", "--help"], &[0]);
     assert!(help.contains("[possible values: table, csv, json, parquet]"), "{help}");
 }
+
+/// The committed sample (every format variant, attribute updates) has the generator's
+/// revenue, per day and per product, to the cent; and its cohorts (none: its 21 days hold
+/// no month end).
+#[test]
+fn the_samples_revenue_and_cohorts_are_its_truth() {
+    let revenue = run_ok(&["revenue", "--lake", lake(), "--format", "csv"], &[0]);
+    assert_eq!(revenue, truth("revenue.csv"));
+    assert!(revenue.lines().count() == 22, "21 days: {revenue}");
+    let by_product = run_ok(&["revenue", "--by", "product", "--lake", lake(), "--format", "csv"], &[0]);
+    assert_eq!(by_product, truth("revenue_by_product.csv"));
+    for (level, file) in [("subscriptions", "cohorts_subscriptions.csv"), ("subscribers", "cohorts_subscribers.csv")] {
+        let cohorts = run_ok(&["cohorts", "--level", level, "--lake", lake(), "--format", "csv"], &[0]);
+        assert_eq!(cohorts, truth(file), "{level}");
+    }
+}

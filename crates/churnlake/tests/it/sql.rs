@@ -54,7 +54,7 @@ fn stale_or_mixed_derived_tables_warn() {
     let sample = repo().join("data/sample/drops/outgoing/2024");
     let drops = dir.path().join("drops");
     std::fs::create_dir_all(&drops).expect("a folder");
-    let held = "SubscriptionsCancelledCSV_20240309_delta";
+    let held = "SubscriptionsCancelledCSV_20240309";
     for entry in std::fs::read_dir(&sample).expect("the sample") {
         let file = entry.expect("a drop").path();
         if file.file_name().is_some_and(|n| n != held) {
