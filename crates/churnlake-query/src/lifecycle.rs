@@ -397,14 +397,11 @@ impl Lifecycle {
                     _ => attributes.wanted().iter().filter(|(n, _)| *n != c::USER_ID).map(|(n, _)| col(*n)).collect(),
                 });
                 Some(
+                    // each row carries its subscription's index already (a row without an
+                    // id belongs to no subscription)
                     rows.clone()
                         .lazy()
-                        .join(
-                            ids.clone(),
-                            [col(c::SUBSCRIPTION_ID)],
-                            [col(c::SUBSCRIPTION_ID)],
-                            JoinArgs::new(JoinType::Inner),
-                        )
+                        .filter(col(c::SUBSCRIPTION_ID).is_not_null())
                         .select(keep)
                         .sort(["sub_idx", "row_order"], SortMultipleOptions::default())
                         .collect()
