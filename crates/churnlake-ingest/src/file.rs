@@ -18,7 +18,7 @@ use crate::decode::decode;
 use crate::encode::to_parquet;
 use crate::kinds::{events, generic, report};
 use crate::pii::Masker;
-use crate::records::{read_first_records, read_records};
+use crate::records::{Records, read_first_records};
 use crate::table::Lineage;
 
 /// A source file to parse: its name, kind, stamp and content hash.
@@ -73,17 +73,17 @@ pub(crate) struct ParsedFile {
 pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, IngestError> {
     let decoded = decode(bytes);
     let mut warnings = replaced_bytes(bytes, &decoded.replaced);
-    let records = read_records(&decoded.text);
+    let records = Records::new(&decoded.text);
     let lineage = Lineage { source_file: file.name.clone(), report_kind: file.kind, drop_stamp: file.stamp };
     let arrow_error = |table: &str| {
         let (file, table) = (file.name.clone(), table.to_owned());
         move |source| IngestError::Arrow { file, table, source }
     };
     let mut typed = match file.kind {
-        ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(&records, &lineage, &file.pii),
-        ReportKind::SubscriberEvents => events::parse(&records, &lineage, &file.pii),
+        ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(records, &lineage, &file.pii),
+        ReportKind::SubscriberEvents => events::parse(records, &lineage, &file.pii),
         ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => {
-            generic::parse(&records, &lineage, &file.pii)
+            generic::parse(records, &lineage, &file.pii)
         }
     }
     .map_err(arrow_error(file.kind.as_str()))?;

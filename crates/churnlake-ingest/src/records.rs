@@ -21,62 +21,163 @@ pub(crate) struct Record {
     pub defect: Option<String>,
 }
 
-/// Every non-blank record of `text`, in file order.
+/// The records of a file's text, read one at a time as they are asked for: the text is
+/// in memory, so a second pass ([`Records::iter`] again) reads it again rather than
+/// keeping every record of the first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Records<'t> {
+    text: &'t str,
+}
+
+impl<'t> Records<'t> {
+    pub fn new(text: &'t str) -> Records<'t> {
+        Records { text }
+    }
+
+    /// Every non-blank record, in file order, from the start of the text.
+    pub fn iter(&self) -> RecordReader<'t> {
+        RecordReader { split: Splitter::new(self.text), next: None, started: false }
+    }
+}
+
+impl<'t> IntoIterator for Records<'t> {
+    type Item = Record;
+    type IntoIter = RecordReader<'t>;
+
+    fn into_iter(self) -> RecordReader<'t> {
+        self.iter()
+    }
+}
+
+/// Every non-blank record of a text, in file order, one at a time; the last one is
+/// checked for an unterminated quote (the reader looks one record ahead to know it is the
+/// last).
+pub(crate) struct RecordReader<'t> {
+    split: Splitter<'t>,
+    /// The record after the one last yielded, read ahead.
+    next: Option<Record>,
+    started: bool,
+}
+
+impl Iterator for RecordReader<'_> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        if !self.started {
+            self.started = true;
+            self.next = self.split.next_record();
+        }
+        let mut record = self.next.take()?;
+        self.next = self.split.next_record();
+        if self.next.is_none() {
+            mark_unterminated(&mut record);
+        }
+        Some(record)
+    }
+}
+
+/// Every non-blank record of `text`, in file order, all at once.
+#[cfg(test)]
 pub(crate) fn read_records(text: &str) -> Vec<Record> {
-    read_first_records(text, usize::MAX)
+    Records::new(text).iter().collect()
 }
 
 /// The first `limit` non-blank records of `text` (all when there are fewer), read no
 /// further than needed. The last one read is checked for an unterminated quote only when
 /// it is the file's last.
 pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut split = Splitter::new(text);
     let mut records = Vec::new();
-    let mut row = csv::StringRecord::new();
-    let mut lines = LineCounter::default();
     while records.len() < limit {
-        // The reader's position is just past the previous record's first terminator
-        // character: the blank lines and the rest of a CRLF before this record are not
-        // counted in it, so the start and the line are found from the text.
-        let start = record_start(text, reader.position().byte());
-        match reader.read_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {
-                let raw = text.get(start..byte_index(text, reader.position().byte())).unwrap_or_default();
-                // a lone `"` reads as one empty field: blank only when its text is
-                if is_blank(&row) && raw.trim().is_empty() {
-                    continue;
-                }
-                records.push(Record {
-                    line: lines.line_at(text, start),
-                    fields: row.iter().map(str::to_owned).collect(),
-                    raw: raw.trim_end_matches(['\r', '\n']).to_owned(),
-                    defect: None,
-                });
-            }
-            Err(error) => {
-                // Only input the flexible reader cannot split ends up here: keep the rest
-                // of the file as one defective record rather than lose it.
-                records.push(Record {
-                    line: lines.line_at(text, start),
-                    fields: Vec::new(),
-                    raw: text.get(start..).unwrap_or_default().to_owned(),
-                    defect: Some(format!("unreadable CSV: {error}")),
-                });
-                break;
-            }
+        match split.next_record() {
+            Some(record) => records.push(record),
+            None => break,
         }
     }
-    let rest = text.get(byte_index(text, reader.position().byte())..).unwrap_or_default();
-    let at_end = records.len() < limit || rest.trim().is_empty();
+    let at_end = records.len() < limit || split.rest().trim().is_empty();
     if let Some(last) = records.last_mut()
         && at_end
-        && last.defect.is_none()
-        && ends_inside_quotes(&last.raw)
     {
-        last.defect = Some("unterminated quoted field: the file ends inside quotes".to_owned());
+        mark_unterminated(last);
     }
     records
+}
+
+/// The last record of a file, when it ends inside a quoted field, is defective.
+fn mark_unterminated(last: &mut Record) {
+    if last.defect.is_none() && ends_inside_quotes(&last.raw) {
+        last.defect = Some("unterminated quoted field: the file ends inside quotes".to_owned());
+    }
+}
+
+/// Bytes above which a record's split buffer is not reused for the next record.
+const LARGE_RECORD: usize = 1 << 20;
+
+/// Splits a text into its non-blank records, with their lines and raw text (the end of
+/// file check is the caller's).
+struct Splitter<'t> {
+    text: &'t str,
+    reader: csv::Reader<&'t [u8]>,
+    row: csv::StringRecord,
+    lines: LineCounter,
+    /// The text has no more records (it ended, or the CSV reader gave up).
+    done: bool,
+}
+
+impl<'t> Splitter<'t> {
+    fn new(text: &'t str) -> Splitter<'t> {
+        let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        Splitter { text, reader, row: csv::StringRecord::new(), lines: LineCounter::default(), done: false }
+    }
+
+    /// The text after the last record read.
+    fn rest(&self) -> &'t str {
+        self.text.get(byte_index(self.text, self.reader.position().byte())..).unwrap_or_default()
+    }
+
+    fn next_record(&mut self) -> Option<Record> {
+        let text = self.text;
+        while !self.done {
+            // The reader's position is just past the previous record's first terminator
+            // character: the blank lines and the rest of a CRLF before this record are not
+            // counted in it, so the start and the line are found from the text.
+            let start = record_start(text, self.reader.position().byte());
+            match self.reader.read_record(&mut self.row) {
+                Ok(false) => self.done = true,
+                Ok(true) => {
+                    let raw =
+                        text.get(start..byte_index(text, self.reader.position().byte())).unwrap_or_default();
+                    // a lone `"` reads as one empty field: blank only when its text is
+                    if is_blank(&self.row) && raw.trim().is_empty() {
+                        continue;
+                    }
+                    let record = Record {
+                        line: self.lines.line_at(text, start),
+                        fields: self.row.iter().map(str::to_owned).collect(),
+                        raw: raw.trim_end_matches(['\r', '\n']).to_owned(),
+                        defect: None,
+                    };
+                    if raw.len() > LARGE_RECORD {
+                        // a buffer sized for one huge record is not kept for the rest
+                        self.row = csv::StringRecord::new();
+                    }
+                    return Some(record);
+                }
+                Err(error) => {
+                    // Only input the flexible reader cannot split ends up here: keep the
+                    // rest of the file as one defective record rather than lose it.
+                    self.done = true;
+                    return Some(Record {
+                        line: self.lines.line_at(text, start),
+                        fields: Vec::new(),
+                        raw: text.get(start..).unwrap_or_default().to_owned(),
+                        defect: Some(format!("unreadable CSV: {error}")),
+                    });
+                }
+            }
+        }
+        None
+    }
 }
 
 /// The byte where the next record starts: `at`, past any line breaks.
