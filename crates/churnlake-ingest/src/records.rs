@@ -145,8 +145,7 @@ impl<'t> Splitter<'t> {
             match self.reader.read_record(&mut self.row) {
                 Ok(false) => self.done = true,
                 Ok(true) => {
-                    let raw =
-                        text.get(start..byte_index(text, self.reader.position().byte())).unwrap_or_default();
+                    let raw = text.get(start..byte_index(text, self.reader.position().byte())).unwrap_or_default();
                     // a lone `"` reads as one empty field: blank only when its text is
                     if is_blank(&self.row) && raw.trim().is_empty() {
                         continue;

@@ -19,9 +19,7 @@ use chrono::NaiveTime;
 use churnlake_lake::columns::*;
 use churnlake_lake::{lineage_fields, report_schema};
 
-use super::{
-    Typed, fail_file, fail_unreadable_header, fail_wide_header, is_too_wide, normalise_header, type_rows,
-};
+use super::{Typed, fail_file, fail_unreadable_header, fail_wide_header, is_too_wide, normalise_header, type_rows};
 use crate::IngestError;
 use crate::pii::{FileMask, Masker};
 use crate::records::{Record, Records};
