@@ -10,12 +10,12 @@
 
 /// One CSV record as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Record {
+pub(crate) struct Record<'t> {
     /// The 1-based physical line where the record starts.
     pub line: u64,
     pub fields: Vec<String>,
     /// The record's text as it is in the file (without its line ending).
-    pub raw: String,
+    pub raw: &'t str,
     /// Why the record cannot be trusted as split (the file ended inside a quoted field,
     /// or the CSV reader gave up); such a record is quarantined whatever its fields.
     pub defect: Option<String>,
@@ -41,7 +41,7 @@ impl<'t> Records<'t> {
 }
 
 impl<'t> IntoIterator for Records<'t> {
-    type Item = Record;
+    type Item = Record<'t>;
     type IntoIter = RecordReader<'t>;
 
     fn into_iter(self) -> RecordReader<'t> {
@@ -55,14 +55,14 @@ impl<'t> IntoIterator for Records<'t> {
 pub(crate) struct RecordReader<'t> {
     split: Splitter<'t>,
     /// The record after the one last yielded, read ahead.
-    next: Option<Record>,
+    next: Option<Record<'t>>,
     started: bool,
 }
 
-impl Iterator for RecordReader<'_> {
-    type Item = Record;
+impl<'t> Iterator for RecordReader<'t> {
+    type Item = Record<'t>;
 
-    fn next(&mut self) -> Option<Record> {
+    fn next(&mut self) -> Option<Record<'t>> {
         if !self.started {
             self.started = true;
             self.next = self.split.next_record();
@@ -78,14 +78,14 @@ impl Iterator for RecordReader<'_> {
 
 /// Every non-blank record of `text`, in file order, all at once.
 #[cfg(test)]
-pub(crate) fn read_records(text: &str) -> Vec<Record> {
+pub(crate) fn read_records(text: &str) -> Vec<Record<'_>> {
     Records::new(text).iter().collect()
 }
 
 /// The first `limit` non-blank records of `text` (all when there are fewer), read no
 /// further than needed. The last one read is checked for an unterminated quote only when
 /// it is the file's last.
-pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record> {
+pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record<'_>> {
     let mut split = Splitter::new(text);
     let mut records = Vec::new();
     while records.len() < limit {
@@ -104,7 +104,7 @@ pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record> {
 }
 
 /// The last record of a file, when it ends inside a quoted field, is defective.
-fn mark_unterminated(last: &mut Record) {
+fn mark_unterminated(last: &mut Record<'_>) {
     if last.defect.is_none() && ends_inside_quotes(&last.raw) {
         last.defect = Some("unterminated quoted field: the file ends inside quotes".to_owned());
     }
@@ -135,7 +135,7 @@ impl<'t> Splitter<'t> {
         self.text.get(byte_index(self.text, self.reader.position().byte())..).unwrap_or_default()
     }
 
-    fn next_record(&mut self) -> Option<Record> {
+    fn next_record(&mut self) -> Option<Record<'t>> {
         let text = self.text;
         while !self.done {
             // The reader's position is just past the previous record's first terminator
@@ -153,7 +153,7 @@ impl<'t> Splitter<'t> {
                     let record = Record {
                         line: self.lines.line_at(text, start),
                         fields: self.row.iter().map(str::to_owned).collect(),
-                        raw: raw.trim_end_matches(['\r', '\n']).to_owned(),
+                        raw: raw.trim_end_matches(['\r', '\n']),
                         defect: None,
                     };
                     if raw.len() > LARGE_RECORD {
@@ -169,7 +169,7 @@ impl<'t> Splitter<'t> {
                     return Some(Record {
                         line: self.lines.line_at(text, start),
                         fields: Vec::new(),
-                        raw: text.get(start..).unwrap_or_default().to_owned(),
+                        raw: text.get(start..).unwrap_or_default(),
                         defect: Some(format!("unreadable CSV: {error}")),
                     });
                 }
@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn raw_text_is_the_record_as_written() {
         let records = read_records("id,name\n7,\"O\"\"Brien\nJr\"\n8,Ann");
-        let raws: Vec<&str> = records.iter().map(|r| r.raw.as_str()).collect();
+        let raws: Vec<&str> = records.iter().map(|r| r.raw).collect();
         assert_eq!(raws, ["id,name", "7,\"O\"\"Brien\nJr\"", "8,Ann"]);
         assert!(records.iter().all(|r| r.defect.is_none()));
     }
@@ -291,6 +291,35 @@ mod tests {
         assert_eq!(first, [1, 3]);
         assert_eq!(read_first_records(text, 5), read_records(text));
         assert!(read_first_records("a,\"open\n", 1)[0].defect.is_some());
+    }
+
+    #[test]
+    fn records_are_read_one_at_a_time_and_the_text_can_be_read_again() {
+        let text = "a,b\n\n1,2\n3,\"x\ny\"\n4,5\n";
+        let records = Records::new(text);
+        let mut reader: RecordReader<'_> = records.iter();
+        let first = reader.next().expect("a record");
+        assert_eq!((first.line, first.raw), (1, "a,b"));
+        // one record read ahead (to know whether the one given is the last), no further
+        assert_eq!(reader.next.as_ref().map(|r| r.line), Some(3));
+        assert_eq!(reader.split.rest(), "3,\"x\ny\"\n4,5\n");
+        let rest: Vec<u64> = reader.map(|r| r.line).collect();
+        assert_eq!(rest, [3, 4, 6]);
+        let again: Vec<Record<'_>> = records.into_iter().collect();
+        assert_eq!(again, read_first_records(text, usize::MAX), "a second pass reads the same records");
+    }
+
+    #[test]
+    fn only_the_last_record_of_the_stream_can_end_inside_quotes() {
+        for (text, defective) in [
+            ("a,b\n1,\"open\n", vec![false, true]),
+            ("a,b\n1,\"open\n\n\n", vec![false, true]),
+            ("\"a,b\n1,2\n", vec![true]),
+            ("a,\"b\"\n1,2", vec![false, false]),
+        ] {
+            let found: Vec<bool> = Records::new(text).iter().map(|r| r.defect.is_some()).collect();
+            assert_eq!(found, defective, "{text:?}");
+        }
     }
 
     #[test]

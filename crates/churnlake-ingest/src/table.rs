@@ -331,6 +331,38 @@ mod tests {
     }
 
     #[test]
+    fn a_table_of_several_row_groups_is_encoded_as_it_is_built_into_the_same_bytes() {
+        use arrow::array::{Int64Array, StringArray};
+        let schema =
+            Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false), Field::new("s", DataType::Utf8, true)]));
+        let rows = 2 * ROW_GROUP_ROWS + 3;
+        let text = |n: usize| (n % 3 != 0).then(|| format!("row {n}"));
+        let mut table = TableBuilder::new(schema.clone()).expect("supported types");
+        for n in 0..rows {
+            let value = text(n).map_or(Value::Null, Value::Text);
+            table.push([Value::Int(n as i64), value]).expect("fits");
+        }
+        assert!(table.encoder.is_some(), "the full row groups are encoded already");
+        assert_eq!(table.built, 3, "and let go");
+        let whole = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..rows as i64)),
+                Arc::new(StringArray::from_iter((0..rows).map(text))),
+            ],
+        )
+        .expect("a batch");
+        let bytes = table.encode().expect("encodes").expect("rows");
+        assert_eq!(bytes, to_parquet(&whole).expect("encodes"));
+    }
+
+    #[test]
+    fn a_table_without_rows_has_no_file() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        assert!(TableBuilder::new(schema).expect("supported types").encode().expect("encodes").is_none());
+    }
+
+    #[test]
     fn a_wrong_row_is_an_error_not_a_panic() {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int32, true)]));
         let mut table = TableBuilder::new(schema).expect("supported types");

@@ -99,7 +99,7 @@ pub(crate) fn is_header(record: &Record) -> bool {
 
 /// The layout most records show (a tie goes to [`Layout::DEFAULT`]); `None` when no
 /// record shows one. A pass over the records that keeps only the counts.
-fn majority_layout(records: impl IntoIterator<Item = Record>) -> Option<Layout> {
+fn majority_layout<'t>(records: impl IntoIterator<Item = Record<'t>>) -> Option<Layout> {
     let (mut five, mut six) = (0usize, 0usize);
     for layout in records.into_iter().filter_map(|record| Layout::of(&record)) {
         if layout.width == 6 {

@@ -51,8 +51,8 @@ impl Typed {
 
 /// A file that cannot be read as its kind: every record goes to the quarantine with
 /// `rejection`, and the file fails with `failure`.
-pub(crate) fn fail_file(
-    records: impl IntoIterator<Item = Record>,
+pub(crate) fn fail_file<'t>(
+    records: impl IntoIterator<Item = Record<'t>>,
     table: TableBuilder,
     lineage: &Lineage,
     mask: &FileMask<'_>,
@@ -66,10 +66,10 @@ pub(crate) fn fail_file(
 
 /// A header that cannot be split (the whole file is in it), for `defect`: the file fails
 /// and every record (`header`, then the rest of the file's, `rest`) is quarantined as it is.
-pub(crate) fn fail_unreadable_header(
-    header: Record,
+pub(crate) fn fail_unreadable_header<'t>(
+    header: Record<'t>,
     defect: String,
-    rest: impl IntoIterator<Item = Record>,
+    rest: impl IntoIterator<Item = Record<'t>>,
     table: TableBuilder,
     lineage: &Lineage,
     pii: &Masker,
@@ -91,9 +91,9 @@ pub(crate) fn is_too_wide(header: &Record) -> bool {
 
 /// A header wider than [`MAX_COLUMNS`]: the file fails, every record (`header` too, then
 /// the rest of the file's, `rest`) is quarantined.
-pub(crate) fn fail_wide_header(
-    header: Record,
-    rest: impl IntoIterator<Item = Record>,
+pub(crate) fn fail_wide_header<'t>(
+    header: Record<'t>,
+    rest: impl IntoIterator<Item = Record<'t>>,
     table: TableBuilder,
     lineage: &Lineage,
     pii: &Masker,
@@ -117,12 +117,12 @@ const NUL_IN_RECORD: &str = "the record holds a NUL byte (U+0000): a corrupt rec
 /// Types every record with `type_row`; rows it rejects, defective records and records
 /// holding a NUL byte go to the quarantine with the reason, their personal data masked
 /// by `mask` (in the raw record, the value and the reason).
-pub(crate) fn type_rows(
-    records: impl IntoIterator<Item = Record>,
+pub(crate) fn type_rows<'t>(
+    records: impl IntoIterator<Item = Record<'t>>,
     mut table: TableBuilder,
     lineage: &Lineage,
     mask: &FileMask<'_>,
-    mut type_row: impl FnMut(&Record) -> Result<Vec<Value>, Rejection>,
+    mut type_row: impl FnMut(&Record<'t>) -> Result<Vec<Value>, Rejection>,
 ) -> Result<Typed, ArrowError> {
     let mut quarantine = Quarantine::new()?;
     let mut rows_read = 0;
