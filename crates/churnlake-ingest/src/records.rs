@@ -5,6 +5,11 @@
 //! quoted fields may hold commas and line breaks; lines end in LF or CRLF; blank lines
 //! are skipped and not counted.
 //!
+//! A file's records are a stream ([`Records`]): they are split one at a time as the
+//! parsers ask for them and let go once typed, so memory does not grow with the file
+//! (a record borrows its raw text from the file's); a parser that needs two passes reads
+//! the text again.
+//!
 //! In the chain: a leaf, used by [`crate::file`] and the kinds' parsers; imports nothing of
 //! this crate.
 
