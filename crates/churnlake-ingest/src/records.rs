@@ -110,7 +110,7 @@ pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record<'_>> {
 
 /// The last record of a file, when it ends inside a quoted field, is defective.
 fn mark_unterminated(last: &mut Record<'_>) {
-    if last.defect.is_none() && ends_inside_quotes(&last.raw) {
+    if last.defect.is_none() && ends_inside_quotes(last.raw) {
         last.defect = Some("unterminated quoted field: the file ends inside quotes".to_owned());
     }
 }

@@ -336,7 +336,7 @@ mod tests {
         let schema =
             Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false), Field::new("s", DataType::Utf8, true)]));
         let rows = 2 * ROW_GROUP_ROWS + 3;
-        let text = |n: usize| (n % 3 != 0).then(|| format!("row {n}"));
+        let text = |n: usize| (!n.is_multiple_of(3)).then(|| format!("row {n}"));
         let mut table = TableBuilder::new(schema.clone()).expect("supported types");
         for n in 0..rows {
             let value = text(n).map_or(Value::Null, Value::Text);

@@ -320,7 +320,7 @@ pub(crate) fn parse(records: Records<'_>, lineage: &Lineage, pii: &Masker) -> Re
             file: lineage.source_file.clone(),
             line: header.line,
             column: SUBSCRIPTION_ID_HEADER,
-            header: abbreviate(&header.raw),
+            header: abbreviate(header.raw),
         };
         return fail_file(data, table, lineage, &mask, rejection, failure);
     }
