@@ -6,8 +6,8 @@
 //! lake's layout (`churnlake_lake::output_stem` and the path builders), never here.
 //!
 //! In the chain: called by [`crate::run`]; imports the kinds' parsers ([`crate::kinds`]) and
-//! the leaves below them ([`crate::decode`], [`crate::encode`], [`crate::records`],
-//! [`crate::table`]); nothing below imports it.
+//! the leaves below them ([`crate::decode`], [`crate::records`], [`crate::table`], which
+//! encodes the tables as they are typed); nothing below imports it.
 
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -15,11 +15,10 @@ use churnlake_lake::{OutputFile, QUARANTINE_DIR, ReportKind, output_stem, quaran
 
 use crate::IngestError;
 use crate::decode::decode;
-use crate::encode::to_parquet;
 use crate::kinds::{events, generic, report};
 use crate::pii::Masker;
-use crate::records::{read_first_records, read_records};
-use crate::table::Lineage;
+use crate::records::{Records, read_first_records};
+use crate::table::{EncodeError, Lineage};
 
 /// A source file to parse: its name, kind, stamp and content hash.
 #[derive(Debug, Clone)]
@@ -74,17 +73,17 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
     let decoded = decode(bytes);
     let mut warnings = replaced_bytes(bytes, &decoded.replaced);
     warnings.extend(windows_1252_lines(bytes, &decoded.windows_1252_lines));
-    let records = read_records(&decoded.text);
+    let records = Records::new(&decoded.text);
     let lineage = Lineage { source_file: file.name.clone(), report_kind: file.kind, drop_stamp: file.stamp };
     let arrow_error = |table: &str| {
         let (file, table) = (file.name.clone(), table.to_owned());
         move |source| IngestError::Arrow { file, table, source }
     };
     let mut typed = match file.kind {
-        ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(&records, &lineage, &file.pii),
-        ReportKind::SubscriberEvents => events::parse(&records, &lineage, &file.pii),
+        ReportKind::Subscriptions | ReportKind::Cancellations => report::parse(records, &lineage, &file.pii),
+        ReportKind::SubscriberEvents => events::parse(records, &lineage, &file.pii),
         ReportKind::Orders | ReportKind::Inventory | ReportKind::CrmSubscriptions => {
-            generic::parse(&records, &lineage, &file.pii)
+            generic::parse(records, &lineage, &file.pii)
         }
     }
     .map_err(arrow_error(file.kind.as_str()))?;
@@ -118,25 +117,21 @@ pub(crate) fn parse_file(file: &SourceFile, bytes: &[u8]) -> Result<ParsedFile, 
         (
             file.kind.as_str(),
             raw_file_path(file.kind.as_str(), file.data_date, &stem),
-            typed.table.finish().map_err(arrow_error(file.kind.as_str()))?,
+            rows_written,
+            typed.table.encode(),
         ),
-        (
-            QUARANTINE_DIR,
-            quarantine_file_path(file.data_date, &stem),
-            typed.quarantine.finish().map_err(arrow_error(QUARANTINE_DIR))?,
-        ),
+        (QUARANTINE_DIR, quarantine_file_path(file.data_date, &stem), rows_quarantined, typed.quarantine.encode()),
     ];
     let mut outputs = Vec::new();
-    for (table, path, batch) in tables {
-        if batch.num_rows() == 0 {
-            continue;
-        }
-        let bytes = to_parquet(&batch).map_err(|source| IngestError::Encode {
-            file: file.name.clone(),
-            table: table.to_owned(),
-            source,
-        })?;
-        let rows = batch.num_rows() as u64;
+    for (table, path, rows, encoded) in tables {
+        let bytes = match encoded {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => continue,
+            Err(EncodeError::Arrow(source)) => return Err(arrow_error(table)(source)),
+            Err(EncodeError::Parquet(source)) => {
+                return Err(IngestError::Encode { file: file.name.clone(), table: table.to_owned(), source });
+            }
+        };
         outputs.push(EncodedOutput { file: OutputFile { table: table.to_owned(), path, rows }, bytes });
     }
     Ok(ParsedFile {

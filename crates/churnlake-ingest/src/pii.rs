@@ -250,7 +250,7 @@ impl<'m> FileMask<'m> {
     /// The quarantine's `raw_record` for `record`.
     pub fn raw_record(&self, record: &Record) -> String {
         if self.masker.is_keep() {
-            return record.raw.clone();
+            return record.raw.to_owned();
         }
         let Some(fields) = &self.fields else {
             return WITHHELD.to_owned();
@@ -263,7 +263,7 @@ impl<'m> FileMask<'m> {
         };
         let personal = record.fields.iter().enumerate().any(|(i, f)| !f.trim().is_empty() && class_of(i, f).is_some());
         if !personal {
-            return record.raw.clone();
+            return record.raw.to_owned();
         }
         let masked: Vec<String> = record
             .fields

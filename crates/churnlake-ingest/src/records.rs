@@ -5,78 +5,183 @@
 //! quoted fields may hold commas and line breaks; lines end in LF or CRLF; blank lines
 //! are skipped and not counted.
 //!
+//! A file's records are a stream ([`Records`]): they are split one at a time as the
+//! parsers ask for them and let go once typed, so memory does not grow with the file
+//! (a record borrows its raw text from the file's); a parser that needs two passes reads
+//! the text again.
+//!
 //! In the chain: a leaf, used by [`crate::file`] and the kinds' parsers; imports nothing of
 //! this crate.
 
 /// One CSV record as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Record {
+pub(crate) struct Record<'t> {
     /// The 1-based physical line where the record starts.
     pub line: u64,
     pub fields: Vec<String>,
     /// The record's text as it is in the file (without its line ending).
-    pub raw: String,
+    pub raw: &'t str,
     /// Why the record cannot be trusted as split (the file ended inside a quoted field,
     /// or the CSV reader gave up); such a record is quarantined whatever its fields.
     pub defect: Option<String>,
 }
 
-/// Every non-blank record of `text`, in file order.
-pub(crate) fn read_records(text: &str) -> Vec<Record> {
-    read_first_records(text, usize::MAX)
+/// The records of a file's text, read one at a time as they are asked for: the text is
+/// in memory, so a second pass ([`Records::iter`] again) reads it again rather than
+/// keeping every record of the first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Records<'t> {
+    text: &'t str,
+}
+
+impl<'t> Records<'t> {
+    pub fn new(text: &'t str) -> Records<'t> {
+        Records { text }
+    }
+
+    /// Every non-blank record, in file order, from the start of the text.
+    pub fn iter(&self) -> RecordReader<'t> {
+        RecordReader { split: Splitter::new(self.text), next: None, started: false }
+    }
+}
+
+impl<'t> IntoIterator for Records<'t> {
+    type Item = Record<'t>;
+    type IntoIter = RecordReader<'t>;
+
+    fn into_iter(self) -> RecordReader<'t> {
+        self.iter()
+    }
+}
+
+/// Every non-blank record of a text, in file order, one at a time; the last one is
+/// checked for an unterminated quote (the reader looks one record ahead to know it is the
+/// last).
+pub(crate) struct RecordReader<'t> {
+    split: Splitter<'t>,
+    /// The record after the one last yielded, read ahead.
+    next: Option<Record<'t>>,
+    started: bool,
+}
+
+impl<'t> Iterator for RecordReader<'t> {
+    type Item = Record<'t>;
+
+    fn next(&mut self) -> Option<Record<'t>> {
+        if !self.started {
+            self.started = true;
+            self.next = self.split.next_record();
+        }
+        let mut record = self.next.take()?;
+        self.next = self.split.next_record();
+        if self.next.is_none() {
+            mark_unterminated(&mut record);
+        }
+        Some(record)
+    }
+}
+
+/// Every non-blank record of `text`, in file order, all at once.
+#[cfg(test)]
+pub(crate) fn read_records(text: &str) -> Vec<Record<'_>> {
+    Records::new(text).iter().collect()
 }
 
 /// The first `limit` non-blank records of `text` (all when there are fewer), read no
 /// further than needed. The last one read is checked for an unterminated quote only when
 /// it is the file's last.
-pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+pub(crate) fn read_first_records(text: &str, limit: usize) -> Vec<Record<'_>> {
+    let mut split = Splitter::new(text);
     let mut records = Vec::new();
-    let mut row = csv::StringRecord::new();
-    let mut lines = LineCounter::default();
     while records.len() < limit {
-        // The reader's position is just past the previous record's first terminator
-        // character: the blank lines and the rest of a CRLF before this record are not
-        // counted in it, so the start and the line are found from the text.
-        let start = record_start(text, reader.position().byte());
-        match reader.read_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {
-                let raw = text.get(start..byte_index(text, reader.position().byte())).unwrap_or_default();
-                // a lone `"` reads as one empty field: blank only when its text is
-                if is_blank(&row) && raw.trim().is_empty() {
-                    continue;
-                }
-                records.push(Record {
-                    line: lines.line_at(text, start),
-                    fields: row.iter().map(str::to_owned).collect(),
-                    raw: raw.trim_end_matches(['\r', '\n']).to_owned(),
-                    defect: None,
-                });
-            }
-            Err(error) => {
-                // Only input the flexible reader cannot split ends up here: keep the rest
-                // of the file as one defective record rather than lose it.
-                records.push(Record {
-                    line: lines.line_at(text, start),
-                    fields: Vec::new(),
-                    raw: text.get(start..).unwrap_or_default().to_owned(),
-                    defect: Some(format!("unreadable CSV: {error}")),
-                });
-                break;
-            }
+        match split.next_record() {
+            Some(record) => records.push(record),
+            None => break,
         }
     }
-    let rest = text.get(byte_index(text, reader.position().byte())..).unwrap_or_default();
-    let at_end = records.len() < limit || rest.trim().is_empty();
+    let at_end = records.len() < limit || split.rest().trim().is_empty();
     if let Some(last) = records.last_mut()
         && at_end
-        && last.defect.is_none()
-        && ends_inside_quotes(&last.raw)
     {
-        last.defect = Some("unterminated quoted field: the file ends inside quotes".to_owned());
+        mark_unterminated(last);
     }
     records
+}
+
+/// The last record of a file, when it ends inside a quoted field, is defective.
+fn mark_unterminated(last: &mut Record<'_>) {
+    if last.defect.is_none() && ends_inside_quotes(last.raw) {
+        last.defect = Some("unterminated quoted field: the file ends inside quotes".to_owned());
+    }
+}
+
+/// Bytes above which a record's split buffer is not reused for the next record.
+const LARGE_RECORD: usize = 1 << 20;
+
+/// Splits a text into its non-blank records, with their lines and raw text (the end of
+/// file check is the caller's).
+struct Splitter<'t> {
+    text: &'t str,
+    reader: csv::Reader<&'t [u8]>,
+    row: csv::StringRecord,
+    lines: LineCounter,
+    /// The text has no more records (it ended, or the CSV reader gave up).
+    done: bool,
+}
+
+impl<'t> Splitter<'t> {
+    fn new(text: &'t str) -> Splitter<'t> {
+        let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        Splitter { text, reader, row: csv::StringRecord::new(), lines: LineCounter::default(), done: false }
+    }
+
+    /// The text after the last record read.
+    fn rest(&self) -> &'t str {
+        self.text.get(byte_index(self.text, self.reader.position().byte())..).unwrap_or_default()
+    }
+
+    fn next_record(&mut self) -> Option<Record<'t>> {
+        let text = self.text;
+        while !self.done {
+            // The reader's position is just past the previous record's first terminator
+            // character: the blank lines and the rest of a CRLF before this record are not
+            // counted in it, so the start and the line are found from the text.
+            let start = record_start(text, self.reader.position().byte());
+            match self.reader.read_record(&mut self.row) {
+                Ok(false) => self.done = true,
+                Ok(true) => {
+                    let raw = text.get(start..byte_index(text, self.reader.position().byte())).unwrap_or_default();
+                    // a lone `"` reads as one empty field: blank only when its text is
+                    if is_blank(&self.row) && raw.trim().is_empty() {
+                        continue;
+                    }
+                    let record = Record {
+                        line: self.lines.line_at(text, start),
+                        fields: self.row.iter().map(str::to_owned).collect(),
+                        raw: raw.trim_end_matches(['\r', '\n']),
+                        defect: None,
+                    };
+                    if raw.len() > LARGE_RECORD {
+                        // a buffer sized for one huge record is not kept for the rest
+                        self.row = csv::StringRecord::new();
+                    }
+                    return Some(record);
+                }
+                Err(error) => {
+                    // Only input the flexible reader cannot split ends up here: keep the
+                    // rest of the file as one defective record rather than lose it.
+                    self.done = true;
+                    return Some(Record {
+                        line: self.lines.line_at(text, start),
+                        fields: Vec::new(),
+                        raw: text.get(start..).unwrap_or_default(),
+                        defect: Some(format!("unreadable CSV: {error}")),
+                    });
+                }
+            }
+        }
+        None
+    }
 }
 
 /// The byte where the next record starts: `at`, past any line breaks.
@@ -157,7 +262,7 @@ mod tests {
     #[test]
     fn raw_text_is_the_record_as_written() {
         let records = read_records("id,name\n7,\"O\"\"Brien\nJr\"\n8,Ann");
-        let raws: Vec<&str> = records.iter().map(|r| r.raw.as_str()).collect();
+        let raws: Vec<&str> = records.iter().map(|r| r.raw).collect();
         assert_eq!(raws, ["id,name", "7,\"O\"\"Brien\nJr\"", "8,Ann"]);
         assert!(records.iter().all(|r| r.defect.is_none()));
     }
@@ -191,6 +296,35 @@ mod tests {
         assert_eq!(first, [1, 3]);
         assert_eq!(read_first_records(text, 5), read_records(text));
         assert!(read_first_records("a,\"open\n", 1)[0].defect.is_some());
+    }
+
+    #[test]
+    fn records_are_read_one_at_a_time_and_the_text_can_be_read_again() {
+        let text = "a,b\n\n1,2\n3,\"x\ny\"\n4,5\n";
+        let records = Records::new(text);
+        let mut reader: RecordReader<'_> = records.iter();
+        let first = reader.next().expect("a record");
+        assert_eq!((first.line, first.raw), (1, "a,b"));
+        // one record read ahead (to know whether the one given is the last), no further
+        assert_eq!(reader.next.as_ref().map(|r| r.line), Some(3));
+        assert_eq!(reader.split.rest(), "3,\"x\ny\"\n4,5\n");
+        let rest: Vec<u64> = reader.map(|r| r.line).collect();
+        assert_eq!(rest, [3, 4, 6]);
+        let again: Vec<Record<'_>> = records.into_iter().collect();
+        assert_eq!(again, read_first_records(text, usize::MAX), "a second pass reads the same records");
+    }
+
+    #[test]
+    fn only_the_last_record_of_the_stream_can_end_inside_quotes() {
+        for (text, defective) in [
+            ("a,b\n1,\"open\n", vec![false, true]),
+            ("a,b\n1,\"open\n\n\n", vec![false, true]),
+            ("\"a,b\n1,2\n", vec![true]),
+            ("a,\"b\"\n1,2", vec![false, false]),
+        ] {
+            let found: Vec<bool> = Records::new(text).iter().map(|r| r.defect.is_some()).collect();
+            assert_eq!(found, defective, "{text:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! schema order, plus the lineage every row carries and the quarantine's row shape.
 //!
 //! In the chain: below the kinds' parsers and [`crate::file`]; imports only
-//! [`crate::values`].
+//! [`crate::values`] and [`crate::encode`] (a table is encoded a row group at a time).
 
 use std::sync::Arc;
 
@@ -14,9 +14,11 @@ use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
+use parquet::errors::ParquetError;
 
 use churnlake_lake::{ReportKind, quarantine_schema};
 
+use crate::encode::{ParquetEncoder, ROW_GROUP_ROWS, to_parquet};
 use crate::values::{date32, timestamp_ms};
 
 /// One typed cell.
@@ -91,30 +93,46 @@ impl Column {
         Ok(())
     }
 
-    fn finish(self) -> ArrayRef {
+    /// The values appended so far, the builder left empty.
+    fn finish(&mut self) -> ArrayRef {
         match self {
-            Column::Utf8(mut b) => Arc::new(b.finish()),
-            Column::Int32(mut b) => Arc::new(b.finish()),
-            Column::Int64(mut b) => Arc::new(b.finish()),
-            Column::Date32(mut b) => Arc::new(b.finish()),
-            Column::Timestamp(mut b) => Arc::new(b.finish()),
-            Column::Decimal(mut b) => Arc::new(b.finish()),
-            Column::Boolean(mut b) => Arc::new(b.finish()),
+            Column::Utf8(b) => Arc::new(b.finish()),
+            Column::Int32(b) => Arc::new(b.finish()),
+            Column::Int64(b) => Arc::new(b.finish()),
+            Column::Date32(b) => Arc::new(b.finish()),
+            Column::Timestamp(b) => Arc::new(b.finish()),
+            Column::Decimal(b) => Arc::new(b.finish()),
+            Column::Boolean(b) => Arc::new(b.finish()),
         }
     }
 }
 
-/// Rows of one table, appended in schema order.
+/// Rows of one table, appended in schema order. Every [`ROW_GROUP_ROWS`] rows the rows
+/// built are encoded to Parquet (one row group) and let go, so a table is never in memory
+/// whole; [`TableBuilder::encode`] gives the file.
 pub(crate) struct TableBuilder {
     schema: SchemaRef,
     columns: Vec<Column>,
     rows: u64,
+    /// Rows in `columns` (not yet encoded).
+    built: usize,
+    /// The file, once a row group has been encoded.
+    encoder: Option<ParquetEncoder>,
+    /// Why encoding a row group failed (the rows after it are not encoded).
+    encode_error: Option<ParquetError>,
+}
+
+/// Why a table could not be written.
+#[derive(Debug)]
+pub(crate) enum EncodeError {
+    Arrow(ArrowError),
+    Parquet(ParquetError),
 }
 
 impl TableBuilder {
     pub fn new(schema: SchemaRef) -> Result<TableBuilder, ArrowError> {
         let columns = schema.fields().iter().map(|f| Column::new(f.data_type())).collect::<Result<_, _>>()?;
-        Ok(TableBuilder { schema, columns, rows: 0 })
+        Ok(TableBuilder { schema, columns, rows: 0, built: 0, encoder: None, encode_error: None })
     }
 
     pub fn rows(&self) -> u64 {
@@ -135,12 +153,64 @@ impl TableBuilder {
             )));
         }
         self.rows += 1;
+        self.built += 1;
+        if self.built == ROW_GROUP_ROWS {
+            self.encode_built()?;
+        }
         Ok(())
     }
 
-    pub fn finish(self) -> Result<RecordBatch, ArrowError> {
-        let arrays = self.columns.into_iter().map(Column::finish).collect();
-        RecordBatch::try_new(self.schema, arrays)
+    /// The rows in the builders as a batch, the builders left empty.
+    fn take_built(&mut self) -> Result<RecordBatch, ArrowError> {
+        self.built = 0;
+        let arrays = self.columns.iter_mut().map(Column::finish).collect();
+        RecordBatch::try_new(self.schema.clone(), arrays)
+    }
+
+    /// Encodes the rows built as a row group (after a failure, they are dropped: the error
+    /// is returned by [`TableBuilder::encode`]).
+    fn encode_built(&mut self) -> Result<(), ArrowError> {
+        let batch = self.take_built()?;
+        if self.encode_error.is_some() {
+            return Ok(());
+        }
+        let written = match &mut self.encoder {
+            Some(encoder) => encoder.write(&batch),
+            None => ParquetEncoder::new(self.schema.clone()).and_then(|mut encoder| {
+                encoder.write(&batch)?;
+                self.encoder = Some(encoder);
+                Ok(())
+            }),
+        };
+        if let Err(error) = written {
+            self.encode_error = Some(error);
+        }
+        Ok(())
+    }
+
+    /// The table as one Parquet file (as [`to_parquet`] writes it); `None` without rows.
+    pub fn encode(mut self) -> Result<Option<Vec<u8>>, EncodeError> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        let rest = self.take_built().map_err(EncodeError::Arrow)?;
+        if let Some(error) = self.encode_error {
+            return Err(EncodeError::Parquet(error));
+        }
+        let bytes = match self.encoder {
+            None => to_parquet(&rest),
+            Some(mut encoder) => encoder.write(&rest).and_then(|()| encoder.finish()),
+        };
+        bytes.map(Some).map_err(EncodeError::Parquet)
+    }
+
+    /// The rows as one batch (tables of fewer rows than a row group).
+    #[cfg(test)]
+    pub fn finish(mut self) -> Result<RecordBatch, ArrowError> {
+        match self.encoder {
+            None => self.take_built(),
+            Some(_) => Err(ArrowError::InvalidArgumentError("rows were encoded already".to_owned())),
+        }
     }
 }
 
@@ -226,6 +296,12 @@ impl Quarantine {
         self.table.push(row.into_iter().chain(lineage.values(line)))
     }
 
+    /// The quarantine as one Parquet file; `None` without rows.
+    pub fn encode(self) -> Result<Option<Vec<u8>>, EncodeError> {
+        self.table.encode()
+    }
+
+    #[cfg(test)]
     pub fn finish(self) -> Result<RecordBatch, ArrowError> {
         self.table.finish()
     }
@@ -252,6 +328,38 @@ mod tests {
         let price = batch.column(1).as_primitive::<arrow::datatypes::Decimal128Type>();
         assert_eq!(price.value_as_string(0), "12.50");
         assert!(price.is_null(1));
+    }
+
+    #[test]
+    fn a_table_of_several_row_groups_is_encoded_as_it_is_built_into_the_same_bytes() {
+        use arrow::array::{Int64Array, StringArray};
+        let schema =
+            Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false), Field::new("s", DataType::Utf8, true)]));
+        let rows = 2 * ROW_GROUP_ROWS + 3;
+        let text = |n: usize| (!n.is_multiple_of(3)).then(|| format!("row {n}"));
+        let mut table = TableBuilder::new(schema.clone()).expect("supported types");
+        for n in 0..rows {
+            let value = text(n).map_or(Value::Null, Value::Text);
+            table.push([Value::Int(n as i64), value]).expect("fits");
+        }
+        assert!(table.encoder.is_some(), "the full row groups are encoded already");
+        assert_eq!(table.built, 3, "and let go");
+        let whole = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..rows as i64)),
+                Arc::new(StringArray::from_iter((0..rows).map(text))),
+            ],
+        )
+        .expect("a batch");
+        let bytes = table.encode().expect("encodes").expect("rows");
+        assert_eq!(bytes, to_parquet(&whole).expect("encodes"));
+    }
+
+    #[test]
+    fn a_table_without_rows_has_no_file() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        assert!(TableBuilder::new(schema).expect("supported types").encode().expect("encodes").is_none());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use churnlake_lake::{event_label, events_schema};
 
 use super::{Typed, normalise_header, type_rows};
 use crate::pii::{FileMask, Masker, PiiClass};
-use crate::records::Record;
+use crate::records::{Record, Records};
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::parse_datetime;
 
@@ -98,10 +98,10 @@ pub(crate) fn is_header(record: &Record) -> bool {
 }
 
 /// The layout most records show (a tie goes to [`Layout::DEFAULT`]); `None` when no
-/// record shows one.
-fn majority_layout(records: &[Record]) -> Option<Layout> {
+/// record shows one. A pass over the records that keeps only the counts.
+fn majority_layout<'t>(records: impl IntoIterator<Item = Record<'t>>) -> Option<Layout> {
     let (mut five, mut six) = (0usize, 0usize);
-    for layout in records.iter().filter_map(Layout::of) {
+    for layout in records.into_iter().filter_map(|record| Layout::of(&record)) {
         if layout.width == 6 {
             six += 1;
         } else {
@@ -121,12 +121,12 @@ const MERCHANT_USER_ID_FIELD: usize = 1;
 const EMAIL_FIELD: usize = 2;
 
 /// Types an events file (its email, and merchant user id when configured, under `pii`).
-pub(crate) fn parse(records: &[Record], lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
-    let data = match records.split_first() {
-        Some((first, rest)) if is_header(first) => rest,
-        _ => records,
-    };
-    let layout = majority_layout(data);
+/// Two passes over the records: the layout is decided by the first, the rows typed by the second.
+pub(crate) fn parse(records: Records<'_>, lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
+    let mut first_pass = records.iter().peekable();
+    let header = first_pass.next_if(is_header).is_some();
+    let layout = majority_layout(first_pass);
+    let data = records.iter().skip(usize::from(header));
     let table = TableBuilder::new(events_schema())?;
     let mut fields = vec![(EMAIL_FIELD, PiiClass::Email)];
     if pii.class_of(MERCHANT_USER_ID).is_some() {
@@ -197,7 +197,6 @@ mod tests {
     use churnlake_lake::ReportKind;
 
     use super::*;
-    use crate::records::read_records;
 
     fn typed(text: &str) -> Typed {
         let lineage = Lineage {
@@ -205,7 +204,7 @@ mod tests {
             report_kind: ReportKind::SubscriberEvents,
             drop_stamp: NaiveDateTime::default(),
         };
-        parse(&read_records(text), &lineage, &Masker::keep()).expect("parses")
+        parse(Records::new(text), &lineage, &Masker::keep()).expect("parses")
     }
 
     fn counts(typed: &Typed) -> (u64, u64, u64) {

@@ -18,9 +18,9 @@ use chrono::NaiveTime;
 
 use churnlake_lake::{MONEY_PRECISION, MONEY_SCALE, lineage_fields};
 
-use super::{Typed, fail_unreadable_header, fail_wide_header, type_rows};
+use super::{Typed, fail_unreadable_header, fail_wide_header, is_too_wide, type_rows};
 use crate::pii::{FileMask, Masker};
-use crate::records::Record;
+use crate::records::{Record, Records};
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
 
@@ -207,19 +207,20 @@ fn table_for(columns: &[Column]) -> Result<TableBuilder, ArrowError> {
 }
 
 /// Types a file of one of these kinds: the first record is the header.
-pub(crate) fn parse(records: &[Record], lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
-    let Some((header, data)) = records.split_first() else {
+pub(crate) fn parse(records: Records<'_>, lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
+    let mut rows = records.iter();
+    let Some(header) = rows.next() else {
         return Typed::empty(table_for(&[])?);
     };
-    if let Some(defect) = &header.defect {
-        return fail_unreadable_header(records, header, defect, table_for(&[])?, lineage, pii);
+    if let Some(defect) = header.defect.clone() {
+        return fail_unreadable_header(header, defect, rows, table_for(&[])?, lineage, pii);
     }
-    if let Some(failed) = fail_wide_header(records, header, || table_for(&[]), lineage, pii) {
-        return failed;
+    if is_too_wide(&header) {
+        return fail_wide_header(header, rows, table_for(&[])?, lineage, pii);
     }
     let columns = columns(&header.fields);
     let mask = FileMask::by_header(pii, &header.fields);
-    type_rows(data, table_for(&columns)?, lineage, &mask, |record| type_row(&columns, record, &mask, pii))
+    type_rows(rows, table_for(&columns)?, lineage, &mask, |record| type_row(&columns, record, &mask, pii))
 }
 
 #[cfg(test)]
@@ -284,8 +285,7 @@ mod tests {
         let headers: Vec<String> = ["Create Date", "Create Time"].iter().map(|h| (*h).to_owned()).collect();
         let columns = columns(&headers);
         assert_eq!(columns[1].kind, Kind::Timestamp { date: Some(0) });
-        let record =
-            Record { line: 2, fields: vec!["05/01/2023".into(), "09:12:40".into()], raw: String::new(), defect: None };
+        let record = Record { line: 2, fields: vec!["05/01/2023".into(), "09:12:40".into()], raw: "", defect: None };
         let keep = Masker::keep();
         let values = type_row(&columns, &record, &FileMask::by_header(&keep, &headers), &keep).expect("types");
         let expected =

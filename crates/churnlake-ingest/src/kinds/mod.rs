@@ -51,8 +51,8 @@ impl Typed {
 
 /// A file that cannot be read as its kind: every record goes to the quarantine with
 /// `rejection`, and the file fails with `failure`.
-pub(crate) fn fail_file(
-    records: &[Record],
+pub(crate) fn fail_file<'t>(
+    records: impl IntoIterator<Item = Record<'t>>,
     table: TableBuilder,
     lineage: &Lineage,
     mask: &FileMask<'_>,
@@ -64,41 +64,41 @@ pub(crate) fn fail_file(
     Ok(typed)
 }
 
-/// A header that cannot be split (the whole file is in it): the file fails and every
-/// record is quarantined as it is.
-pub(crate) fn fail_unreadable_header(
-    records: &[Record],
-    header: &Record,
-    defect: &str,
+/// A header that cannot be split (the whole file is in it), for `defect`: the file fails
+/// and every record (`header`, then the rest of the file's, `rest`) is quarantined as it is.
+pub(crate) fn fail_unreadable_header<'t>(
+    header: Record<'t>,
+    defect: String,
+    rest: impl IntoIterator<Item = Record<'t>>,
     table: TableBuilder,
     lineage: &Lineage,
     pii: &Masker,
 ) -> Result<Typed, ArrowError> {
-    let failure = IngestError::UnreadableHeader {
-        file: lineage.source_file.clone(),
-        line: header.line,
-        reason: defect.to_owned(),
-    };
-    fail_file(records, table, lineage, &FileMask::unknown(pii), Rejection::row(defect.to_owned()), failure)
+    let failure =
+        IngestError::UnreadableHeader { file: lineage.source_file.clone(), line: header.line, reason: defect.clone() };
+    let records = std::iter::once(header).chain(rest);
+    fail_file(records, table, lineage, &FileMask::unknown(pii), Rejection::row(defect), failure)
 }
 
 /// Columns a header may have: a wider file fails alone (a 100,000-column file would
 /// otherwise take gigabytes to type), its records in the quarantine.
 pub(crate) const MAX_COLUMNS: usize = 2_000;
 
-/// A header wider than [`MAX_COLUMNS`]: the file fails, every record (the header too) is
-/// quarantined. `None` for a header within the limit.
-pub(crate) fn fail_wide_header(
-    records: &[Record],
-    header: &Record,
-    table: impl FnOnce() -> Result<TableBuilder, ArrowError>,
+/// Whether a header is wider than [`MAX_COLUMNS`] (see [`fail_wide_header`]).
+pub(crate) fn is_too_wide(header: &Record) -> bool {
+    header.fields.len() > MAX_COLUMNS
+}
+
+/// A header wider than [`MAX_COLUMNS`]: the file fails, every record (`header` too, then
+/// the rest of the file's, `rest`) is quarantined.
+pub(crate) fn fail_wide_header<'t>(
+    header: Record<'t>,
+    rest: impl IntoIterator<Item = Record<'t>>,
+    table: TableBuilder,
     lineage: &Lineage,
     pii: &Masker,
-) -> Option<Result<Typed, ArrowError>> {
+) -> Result<Typed, ArrowError> {
     let columns = header.fields.len();
-    if columns <= MAX_COLUMNS {
-        return None;
-    }
     let failure = IngestError::TooManyColumns {
         file: lineage.source_file.clone(),
         line: header.line,
@@ -107,7 +107,8 @@ pub(crate) fn fail_wide_header(
     };
     let rejection =
         Rejection::row(format!("the file's header has {columns} columns, more than the {MAX_COLUMNS} a file may have"));
-    Some(table().and_then(|table| fail_file(records, table, lineage, &FileMask::unknown(pii), rejection, failure)))
+    let records = std::iter::once(header).chain(rest);
+    fail_file(records, table, lineage, &FileMask::unknown(pii), rejection, failure)
 }
 
 /// Why a record holding a NUL byte is quarantined.
@@ -116,20 +117,22 @@ const NUL_IN_RECORD: &str = "the record holds a NUL byte (U+0000): a corrupt rec
 /// Types every record with `type_row`; rows it rejects, defective records and records
 /// holding a NUL byte go to the quarantine with the reason, their personal data masked
 /// by `mask` (in the raw record, the value and the reason).
-pub(crate) fn type_rows(
-    records: &[Record],
+pub(crate) fn type_rows<'t>(
+    records: impl IntoIterator<Item = Record<'t>>,
     mut table: TableBuilder,
     lineage: &Lineage,
     mask: &FileMask<'_>,
-    mut type_row: impl FnMut(&Record) -> Result<Vec<Value>, Rejection>,
+    mut type_row: impl FnMut(&Record<'t>) -> Result<Vec<Value>, Rejection>,
 ) -> Result<Typed, ArrowError> {
     let mut quarantine = Quarantine::new()?;
+    let mut rows_read = 0;
     for record in records {
+        rows_read += 1;
         let typed = match &record.defect {
             Some(defect) => Err(Rejection::row(defect.clone())),
             // NUL is never text in a CSV export: a record that types but holds one is corrupt
             // (and NULs break readers); one that does not type keeps its own reason
-            None => type_row(record).and_then(|values| match record.raw.contains('\0') {
+            None => type_row(&record).and_then(|values| match record.raw.contains('\0') {
                 true => Err(Rejection::row(NUL_IN_RECORD.to_owned())),
                 false => Ok(values),
             }),
@@ -137,11 +140,11 @@ pub(crate) fn type_rows(
         match typed {
             Ok(values) => table.push(values.into_iter().chain(lineage.values(record.line)))?,
             Err(rejection) => {
-                quarantine.push(mask.rejection(rejection), &mask.raw_record(record), lineage, record.line)?
+                quarantine.push(mask.rejection(rejection), &mask.raw_record(&record), lineage, record.line)?
             }
         }
     }
-    Ok(Typed { table, quarantine, rows_read: records.len() as u64, layout: None, failure: None, warnings: Vec::new() })
+    Ok(Typed { table, quarantine, rows_read, layout: None, failure: None, warnings: Vec::new() })
 }
 
 /// How a header name is compared (by the reports' column names and the events' header

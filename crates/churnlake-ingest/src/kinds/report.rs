@@ -19,10 +19,10 @@ use chrono::NaiveTime;
 use churnlake_lake::columns::*;
 use churnlake_lake::{lineage_fields, report_schema};
 
-use super::{Typed, fail_file, fail_unreadable_header, fail_wide_header, normalise_header, type_rows};
+use super::{Typed, fail_file, fail_unreadable_header, fail_wide_header, is_too_wide, normalise_header, type_rows};
 use crate::IngestError;
 use crate::pii::{FileMask, Masker};
-use crate::records::Record;
+use crate::records::{Record, Records};
 use crate::table::{Lineage, Rejection, TableBuilder, Value};
 use crate::values::{parse_datetime, parse_flag, parse_integer, parse_money, parse_time_of_day};
 
@@ -295,17 +295,18 @@ fn extra_key(header: &str, position: usize, taken: &mut HashSet<String>) -> Stri
 
 /// Types a report file: the first record is the header; an empty file is an empty drop.
 /// Personal columns are written under `pii`.
-pub(crate) fn parse(records: &[Record], lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
+pub(crate) fn parse(records: Records<'_>, lineage: &Lineage, pii: &Masker) -> Result<Typed, ArrowError> {
     let schema = report_schema();
     let table = TableBuilder::new(schema.clone())?;
-    let Some((header, data)) = records.split_first() else {
+    let mut data = records.iter();
+    let Some(header) = data.next() else {
         return Typed::empty(table);
     };
-    if let Some(defect) = &header.defect {
-        return fail_unreadable_header(records, header, defect, table, lineage, pii);
+    if let Some(defect) = header.defect.clone() {
+        return fail_unreadable_header(header, defect, data, table, lineage, pii);
     }
-    if let Some(failed) = fail_wide_header(records, header, || TableBuilder::new(schema.clone()), lineage, pii) {
-        return failed;
+    if is_too_wide(&header) {
+        return fail_wide_header(header, data, table, lineage, pii);
     }
     let plan = ColumnPlan::new(&header.fields, &schema);
     let mask = FileMask::by_header(pii, &plan.headers);
@@ -319,7 +320,7 @@ pub(crate) fn parse(records: &[Record], lineage: &Lineage, pii: &Masker) -> Resu
             file: lineage.source_file.clone(),
             line: header.line,
             column: SUBSCRIPTION_ID_HEADER,
-            header: abbreviate(&header.raw),
+            header: abbreviate(header.raw),
         };
         return fail_file(data, table, lineage, &mask, rejection, failure);
     }
@@ -471,8 +472,8 @@ mod tests {
             report_kind: ReportKind::Subscriptions,
             drop_stamp: NaiveDateTime::default(),
         };
-        let records = read_records("Sub,Email\n1,a@x\n2,b@x\n");
-        let typed = parse(&records, &lineage, &Masker::keep()).expect("parses");
+        let records = Records::new("Sub,Email\n1,a@x\n2,b@x\n");
+        let typed = parse(records, &lineage, &Masker::keep()).expect("parses");
         assert_eq!((typed.rows_read, typed.table.rows(), typed.quarantine.rows()), (2, 0, 2));
         let message = typed.failure.expect("fails").to_string();
         assert!(message.contains("acme_subscription_20230502.csv"), "{message}");
