@@ -74,6 +74,8 @@ def connect(lake):
 
     manifest = Manifest.load(lake)
     con = duckdb.connect()
+    # the queries' views name the raw tables many times over: each file's footer read once
+    con.execute("SET parquet_metadata_cache = true")
     for table, columns in TABLES.items():
         files = manifest.files(table)
         if files:
