@@ -353,9 +353,16 @@ impl Lake {
     /// Takes the ingest lock: one writer at a time. A lock left by a process that no longer
     /// runs on this host is taken over; any other held lock is an error naming its holder.
     pub async fn lock(&self, command: &str) -> Result<LakeLock> {
-        let path = self.path(layout::LOCK_FILE);
         let info =
             LockInfo { pid: std::process::id(), host: host_name(), since: Utc::now(), command: command.to_owned() };
+        self.lock_as(info).await
+    }
+
+    /// [`Lake::lock`] for the holder `info`. A create whose reply was lost and was retried
+    /// (a store timeout: the object was written, the retry finds it) finds the lock held by
+    /// exactly `info`: it is this attempt's own, and taken.
+    async fn lock_as(&self, info: LockInfo) -> Result<LakeLock> {
+        let path = self.path(layout::LOCK_FILE);
         for _attempt in 0..2 {
             let body = serde_json::to_vec(&info).unwrap_or_default();
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
@@ -365,6 +372,12 @@ impl Lake {
                     let holder =
                         self.get_bytes(&path).await.ok().and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok());
                     match holder {
+                        Some(h)
+                            if (h.pid, &h.host, h.since, &h.command)
+                                == (info.pid, &info.host, info.since, &info.command) =>
+                        {
+                            return Ok(LakeLock { lake: self.clone(), path });
+                        }
                         Some(h) if h.host == info.host && !process_alive(h.pid) => {
                             // stale: its process is gone
                             let _ = self.store.delete(&path).await;
@@ -501,6 +514,26 @@ fn unique_suffix() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lock_whose_create_landed_before_its_retry_is_taken() {
+        let lake = Lake::with_store(
+            Arc::new(object_store::memory::InMemory::new()),
+            Path::default(),
+            Location::parse("memory://").expect("a location"),
+        );
+        let info = LockInfo { pid: std::process::id(), host: host_name(), since: Utc::now(), command: "ingest".into() };
+        // the first create was written, its reply lost: the retry meets the object
+        let body = serde_json::to_vec(&info).expect("JSON");
+        lake.store.put(&lake.path(layout::LOCK_FILE), PutPayload::from(body)).await.expect("written");
+        let lock = lake.lock_as(info.clone()).await.expect("the lock is this attempt's own");
+        lock.release().await.expect("released");
+        // another attempt of the same process (a later start) is still refused
+        let body = serde_json::to_vec(&info).expect("JSON");
+        lake.store.put(&lake.path(layout::LOCK_FILE), PutPayload::from(body)).await.expect("written");
+        let later = LockInfo { since: info.since + chrono::Duration::seconds(1), ..info };
+        assert!(matches!(lake.lock_as(later).await, Err(LakeError::Locked { .. })));
+    }
 
     #[test]
     fn urls_are_shown_without_credentials() {
