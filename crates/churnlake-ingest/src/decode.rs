@@ -55,12 +55,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
         let (text, _had_errors) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(body);
         return plain(text, "windows-1252");
     }
-    let mut decoded = Decoded {
-        text: Cow::Owned(String::with_capacity(body.len())),
-        encoding: "utf-8",
-        replaced: Vec::new(),
-        windows_1252_lines: Vec::new(),
-    };
+    let (mut replaced, mut windows_1252_lines) = (Vec::new(), Vec::new());
     let mut text = String::with_capacity(body.len() + body.len() / 8);
     let mut start = 0;
     for line in body.split_inclusive(|b| *b == b'\n') {
@@ -70,20 +65,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
                 let (multibyte, invalid) = utf8_evidence(line);
                 if multibyte > invalid.len() {
                     text.push_str(&String::from_utf8_lossy(line));
-                    decoded.replaced.extend(invalid.into_iter().map(|at| start + at));
+                    replaced.extend(invalid.into_iter().map(|at| start + at));
                 } else {
                     text.push_str(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(line).0);
-                    decoded.windows_1252_lines.push(start);
+                    windows_1252_lines.push(start);
                 }
             }
         }
         start += line.len();
     }
-    if !decoded.windows_1252_lines.is_empty() {
-        decoded.encoding = "utf-8+windows-1252";
-    }
-    decoded.text = Cow::Owned(text);
-    decoded
+    let encoding = if windows_1252_lines.is_empty() { "utf-8" } else { "utf-8+windows-1252" };
+    Decoded { text: Cow::Owned(text), encoding, replaced, windows_1252_lines }
 }
 
 /// The valid multi-byte UTF-8 sequences of `bytes`, and the offsets of its invalid ones.

@@ -152,37 +152,32 @@ const REPLACED_SHOWN: usize = 10;
 /// One warning per replaced invalid UTF-8 sequence (the first ten, then how many more):
 /// its line (1-based) and byte offset in the file.
 fn replaced_bytes(bytes: &[u8], offsets: &[usize]) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let (mut line, mut counted_to) = (1, 0);
-    for &offset in offsets.iter().take(REPLACED_SHOWN) {
-        line += bytes.get(counted_to..offset).map_or(0, |seen| seen.iter().filter(|b| **b == b'\n').count());
-        counted_to = offset;
+    warnings_at(bytes, offsets, "invalid UTF-8 sequences replaced", |offset| {
         let byte = bytes.get(offset).copied().unwrap_or_default();
-        warnings.push(format!(
-            "line {line}, byte offset {offset}: invalid UTF-8 byte 0x{byte:02X} replaced by U+FFFD (the file is \
-             read as UTF-8)"
-        ));
-    }
-    if offsets.len() > REPLACED_SHOWN {
-        warnings.push(format!("… and {} more invalid UTF-8 sequences replaced", offsets.len() - REPLACED_SHOWN));
-    }
-    warnings
+        format!("invalid UTF-8 byte 0x{byte:02X} replaced by U+FFFD (the file is read as UTF-8)")
+    })
 }
 
 /// One warning per line read as Windows-1252 in a file otherwise UTF-8 (the first ten,
 /// then how many more): its line (1-based) and byte offset.
 fn windows_1252_lines(bytes: &[u8], offsets: &[usize]) -> Vec<String> {
+    warnings_at(bytes, offsets, "lines read as Windows-1252", |_| {
+        "not UTF-8, read as Windows-1252 (the file's other lines are UTF-8)".to_owned()
+    })
+}
+
+/// `line L, byte offset O: <what>` for the first [`REPLACED_SHOWN`] of `offsets` (in
+/// ascending order), then `… and N more <rest>`.
+fn warnings_at(bytes: &[u8], offsets: &[usize], rest: &str, what: impl Fn(usize) -> String) -> Vec<String> {
     let mut warnings = Vec::new();
     let (mut line, mut counted_to) = (1, 0);
     for &offset in offsets.iter().take(REPLACED_SHOWN) {
         line += bytes.get(counted_to..offset).map_or(0, |seen| seen.iter().filter(|b| **b == b'\n').count());
         counted_to = offset;
-        warnings.push(format!(
-            "line {line}, byte offset {offset}: not UTF-8, read as Windows-1252 (the file's other lines are UTF-8)"
-        ));
+        warnings.push(format!("line {line}, byte offset {offset}: {}", what(offset)));
     }
     if offsets.len() > REPLACED_SHOWN {
-        warnings.push(format!("… and {} more lines read as Windows-1252", offsets.len() - REPLACED_SHOWN));
+        warnings.push(format!("… and {} more {rest}", offsets.len() - REPLACED_SHOWN));
     }
     warnings
 }
